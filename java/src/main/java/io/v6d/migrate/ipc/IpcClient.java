@@ -1,0 +1,248 @@
+package io.v6d.migrate.ipc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.shm.LibC;
+import io.v6d.migrate.shm.StoreMapping;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A client of one vineyardd over its IPC socket: metadata, names, blobs mapped in shared memory.
+ *
+ * <p>Each method is one request of vineyard's IPC protocol ({@code src/common/util/protocols.cc});
+ * errors come back as {@link MigrateException} with vineyard's status code. Store files are mapped
+ * the first time vineyardd passes their descriptor and stay mapped until {@link #close()}, which
+ * also ends the connection (vineyardd then drops this client's references to blobs).
+ */
+public final class IpcClient implements AutoCloseable {
+  private static final String PROTOCOL_VERSION = "0.24.2";
+
+  private final IpcConnection connection;
+  private final long instanceId;
+  private final String ipcSocket;
+  private final String rpcEndpoint;
+  /** Mappings by the store fd number as vineyardd names it (not our local fd). */
+  private final Map<Integer, StoreMapping> mappings = new HashMap<>();
+
+  private IpcClient(IpcConnection connection, JsonNode registered) {
+    this.connection = connection;
+    this.instanceId = registered.path("instance_id").longValue();
+    this.ipcSocket = registered.path("ipc_socket").asText(connection.socketPath());
+    this.rpcEndpoint = registered.path("rpc_endpoint").asText("");
+  }
+
+  /** Connects to the vineyardd listening on {@code socketPath} and registers as a client. */
+  public static IpcClient connect(String socketPath) {
+    IpcConnection connection = IpcConnection.open(socketPath);
+    try {
+      ObjectNode request = FrameCodec.newMessage("register_request")
+          .put("version", PROTOCOL_VERSION)
+          .put("store_type", "Normal")
+          .put("session_id", 0)
+          .put("username", "")
+          .put("password", "");
+      JsonNode reply = connection.call(request, "register_reply");
+      if (!reply.path("store_match").asBoolean(true)) {
+        throw new MigrateException(ErrorCode.INVALID, "vineyardd at " + socketPath + " uses another store type");
+      }
+      return new IpcClient(connection, reply);
+    } catch (RuntimeException e) {
+      connection.close();
+      throw e;
+    }
+  }
+
+  public long instanceId() {
+    return instanceId;
+  }
+
+  public String ipcSocket() {
+    return ipcSocket;
+  }
+
+  public String rpcEndpoint() {
+    return rpcEndpoint;
+  }
+
+  /** The full metadata tree of an object, members expanded. */
+  public ObjectNode getData(long id, boolean syncRemote) {
+    ObjectNode request = FrameCodec.newMessage("get_data_request")
+        .put("sync_remote", syncRemote)
+        .put("wait", false);
+    JsonIds.array(request, "id", List.of(id));
+    JsonNode content = connection.call(request, "get_data_reply").path("content");
+    Iterator<JsonNode> trees = content.elements();
+    if (!trees.hasNext()) {
+      throw new MigrateException(
+          ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(id) + " does not exist on " + ipcSocket);
+    }
+    JsonNode tree = trees.next();
+    if (!tree.isObject() || tree.isEmpty()) {
+      throw new MigrateException(
+          ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(id) + " does not exist on " + ipcSocket);
+    }
+    return (ObjectNode) tree;
+  }
+
+  public boolean exists(long id) {
+    ObjectNode request = FrameCodec.newMessage("exists_request");
+    JsonIds.put(request, "id", id);
+    return connection.call(request, "exists_reply").path("exists").asBoolean(false);
+  }
+
+  public long getName(String name) {
+    ObjectNode request = FrameCodec.newMessage("get_name_request").put("name", name).put("wait", false);
+    return connection.call(request, "get_name_reply").path("object_id").longValue();
+  }
+
+  public void putName(long id, String name) {
+    ObjectNode request = FrameCodec.newMessage("put_name_request").put("name", name);
+    JsonIds.put(request, "object_id", id);
+    connection.call(request, "put_name_reply");
+  }
+
+  public CreatedObject createData(JsonNode content) {
+    ObjectNode request = FrameCodec.newMessage("create_data_request");
+    request.set("content", content);
+    JsonNode reply = connection.call(request, "create_data_reply");
+    return new CreatedObject(
+        reply.path("id").longValue(), reply.path("signature").longValue(), reply.path("instance_id").longValue());
+  }
+
+  public void persist(long id) {
+    ObjectNode request = FrameCodec.newMessage("persist_request");
+    JsonIds.put(request, "id", id);
+    connection.call(request, "persist_reply");
+  }
+
+  /** Deletes objects (metadata; with {@code deep}, their members too). */
+  public void delete(Collection<Long> ids, boolean force, boolean deep) {
+    ObjectNode request = FrameCodec.newMessage("del_data_request")
+        .put("force", force)
+        .put("deep", deep)
+        .put("fastpath", false)
+        .put("memory_trim", false);
+    JsonIds.array(request, "id", ids);
+    connection.call(request, "del_data_reply");
+  }
+
+  /** The bytes of sealed blobs, mapped; every id must exist on this instance. */
+  public Map<Long, Blob> getBuffers(Collection<Long> ids) {
+    Map<Long, Blob> blobs = new LinkedHashMap<>();
+    if (ids.isEmpty()) {
+      return blobs;
+    }
+    ObjectNode request = FrameCodec.newMessage("get_buffers_request").put("num", ids.size()).put("unsafe", false);
+    JsonIds.array(request, "ids", ids);
+    JsonNode reply = connection.call(request, "get_buffers_reply");
+    JsonNode payloads = reply.path("payloads");
+    receiveStores(reply.path("fds"), payloads);
+    for (JsonNode payload : payloads) {
+      Blob blob = toBlob(payload);
+      blobs.put(blob.id(), blob);
+    }
+    for (long id : ids) {
+      if (!blobs.containsKey(id)) {
+        throw new MigrateException(
+            ErrorCode.OBJECT_NOT_EXISTS, "blob " + ObjectIds.format(id) + " does not exist on " + ipcSocket);
+      }
+    }
+    return blobs;
+  }
+
+  /** Allocates an unsealed blob of {@code size} bytes, mapped writable. */
+  public Blob createBuffer(long size) {
+    ObjectNode request = FrameCodec.newMessage("create_buffer_request").put("size", size);
+    JsonNode reply = connection.call(request, "create_buffer_reply");
+    JsonNode payload = reply.path("created");
+    int fd = reply.path("fd").asInt(-1);
+    if (fd != -1) {
+      receiveStores(FrameCodec.mapper().createArrayNode().add(fd), FrameCodec.mapper().createArrayNode().add(payload));
+    }
+    Blob blob = toBlob(payload);
+    if (blob.size() != size) {
+      throw new MigrateException(
+          ErrorCode.ASSERTION_FAILED, "asked for a blob of " + size + " bytes, vineyardd made " + blob.size());
+    }
+    return blob;
+  }
+
+  public void seal(long blobId) {
+    ObjectNode request = FrameCodec.newMessage("seal_request");
+    JsonIds.put(request, "object_id", blobId);
+    connection.call(request, "seal_reply");
+  }
+
+  /** Frees an unsealed blob. */
+  public void dropBuffer(long blobId) {
+    ObjectNode request = FrameCodec.newMessage("drop_buffer_request");
+    JsonIds.put(request, "id", blobId);
+    connection.call(request, "drop_buffer_reply");
+  }
+
+  /** instance_id, memory_usage, memory_limit, ... of this instance. */
+  public JsonNode instanceStatus() {
+    return connection.call(FrameCodec.newMessage("instance_status_request"), "instance_status_reply").path("meta");
+  }
+
+  /** Every instance of the cluster by instance id: ipc_socket, rpc_endpoint, hostname, ... */
+  public JsonNode clusterMeta() {
+    return connection.call(FrameCodec.newMessage("cluster_meta"), "cluster_meta").path("meta");
+  }
+
+  /**
+   * Receives the descriptors vineyardd announced in a reply (in the order it lists them, one message
+   * each) and maps each store with the map size its payloads give.
+   */
+  private void receiveStores(JsonNode fds, JsonNode payloads) {
+    List<Integer> announced = new ArrayList<>();
+    fds.forEach(fd -> announced.add(fd.asInt()));
+    for (int storeFd : announced) {
+      long mapSize = -1;
+      for (JsonNode payload : payloads) {
+        if (payload.path("store_fd").asInt() == storeFd) {
+          mapSize = Math.max(mapSize, payload.path("map_size").longValue());
+        }
+      }
+      int localFd = connection.receiveFd();
+      if (mapSize <= 0) {
+        LibC.get().close(localFd); // announced but not sized by any payload: nothing to map
+        continue;
+      }
+      StoreMapping previous = mappings.put(storeFd, StoreMapping.map(localFd, mapSize));
+      if (previous != null) {
+        previous.close();
+      }
+    }
+  }
+
+  private Blob toBlob(JsonNode payload) {
+    long id = payload.path("object_id").longValue();
+    long size = payload.path("data_size").longValue();
+    if (size == 0) {
+      return new Blob(id, 0, 0);
+    }
+    StoreMapping store = mappings.get(payload.path("store_fd").asInt());
+    if (store == null) {
+      throw new MigrateException(
+          ErrorCode.IO_ERROR, "vineyardd at " + ipcSocket + " named a store that was never passed to this client");
+    }
+    return new Blob(id, size, store.address(payload.path("data_offset").longValue(), size));
+  }
+
+  @Override
+  public void close() {
+    connection.close();
+    mappings.values().forEach(StoreMapping::close);
+    mappings.clear();
+  }
+}

@@ -1,0 +1,23 @@
+package io.v6d.migrate.transport;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How the bytes of source blobs reach target blobs. The engine asks for the sizes first (to
+ * allocate the target blobs), then hands over the mapped, unsealed target blobs to fill.
+ */
+public interface BlobTransport extends AutoCloseable {
+  /** Size in bytes of each source blob, by id; fails when one does not exist on the source. */
+  Map<Long, Long> sizes(Collection<Long> sourceBlobIds);
+
+  /** Fills every target blob with its source blob's bytes. */
+  void transfer(List<BlobTransfer> transfers, ProgressListener progress);
+
+  /** A short name for logs and results ("local", "tcp", ...). */
+  String name();
+
+  @Override
+  void close();
+}

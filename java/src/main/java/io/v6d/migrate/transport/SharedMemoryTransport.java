@@ -1,0 +1,75 @@
+package io.v6d.migrate.transport;
+
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.IpcClient;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.shm.NativeMemory;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Same host: both stores are mapped into this process, so a blob moves with one copy from the
+ * source's shared memory into the target's, never through the Java heap.
+ */
+public final class SharedMemoryTransport implements BlobTransport {
+  private final IpcClient source;
+  private final boolean ownsSource;
+  private final Map<Long, Blob> mapped = new HashMap<>();
+
+  /** Reads from {@code source}; closes it on {@link #close()} when {@code ownsSource}. */
+  public SharedMemoryTransport(IpcClient source, boolean ownsSource) {
+    this.source = source;
+    this.ownsSource = ownsSource;
+  }
+
+  @Override
+  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
+    mapped.putAll(source.getBuffers(sourceBlobIds));
+    Map<Long, Long> sizes = new LinkedHashMap<>();
+    for (long id : sourceBlobIds) {
+      sizes.put(id, mapped.get(id).size());
+    }
+    return sizes;
+  }
+
+  @Override
+  public void transfer(List<BlobTransfer> transfers, ProgressListener progress) {
+    long total = transfers.stream().mapToLong(t -> t.target().size()).sum();
+    long done = 0;
+    for (BlobTransfer transfer : transfers) {
+      Blob from = mapped.get(transfer.sourceId());
+      if (from == null) {
+        from = source.getBuffers(List.of(transfer.sourceId())).get(transfer.sourceId());
+      }
+      Blob to = transfer.target();
+      if (from.size() != to.size()) {
+        throw new MigrateException(
+            ErrorCode.ASSERTION_FAILED,
+            "blob " + ObjectIds.format(from.id()) + " has " + from.size() + " bytes, its copy " + to.size());
+      }
+      if (to.size() > 0) {
+        NativeMemory.copy(from.address(), to.address(), to.size());
+      }
+      done += to.size();
+      progress.onProgress(done, total);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "local";
+  }
+
+  @Override
+  public void close() {
+    mapped.clear();
+    if (ownsSource) {
+      source.close();
+    }
+  }
+}
