@@ -1,0 +1,21 @@
+"""vineyard-migrate: copy vineyard objects between vineyardd instances.
+
+The bytes are moved by a Java engine that runs in this process (through JPype); the JVM starts on
+the first migration, never on import.
+
+>>> import numpy as np, vineyard
+>>> a = vineyard.connect("/var/run/vineyard-a.sock")
+>>> b = vineyard.connect("/var/run/vineyard-b.sock")
+>>> oid = a.put(np.arange(10))
+>>> new_id = vineyard.migrate(oid, b, source=a)   # or vineyard_migrate.migrate(...)
+>>> b.get(new_id)
+array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+"""
+
+from ._api import MigrationResult, migrate
+from ._errors import MigrationError
+from ._jvm import JavaNotFoundError
+
+__version__ = "0.1.0"
+
+__all__ = ["migrate", "MigrationResult", "MigrationError", "JavaNotFoundError", "__version__"]

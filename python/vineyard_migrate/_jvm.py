@@ -1,0 +1,87 @@
+"""Finding Java and starting the engine's JVM, lazily, once per process."""
+
+import os
+import shlex
+import shutil
+import threading
+
+_JAR_NAME = "vineyard-migrate.jar"
+_LIB_CANDIDATES = (
+    ("lib", "server", "libjvm.so"),
+    ("jre", "lib", "amd64", "server", "libjvm.so"),
+    ("lib", "server", "libjvm.dylib"),
+)
+_lock = threading.Lock()
+
+
+class JavaNotFoundError(RuntimeError):
+    """No Java runtime could be found to run the migration engine."""
+
+
+def jar_path():
+    """The shaded engine jar carried inside this package."""
+    path = os.path.join(os.path.dirname(__file__), "_jars", _JAR_NAME)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            "the vineyard-migrate engine jar is missing at %s; reinstall the package "
+            "(building from source runs Maven to make it)" % path
+        )
+    return path
+
+
+def find_jvm_library():
+    """libjvm of the runtime named by ``JAVA_HOME``, else of ``java`` on ``PATH``."""
+    homes = []
+    if os.environ.get("JAVA_HOME"):
+        homes.append(os.environ["JAVA_HOME"])
+    java = shutil.which("java")
+    if java:
+        homes.append(os.path.dirname(os.path.dirname(os.path.realpath(java))))
+    for home in homes:
+        for parts in _LIB_CANDIDATES:
+            candidate = os.path.join(home, *parts)
+            if os.path.exists(candidate):
+                return candidate
+    looked = ", ".join(homes) if homes else "JAVA_HOME is unset and no `java` is on PATH"
+    raise JavaNotFoundError(
+        "vineyard-migrate needs a Java runtime, 17 or newer, and found none (%s). "
+        "Set JAVA_HOME to a JDK/JRE 17+ or put its `java` on PATH, for example "
+        "`apt-get install openjdk-17-jre-headless`." % looked
+    )
+
+
+def started():
+    """True once the engine's JVM runs in this process."""
+    import jpype  # noqa: WPS433 (imported lazily: importing vineyard must stay cheap)
+
+    return jpype.isJVMStarted()
+
+
+def engine():
+    """The engine's entry class ``io.v6d.migrate.Migrate``; starts the JVM on first use."""
+    import jpype
+
+    with _lock:
+        if not jpype.isJVMStarted():
+            options = shlex.split(os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", ""))
+            jpype.startJVM(
+                find_jvm_library(),
+                *options,
+                classpath=[jar_path()],
+                convertStrings=True,
+            )
+    try:
+        return jpype.JClass("io.v6d.migrate.Migrate")
+    except TypeError as e:  # a JVM started by someone else, without our jar
+        raise RuntimeError(
+            "a JVM was already started in this process without the vineyard-migrate jar; "
+            "add %s to its class path" % jar_path()
+        ) from e
+
+
+def java_class(name):
+    """Another class of the engine, for the command line and tests."""
+    engine()
+    import jpype
+
+    return jpype.JClass(name)

@@ -1,0 +1,54 @@
+"""Turning what users pass (objects, ids, names, clients, sockets) into what the engine takes."""
+
+import re
+
+_ID = re.compile(r"^o[0-9a-fA-F]{16}$")
+
+
+def object_ref(obj):
+    """An engine object reference: ``o`` + 16 hex digits for ids, the name itself otherwise."""
+    import vineyard
+
+    if isinstance(obj, (vineyard.Object, vineyard.ObjectMeta)):
+        obj = obj.id
+    if isinstance(obj, vineyard.ObjectID):
+        return "o%016x" % int(obj)
+    if isinstance(obj, bool):
+        raise TypeError("an object to migrate cannot be a bool")
+    if isinstance(obj, int):
+        if not 0 <= obj < 1 << 64:
+            raise ValueError("object id %d is out of the 64-bit range" % obj)
+        return "o%016x" % obj
+    if isinstance(obj, vineyard.ObjectName):
+        obj = str(obj)
+    if isinstance(obj, str):
+        if not obj:
+            raise ValueError("an empty string is neither an object id nor a name")
+        return obj.lower() if _ID.match(obj) else obj
+    raise TypeError(
+        "migrate() takes an ObjectID, a vineyard Object or ObjectMeta, or an object name, "
+        "not %s" % type(obj).__name__
+    )
+
+
+def socket_of(instance, role):
+    """The IPC socket of a vineyard client, or the socket path itself."""
+    if instance is None:
+        return None
+    if isinstance(instance, str):
+        if not instance:
+            raise ValueError("the %s's IPC socket path is empty" % role)
+        return instance
+    socket = getattr(instance, "ipc_socket", None)
+    if not socket:
+        raise ValueError(
+            "the %s must be a vineyard IPC client or an IPC socket path; %r has no IPC socket"
+            % (role, instance)
+        )
+    return socket
+
+
+def object_id(text):
+    import vineyard
+
+    return vineyard.ObjectID(str(text))
