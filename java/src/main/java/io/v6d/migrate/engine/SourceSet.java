@@ -85,17 +85,28 @@ final class SourceSet implements AutoCloseable {
     return sameCluster;
   }
 
-  /** The object is on the target already: the same instance, or the target holds it. */
+  /**
+   * The object is on the target already: the target holds it (for a global object: every chunk),
+   * or, for independent instances, the target has an object of that id.
+   */
   boolean alreadyOnTarget() {
-    if (sameCluster) {
-      return MetaTree.instanceId(tree) == target.instanceId();
+    if (!sameCluster) {
+      return target.exists(objectId);
     }
-    return target.exists(objectId);
+    if (MetaTree.isGlobal(tree)) {
+      return MetaTree.blobs(tree).values().stream().allMatch(blob -> onTarget(blob.instanceId()));
+    }
+    return MetaTree.instanceId(tree) == target.instanceId();
   }
 
   /** The blob lives on the target already, so it is reused rather than copied. */
   boolean onTarget(long blobInstance) {
     return sameCluster && blobInstance == target.instanceId();
+  }
+
+  /** A (non-global) member the target holds already, referred to as it is rather than rebuilt. */
+  boolean memberOnTarget(JsonNode member) {
+    return !MetaTree.isGlobal(member) && onTarget(MetaTree.instanceId(member));
   }
 
   /** The transport that reads blobs held by {@code instanceId} (as the tree names it). */

@@ -10,13 +10,15 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Rebuilds a metadata tree for the target instance.
  *
  * <p>Blob members get the id of their copy on the target; every other member is created on the
  * target first (deepest first, through {@code creator}) and is then referred to by its new id,
- * because vineyardd's create_data links members by id and does not create them. Every field and
+ * because vineyardd's create_data links members by id and does not create them; members the target
+ * holds already ({@code onTarget}) are referred to as they are. Every field and
  * the signature are kept, so the object is the same object to vineyard's resolvers; {@code
  * instance_id} becomes the target's. Pure code: no I/O but what {@code creator} does.
  */
@@ -27,12 +29,15 @@ public final class MetaRewriter {
   private final Map<Long, Long> blobIds;
   private final long targetInstance;
   private final Function<ObjectNode, Created> creator;
+  private final Predicate<JsonNode> onTarget;
   /** Members already created, by their old id: a member shared by two parents is created once. */
   private final Map<Long, ObjectNode> createdMembers = new HashMap<>();
 
-  public MetaRewriter(Map<Long, Long> blobIds, long targetInstance, Function<ObjectNode, Created> creator) {
+  public MetaRewriter(
+      Map<Long, Long> blobIds, long targetInstance, Predicate<JsonNode> onTarget, Function<ObjectNode, Created> creator) {
     this.blobIds = blobIds;
     this.targetInstance = targetInstance;
+    this.onTarget = onTarget;
     this.creator = creator;
   }
 
@@ -50,8 +55,10 @@ public final class MetaRewriter {
       if (key.equals("id") || key.equals("__timestamp")) {
         continue; // the target assigns both
       }
-      if (MetaTree.isMember(value)) {
-        out.set(key, MetaTree.isBlob(value) ? rewriteBlob(value) : createMember(value));
+      if (MetaTree.isMember(value) && MetaTree.isBlob(value)) {
+        out.set(key, rewriteBlob(value));
+      } else if (MetaTree.isMember(value)) {
+        out.set(key, onTarget.test(value) ? value : createMember(value));
       } else {
         out.set(key, value);
       }

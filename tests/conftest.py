@@ -1,0 +1,81 @@
+"""Fixtures: real etcd and vineyardd instances, started once for the whole session.
+
+- ``cluster``: two instances, ``a`` and ``b``, sharing one etcd (they see each other's metadata);
+- ``solo``: an independent instance (``--meta local``);
+- ``tiny``: an independent instance too small for the larger test objects.
+"""
+
+import dataclasses
+
+import pytest
+
+from vineyard_servers import Servers
+
+
+@dataclasses.dataclass
+class Stack:
+    a: object
+    b: object
+    solo: object
+    tiny: object
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with Servers() as servers:
+        servers.start_etcd()
+        yield Stack(
+            a=servers.start_vineyardd("a", size="1Gi", cluster="migrate-test"),
+            b=servers.start_vineyardd("b", size="1Gi", cluster="migrate-test"),
+            solo=servers.start_vineyardd("solo", size="1Gi"),
+            tiny=servers.start_vineyardd("tiny", size="32Mi"),
+        )
+
+
+@pytest.fixture
+def a(stack):
+    client = stack.a.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def b(stack):
+    client = stack.b.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def solo(stack):
+    client = stack.solo.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def tiny(stack):
+    client = stack.tiny.client()
+    yield client
+    client.close()
+
+
+def snapshot(client):
+    """What a failed migration must leave unchanged on an instance: its objects and memory use."""
+    objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20))
+    return {"objects": objects, "memory_usage": client.status.memory_usage}
+
+
+@pytest.fixture
+def unchanged():
+    """``with unchanged(client): ...`` asserts the block left the instance as it found it."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def check(client):
+        before = snapshot(client)
+        yield
+        after = snapshot(client)
+        assert after == before, "the target changed: %s -> %s" % (before, after)
+
+    return check
