@@ -32,32 +32,22 @@ def stack():
         )
 
 
-@pytest.fixture
-def a(stack):
-    client = stack.a.client()
-    yield client
-    client.close()
+def _client_of(instance_name):
+    """A fixture giving a fresh vineyard client of one instance of the stack, closed afterwards."""
+
+    @pytest.fixture(name=instance_name)
+    def client(stack):
+        connection = getattr(stack, instance_name).client()
+        yield connection
+        connection.close()
+
+    return client
 
 
-@pytest.fixture
-def b(stack):
-    client = stack.b.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def solo(stack):
-    client = stack.solo.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def tiny(stack):
-    client = stack.tiny.client()
-    yield client
-    client.close()
+a = _client_of("a")
+b = _client_of("b")
+solo = _client_of("solo")
+tiny = _client_of("tiny")
 
 
 def snapshot(client):
