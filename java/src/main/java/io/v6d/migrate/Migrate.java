@@ -3,6 +3,8 @@ package io.v6d.migrate;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationResult;
+import io.v6d.migrate.engine.TransportChoice;
+import io.v6d.migrate.tcp.TcpOptions;
 import io.v6d.migrate.transport.ProgressListener;
 
 /**
@@ -34,7 +36,24 @@ public final class Migrate {
   public static MigrationResult migrate(
       String object, String targetSocket, String sourceSocket, String name, boolean persist,
       ProgressListener progress) {
-    MigrationRequest request = new MigrationRequest(object, targetSocket, sourceSocket, name, persist);
+    return migrate(object, targetSocket, sourceSocket, name, persist, "auto", null, 0, progress);
+  }
+
+  /**
+   * The same with every option.
+   *
+   * @param target an IPC socket, or {@code tcp://host:port} of the agent beside the target (push)
+   * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
+   *     vineyardd, or null
+   * @param transport "auto", "local", "tcp" or "rpc"
+   * @param tokenFile the agents' shared token file, or null for the default
+   * @param connections at most this many parallel TCP connections (0: the default)
+   */
+  public static MigrationResult migrate(String object, String target, String source, String name, boolean persist,
+      String transport, String tokenFile, int connections, ProgressListener progress) {
+    TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
+    MigrationRequest request = new MigrationRequest(
+        object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
     return new MigrationEngine().migrate(request, progress == null ? ProgressListener.NONE : progress);
   }
 

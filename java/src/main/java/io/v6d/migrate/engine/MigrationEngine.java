@@ -1,16 +1,12 @@
 package io.v6d.migrate.engine;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.v6d.migrate.ErrorCode;
-import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
-import io.v6d.migrate.ipc.CreatedObject;
-import io.v6d.migrate.ipc.IpcClient;
+import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
-import io.v6d.migrate.meta.MetaRewriter;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ProgressListener;
@@ -23,25 +19,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Migrates one object: collects its blobs, allocates blobs of the same sizes on the target, has the
- * transport fill them, seals them, rebuilds the metadata tree on the target, persists and names it.
- * A failure at any step leaves the target as it was (see {@link TargetWriter}).
+ * Migrates one object to a target on this host: collects its blobs, allocates blobs of the same
+ * sizes on the target, has the transport of each holder fill them, then seals them and rebuilds
+ * the metadata tree ({@link TargetBuild}). A failure at any step leaves the target as it was.
+ * A target given as an agent endpoint is pushed to instead ({@link PushMigration}).
  */
 public final class MigrationEngine {
-  private static final Logger LOG = LoggerFactory.getLogger(MigrationEngine.class);
   /**
    * Test hook: skip the up-front capacity check so that tests can make vineyardd itself refuse an
    * allocation midway, and see it rolled back.
    */
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
+  private static final Logger LOG = LoggerFactory.getLogger(MigrationEngine.class);
 
   public MigrationResult migrate(MigrationRequest request, ProgressListener progress) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      return new PushMigration(request).run(progress);
+    }
     long started = System.nanoTime();
-    try (IpcClient target = IpcClient.connect(request.targetSocket());
-        SourceSet source = SourceSet.resolve(request, target)) {
+    TransportSelector selector = new TransportSelector(request.transport(), request.tokenFile(), request.tcp());
+    try (VineyardClient target = VineyardClient.connect(request.target());
+        SourceSet source = SourceSet.resolve(request, target, selector)) {
       long id = source.objectId();
       if (source.alreadyOnTarget()) {
-        LOG.debug("{} is on {} already", ObjectIds.format(id), request.targetSocket());
+        LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
       ObjectNode tree = source.tree();
@@ -63,18 +64,15 @@ public final class MigrationEngine {
         sizes.put(entry.getKey(), blobSizes);
         totalBytes += blobSizes.values().stream().mapToLong(Long::longValue).sum();
       }
-      if (!Boolean.getBoolean(SKIP_CAPACITY_CHECK)) {
-        checkCapacity(target, totalBytes);
-      }
+      TargetBuild.checkCapacity(target, totalBytes);
 
       long newId;
-      String transportName = toCopy.isEmpty() ? "none" : toCopy.keySet().iterator().next().name();
-      try (TargetWriter writer = new TargetWriter(target)) {
+      try (TargetBuild build = new TargetBuild(target)) {
         long base = 0;
         for (Map.Entry<BlobTransport, Map<Long, Long>> entry : sizes.entrySet()) {
           List<BlobTransfer> transfers = new ArrayList<>();
           for (Map.Entry<Long, Long> blob : entry.getValue().entrySet()) {
-            Blob created = writer.createBlob(blob.getValue());
+            Blob created = build.createBlob(blob.getValue());
             newBlobIds.put(blob.getKey(), created.id());
             transfers.add(new BlobTransfer(blob.getKey(), created));
           }
@@ -83,40 +81,17 @@ public final class MigrationEngine {
           entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total));
           base += transfers.stream().mapToLong(t -> t.target().size()).sum();
         }
-        writer.sealAll();
-        MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), source::memberOnTarget, content -> {
-          CreatedObject member = writer.createObject(content);
-          return new MetaRewriter.Created(member.id(), member.signature());
-        });
-        newId = writer.createObject(rewriter.rewriteRoot(tree)).id();
-        if (request.persist()) {
-          target.persist(newId);
-        }
-        if (request.name() != null) {
-          target.putName(newId, request.name());
-        }
-        writer.commit();
+        newId = build.finish(tree, newBlobIds, source::memberOnTarget, request.persist(), request.name());
       }
+      String transport = toCopy.isEmpty() ? "none" : toCopy.keySet().iterator().next().name();
       MigrationResult result = new MigrationResult(
-          id, newId, newBlobIds.size() - reused, reused, totalBytes, seconds(started), transportName);
+          id, newId, newBlobIds.size() - reused, reused, totalBytes, seconds(started), transport);
       LOG.debug("migrated {}", result);
       return result;
     }
   }
 
-  /** Fails early, before allocating anything, when the target cannot hold the object. */
-  private static void checkCapacity(IpcClient target, long needed) {
-    JsonNode status = target.instanceStatus();
-    long limit = status.path("memory_limit").asLong(Long.MAX_VALUE);
-    long used = status.path("memory_usage").asLong(0);
-    if (needed > limit - used) {
-      throw new MigrateException(ErrorCode.NOT_ENOUGH_MEMORY,
-          "target instance " + target.instanceId() + " (" + target.ipcSocket() + ") has " + (limit - used)
-              + " bytes free of " + limit + ", the object needs " + needed);
-    }
-  }
-
-  private static double seconds(long startedNanos) {
+  static double seconds(long startedNanos) {
     return (System.nanoTime() - startedNanos) / 1e9;
   }
 }

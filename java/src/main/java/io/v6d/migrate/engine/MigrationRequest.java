@@ -2,30 +2,42 @@ package io.v6d.migrate.engine;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.tcp.TcpOptions;
 
 /**
  * What to migrate and where.
  *
  * @param object an object id ({@code o0123...}) or a name
- * @param targetSocket IPC socket of the target vineyardd
- * @param sourceSocket IPC socket of the source vineyardd, or null to find the instance holding the
- *     object through the target's cluster
+ * @param target the target: its vineyardd's IPC socket, or {@code tcp://host:port}, the agent beside
+ *     it (the bytes are then pushed to it)
+ * @param source the source: its vineyardd's IPC socket, {@code rpc://host:port} (its RPC port) or
+ *     {@code tcp://host:port} (its agent); null to find the holder through the target's cluster
  * @param name a name to give the migrated object on the target, or null
  * @param persist persist the migrated object on the target
+ * @param transport how the bytes travel
+ * @param tokenFile the agents' shared token (null: {@code VINEYARD_MIGRATE_TOKEN} or the default file)
+ * @param tcp tuning of the TCP transport
  */
-public record MigrationRequest(String object, String targetSocket, String sourceSocket, String name, boolean persist) {
+public record MigrationRequest(String object, String target, String source, String name, boolean persist,
+    TransportChoice transport, String tokenFile, TcpOptions tcp) {
   public MigrationRequest {
     if (object == null || object.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "no object given: pass an object id or a name");
     }
-    if (targetSocket == null || targetSocket.isBlank()) {
+    if (target == null || target.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "no target given: pass the target vineyardd's IPC socket");
     }
-    if (sourceSocket != null && sourceSocket.isBlank()) {
-      sourceSocket = null;
+    if (source != null && source.isBlank()) {
+      source = null;
     }
     if (name != null && name.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "the new name must not be blank");
     }
+    transport = transport == null ? TransportChoice.AUTO : transport;
+    tcp = tcp == null ? TcpOptions.DEFAULT : tcp;
+  }
+
+  public MigrationRequest(String object, String target, String source, String name, boolean persist) {
+    this(object, target, source, name, persist, TransportChoice.AUTO, null, null);
   }
 }

@@ -4,71 +4,58 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.ipc.IpcClient;
+import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransport;
-import io.v6d.migrate.transport.SharedMemoryTransport;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The source side of one migration: which instance holds the object, its full metadata tree, how
- * the source relates to the target (one cluster, or independent instances), and a transport to
- * each instance that holds some of its blobs.
+ * The source side of one migration: the object's id and full metadata tree, how the source
+ * relates to the target (one cluster, or independent instances), and a transport to each
+ * instance that holds some of its blobs.
+ *
+ * <p>In a cluster the tree comes from the target itself (vineyard syncs metadata cluster-wide)
+ * and each holder is reached as {@link TransportSelector} decides. An explicit source that is not
+ * in the target's cluster provides both the tree and the bytes.
  */
 final class SourceSet implements AutoCloseable {
-  private final IpcClient target;
-  private final IpcClient primary;
+  private final VineyardClient target;
+  private final SourceEndpoint explicit;
+  private final SourceEndpoint view;
+  private final TransportSelector selector;
   private final long objectId;
   private final ObjectNode tree;
-  private final JsonNode cluster;
   private final boolean sameCluster;
   private final Map<Long, BlobTransport> transports = new HashMap<>();
 
-  private SourceSet(IpcClient target, IpcClient primary, long objectId) {
+  private SourceSet(VineyardClient target, SourceEndpoint explicit, String object, TransportSelector selector) {
     this.target = target;
-    this.primary = primary;
-    this.objectId = objectId;
-    this.cluster = primary.clusterMeta();
-    this.sameCluster = isMember(cluster, target);
-    this.tree = primary.getData(objectId, sameCluster);
+    this.explicit = explicit;
+    this.selector = selector;
+    if (explicit == null) {
+      this.sameCluster = true;
+      this.objectId = resolveId(ClientSource.view(target), object, "the target's cluster (pass a source)");
+      this.tree = treeFromTargetCluster(target, objectId);
+    } else {
+      this.sameCluster = isMember(explicit.clusterMeta(), target);
+      this.objectId = resolveId(explicit, object, "the source");
+      this.tree = explicit.getData(objectId, sameCluster);
+    }
+    this.view = sameCluster ? ClientSource.view(target) : explicit;
   }
 
   /** Finds the source of {@code request}; the caller closes the result. */
-  static SourceSet resolve(MigrationRequest request, IpcClient target) {
-    if (request.sourceSocket() != null) {
-      IpcClient source = IpcClient.connect(request.sourceSocket());
-      try {
-        return new SourceSet(target, source, resolveId(source, request.object(), "the source"));
-      } catch (RuntimeException e) {
-        source.close();
-        throw e;
-      }
-    }
-    long id = resolveId(target, request.object(), "the target's cluster (pass a source)");
-    JsonNode meta;
+  static SourceSet resolve(MigrationRequest request, VineyardClient target, TransportSelector selector) {
+    SourceEndpoint explicit = request.source() == null ? null : selector.openExplicit(request.source());
     try {
-      meta = target.getData(id, true);
-    } catch (MigrateException e) {
-      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
-        throw e;
-      }
-      throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
-          "object " + ObjectIds.format(id) + " is not known to the target's cluster; when it lives on an "
-              + "independent instance (--meta local), pass source=<that instance's IPC socket>", e);
-    }
-    long holder = MetaTree.instanceId(meta);
-    if (holder == target.instanceId() || MetaTree.isGlobal(meta)) {
-      return new SourceSet(target, IpcClient.connect(target.ipcSocket()), id);
-    }
-    IpcClient source = IpcClient.connect(localSocketOf(target.clusterMeta(), holder, id));
-    try {
-      return new SourceSet(target, source, id);
+      return new SourceSet(target, explicit, request.object(), selector);
     } catch (RuntimeException e) {
-      source.close();
+      if (explicit != null) {
+        explicit.close();
+      }
       throw e;
     }
   }
@@ -79,10 +66,6 @@ final class SourceSet implements AutoCloseable {
 
   ObjectNode tree() {
     return tree;
-  }
-
-  boolean sameCluster() {
-    return sameCluster;
   }
 
   /**
@@ -111,25 +94,39 @@ final class SourceSet implements AutoCloseable {
 
   /** The transport that reads blobs held by {@code instanceId} (as the tree names it). */
   BlobTransport transportFor(long instanceId) {
-    long holder = sameCluster ? instanceId : primary.instanceId();
+    long holder = sameCluster ? instanceId : explicit.instanceId();
     BlobTransport transport = transports.get(holder);
     if (transport == null) {
-      if (holder == primary.instanceId()) {
-        transport = new SharedMemoryTransport(primary, false);
+      if (explicit != null && holder == explicit.instanceId() && selector.fits(explicit)) {
+        transport = explicit.transport();
       } else {
-        transport = new SharedMemoryTransport(IpcClient.connect(localSocketOf(cluster, holder, objectId)), true);
+        transport = selector.open(view, holder, objectId);
       }
       transports.put(holder, transport);
     }
     return transport;
   }
 
-  private static long resolveId(IpcClient client, String object, String where) {
+  private static ObjectNode treeFromTargetCluster(VineyardClient target, long id) {
+    try {
+      return target.getData(id, true);
+    } catch (MigrateException e) {
+      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+        throw e;
+      }
+      throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
+          "object " + ObjectIds.format(id) + " is not known to the target's cluster; when it lives on an "
+              + "independent instance (--meta local), pass source=<that instance's IPC socket, "
+              + "rpc://host:port or " + AgentEndpoint.SCHEME + "host:port>", e);
+    }
+  }
+
+  static long resolveId(SourceEndpoint endpoint, String object, String where) {
     if (ObjectIds.looksLikeId(object)) {
       return ObjectIds.parse(object);
     }
     try {
-      return client.getName(object);
+      return endpoint.getName(object);
     } catch (MigrateException e) {
       if (e.code() == ErrorCode.OBJECT_NOT_EXISTS || e.code() == ErrorCode.META_TREE_NAME_NOT_EXISTS) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS, "no object named '" + object + "' on " + where, e);
@@ -139,27 +136,23 @@ final class SourceSet implements AutoCloseable {
   }
 
   /** True when {@code client}'s instance is a member of the cluster {@code cluster} describes. */
-  private static boolean isMember(JsonNode cluster, IpcClient client) {
-    JsonNode entry = cluster.path("i" + client.instanceId());
-    return entry.isObject()
-        && entry.path("ipc_socket").asText().equals(client.ipcSocket())
-        && entry.path("rpc_endpoint").asText().equals(client.rpcEndpoint());
+  static boolean isMember(JsonNode cluster, VineyardClient client) {
+    return isMember(cluster, client.instanceId(), client.ipcSocket(), client.rpcEndpoint());
   }
 
-  private static String localSocketOf(JsonNode cluster, long instance, long objectId) {
-    String socket = cluster.path("i" + instance).path("ipc_socket").asText("");
-    if (socket.isEmpty() || !Files.exists(Path.of(socket))) {
-      throw new MigrateException(ErrorCode.CONNECTION_FAILED,
-          "object " + ObjectIds.format(objectId) + " is held by instance " + instance + " ("
-              + cluster.path("i" + instance).path("hostname").asText("unknown host")
-              + "), whose IPC socket '" + socket + "' is not reachable from this host");
-    }
-    return socket;
+  /** Instance ids repeat across clusters; with the socket and endpoint they name one instance. */
+  static boolean isMember(JsonNode cluster, long instanceId, String ipcSocket, String rpcEndpoint) {
+    JsonNode entry = cluster.path("i" + instanceId);
+    return entry.isObject()
+        && entry.path("ipc_socket").asText().equals(ipcSocket)
+        && entry.path("rpc_endpoint").asText().equals(rpcEndpoint);
   }
 
   @Override
   public void close() {
-    transports.values().forEach(BlobTransport::close);
-    primary.close();
+    transports.values().stream().filter(t -> explicit == null || t != explicit.transport()).forEach(BlobTransport::close);
+    if (explicit != null) {
+      explicit.close();
+    }
   }
 }

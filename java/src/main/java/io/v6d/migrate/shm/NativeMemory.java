@@ -23,6 +23,14 @@ public final class NativeMemory {
     }
   }
 
+  /**
+   * A direct ByteBuffer over {@code length} bytes at {@code address} (no copy, not owned). Made by
+   * JNI (jffi), so it needs no reflective access to the JDK's private constructors.
+   */
+  public static java.nio.ByteBuffer view(long address, int length) {
+    return com.kenai.jffi.MemoryIO.getInstance().newDirectByteBuffer(address, length);
+  }
+
   public static byte getByte(long address) {
     return UNSAFE.getByte(address);
   }

@@ -3,7 +3,7 @@ package io.v6d.migrate.transport;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
-import io.v6d.migrate.ipc.IpcClient;
+import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.shm.NativeMemory;
 import java.util.Collection;
@@ -17,12 +17,12 @@ import java.util.Map;
  * source's shared memory into the target's, never through the Java heap.
  */
 public final class SharedMemoryTransport implements BlobTransport {
-  private final IpcClient source;
+  private final VineyardClient source;
   private final boolean ownsSource;
   private final Map<Long, Blob> mapped = new HashMap<>();
 
   /** Reads from {@code source}; closes it on {@link #close()} when {@code ownsSource}. */
-  public SharedMemoryTransport(IpcClient source, boolean ownsSource) {
+  public SharedMemoryTransport(VineyardClient source, boolean ownsSource) {
     this.source = source;
     this.ownsSource = ownsSource;
   }

@@ -16,33 +16,45 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A client of one vineyardd over its IPC socket: metadata, names, blobs mapped in shared memory.
+ * A client of one vineyardd: metadata and names over its IPC socket or its RPC port, and, over the
+ * IPC socket, blobs mapped in shared memory.
  *
  * <p>Each method is one request of vineyard's IPC protocol ({@code src/common/util/protocols.cc});
  * errors come back as {@link MigrateException} with vineyard's status code. Store files are mapped
  * the first time vineyardd passes their descriptor and stay mapped until {@link #close()}, which
  * also ends the connection (vineyardd then drops this client's references to blobs).
  */
-public final class IpcClient implements AutoCloseable {
+public final class VineyardClient implements AutoCloseable {
   private static final String PROTOCOL_VERSION = "0.24.2";
 
-  private final IpcConnection connection;
+  private final FramedConnection connection;
   private final long instanceId;
   private final String ipcSocket;
   private final String rpcEndpoint;
+  private final boolean compression;
   /** Mappings by the store fd number as vineyardd names it (not our local fd). */
   private final Map<Integer, StoreMapping> mappings = new HashMap<>();
 
-  private IpcClient(IpcConnection connection, JsonNode registered) {
+  private VineyardClient(FramedConnection connection, JsonNode registered) {
     this.connection = connection;
     this.instanceId = registered.path("instance_id").longValue();
-    this.ipcSocket = registered.path("ipc_socket").asText(connection.socketPath());
+    this.ipcSocket = registered.path("ipc_socket").asText("");
+    this.compression = registered.path("support_rpc_compression").asBoolean(false);
     this.rpcEndpoint = registered.path("rpc_endpoint").asText("");
   }
 
   /** Connects to the vineyardd listening on {@code socketPath} and registers as a client. */
-  public static IpcClient connect(String socketPath) {
-    IpcConnection connection = IpcConnection.open(socketPath);
+  public static VineyardClient connect(String socketPath) {
+    return register(UnixConnection.open(socketPath));
+  }
+
+  /** Connects to vineyardd's RPC port ({@code host:port}); metadata only, and remote blobs. */
+  public static VineyardClient connectRpc(String endpoint) {
+    return register(TcpConnection.open(endpoint));
+  }
+
+  private static VineyardClient register(FramedConnection connection) {
+    String socketPath = connection.peer();
     try {
       ObjectNode request = FrameCodec.newMessage("register_request")
           .put("version", PROTOCOL_VERSION)
@@ -54,7 +66,7 @@ public final class IpcClient implements AutoCloseable {
       if (!reply.path("store_match").asBoolean(true)) {
         throw new MigrateException(ErrorCode.INVALID, "vineyardd at " + socketPath + " uses another store type");
       }
-      return new IpcClient(connection, reply);
+      return new VineyardClient(connection, reply);
     } catch (RuntimeException e) {
       connection.close();
       throw e;
@@ -71,6 +83,16 @@ public final class IpcClient implements AutoCloseable {
 
   public String rpcEndpoint() {
     return rpcEndpoint;
+  }
+
+  /** Whether vineyardd offers compressed remote blobs (its --compression). */
+  public boolean supportsCompression() {
+    return compression;
+  }
+
+  /** The connection, for requests whose payload follows the reply (remote blobs). */
+  public FramedConnection connection() {
+    return connection;
   }
 
   /** The full metadata tree of an object, members expanded. */
@@ -187,6 +209,10 @@ public final class IpcClient implements AutoCloseable {
     ObjectNode request = FrameCodec.newMessage("drop_buffer_request");
     JsonIds.put(request, "id", blobId);
     connection.call(request, "drop_buffer_reply");
+  }
+
+  public void dropName(String name) {
+    connection.call(FrameCodec.newMessage("drop_name_request").put("name", name), "drop_name_reply");
   }
 
   /** instance_id, memory_usage, memory_limit, ... of this instance. */

@@ -1,0 +1,181 @@
+package io.v6d.migrate.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.tcp.ChunkWriter;
+import io.v6d.migrate.tcp.ControlFrame;
+import io.v6d.migrate.tcp.FrameDecoder;
+import io.v6d.migrate.tcp.ReadRequest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated peer of the agent. Runs on a blocking executor of its own (never on an event
+ * loop), since it talks to vineyardd over IPC: requests are answered in order, READs are served
+ * from this connection's mapping of the source blobs, and pushed DATA lands in a push session.
+ */
+final class AgentHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(AgentHandler.class);
+
+  private final AgentServer server;
+  private final FrameDecoder decoder;
+  private final Map<Long, Blob> mapped = new ConcurrentHashMap<>();
+  private VineyardClient vineyard;
+  private PushSession owned;
+  private PushSession attached;
+
+  AgentHandler(AgentServer server, FrameDecoder decoder) {
+    this.server = server;
+    this.decoder = decoder;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof ReadRequest read) {
+      serve(ctx, read);
+    } else if (msg instanceof ControlFrame frame && frame.type() == FrameType.REQUEST) {
+      try {
+        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, handle(ctx, frame.body())));
+      } catch (MigrateException e) {
+        LOG.debug("{} failed: {}", frame.body().path("op").asText(), e.getMessage());
+        ctx.writeAndFlush(error(e.code(), e.getMessage()));
+      }
+    } else {
+      ctx.writeAndFlush(error(ErrorCode.INVALID, "unexpected frame")).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private JsonNode handle(ChannelHandlerContext ctx, JsonNode request) {
+    String op = request.path("op").asText();
+    ObjectNode reply = FrameCodec.mapper().createObjectNode();
+    switch (op) {
+      case "info" -> reply.put("instance_id", vineyard().instanceId())
+          .put("ipc_socket", vineyard().ipcSocket())
+          .put("rpc_endpoint", vineyard().rpcEndpoint())
+          .put("version", io.v6d.migrate.Migrate.version());
+      case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
+      case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
+      case "meta" -> reply.set("tree",
+          vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
+      case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
+      case "map" -> {
+        List<Long> ids = new ArrayList<>();
+        request.path("ids").forEach(id -> ids.add(ObjectIds.parse(id.asText())));
+        ObjectNode sizes = reply.putObject("sizes");
+        vineyard().getBuffers(ids).forEach((id, blob) -> {
+          mapped.put(id, blob);
+          sizes.put(ObjectIds.format(id), blob.size());
+        });
+      }
+      case "begin" -> {
+        Map<Long, Long> sizes = new LinkedHashMap<>();
+        request.path("blobs").forEach(pair -> sizes.put(ObjectIds.parse(pair.get(0).asText()), pair.get(1).asLong()));
+        owned = server.sessions().begin(vineyard(), sizes);
+        join(ctx, owned);
+        return PushSession.describe(owned);
+      }
+      case "attach" -> {
+        attached = server.sessions().get(request.path("session").asText());
+        join(ctx, attached);
+      }
+      case "commit" -> {
+        PushSession session = ownedSession(request);
+        Map<Long, Long> ids = new LinkedHashMap<>();
+        request.path("blobs").fields().forEachRemaining(e ->
+            ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+        String name = request.hasNonNull("name") ? request.path("name").asText() : null;
+        long id = session.commit((ObjectNode) request.path("tree"), ids,
+            request.path("persist").asBoolean(true), name, request.path("same_cluster").asBoolean());
+        server.sessions().remove(session);
+        owned = null;
+        reply.put("object_id", ObjectIds.format(id));
+      }
+      case "abort" -> {
+        PushSession session = ownedSession(request);
+        session.abort("aborted by the client", ctx.channel());
+        server.sessions().remove(session);
+        owned = null;
+      }
+      default -> throw new MigrateException(ErrorCode.INVALID, "unknown request '" + op + "'");
+    }
+    return reply;
+  }
+
+  /** DATA frames on this connection land in {@code session} from now on. */
+  private void join(ChannelHandlerContext ctx, PushSession session) {
+    session.attach(ctx.channel());
+    ctx.channel().eventLoop().submit(() -> decoder.sink(session)).syncUninterruptibly();
+  }
+
+  private PushSession ownedSession(JsonNode request) {
+    if (owned == null || !owned.id().equals(request.path("session").asText())) {
+      throw new MigrateException(ErrorCode.INVALID, "no push session '" + request.path("session").asText() + "' on this connection");
+    }
+    return owned;
+  }
+
+  private void serve(ChannelHandlerContext ctx, ReadRequest read) {
+    Blob blob = mapped.get(read.blobId());
+    if (blob == null || read.offset() + read.length() > blob.size()) {
+      ctx.writeAndFlush(error(ErrorCode.INVALID, "READ of " + ObjectIds.format(read.blobId()) + " at " + read.offset()
+          + " (+" + read.length() + "), which was not mapped")).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
+    ctx.write(new ChunkWriter(List.of(chunk), sent -> {})).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    ctx.flush();
+  }
+
+  private VineyardClient vineyard() {
+    if (vineyard == null) {
+      vineyard = VineyardClient.connect(server.socket());
+    }
+    return vineyard;
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.info("closing {}: {}", ctx.channel().remoteAddress(), cause.getMessage());
+    MigrateException e = cause instanceof MigrateException m ? m : new MigrateException(ErrorCode.UNKNOWN, String.valueOf(cause));
+    ctx.writeAndFlush(error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (attached != null) {
+      attached.fail("a connection of push session " + attached.id() + " closed");
+    }
+    if (owned != null) {
+      owned.abort("the client's connection closed", ctx.channel());
+      server.sessions().remove(owned);
+    }
+    mapped.clear();
+    if (vineyard != null) {
+      vineyard.close();
+    }
+  }
+
+  private static ControlFrame error(ErrorCode code, String message) {
+    return new ControlFrame(FrameType.ERROR, FrameCodec.mapper().createObjectNode()
+        .put("code", code.value()).put("message", message == null ? "error" : message));
+  }
+}

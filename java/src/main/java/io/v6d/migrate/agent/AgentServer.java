@@ -1,0 +1,167 @@
+package io.v6d.migrate.agent;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultEventExecutorGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.protocol.Token;
+import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.FrameDecoder;
+import io.v6d.migrate.tcp.Pipelines;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code vineyard-migrate serve}: the agent beside one vineyardd. Peers that prove the shared token
+ * pull its blobs and push blobs into it. Binds 127.0.0.1 unless told otherwise, and binds
+ * elsewhere only with a token given explicitly. Publishes its endpoint in the cluster's metadata
+ * ({@link AgentRegistry}) while it runs.
+ */
+public final class AgentServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AgentServer.class);
+
+  /**
+   * @param socket the IPC socket of the vineyardd it serves
+   * @param host the address to bind
+   * @param port the port (0: any free port)
+   * @param tokenFile the token file; null: {@code VINEYARD_MIGRATE_TOKEN}, else (loopback only) the default file
+   * @param advertise the host name peers reach it by (null: the bound address)
+   * @param publish publish the endpoint in the cluster's metadata
+   * @param idleSeconds close peers idle for this long
+   */
+  public record Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
+      int idleSeconds) {}
+
+  private final Config config;
+  private final PushSessions sessions = new PushSessions();
+  private final EventLoopGroup boss = new NioEventLoopGroup(1, new DefaultThreadFactory("vineyard-migrate-accept"));
+  private final EventLoopGroup workers = new NioEventLoopGroup(0, new DefaultThreadFactory("vineyard-migrate-io"));
+  private final EventExecutorGroup blocking = new DefaultEventExecutorGroup(32, new DefaultThreadFactory("vineyard-migrate-ipc"));
+  private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private final VineyardClient control;
+  private final AgentEndpoint endpoint;
+  private long published = -1;
+
+  private AgentServer(Config config, byte[] token) {
+    this.config = config;
+    this.control = VineyardClient.connect(config.socket());
+    try {
+      ServerBootstrap bootstrap = new ServerBootstrap()
+          .group(boss, workers)
+          .channel(NioServerSocketChannel.class)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              channels.add(ch);
+              FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds());
+              ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder));
+              ch.pipeline().addLast(blocking, "agent", new AgentHandler(AgentServer.this, decoder));
+            }
+          });
+      Channel server = bootstrap.bind(config.host(), config.port()).syncUninterruptibly().channel();
+      channels.add(server);
+      int port = ((InetSocketAddress) server.localAddress()).getPort();
+      this.endpoint = new AgentEndpoint(advertisedHost(config), port);
+      if (config.publish()) {
+        published = AgentRegistry.publish(control, endpoint);
+      }
+      LOG.info("serving vineyardd {} (instance {}) on {}", config.socket(), control.instanceId(), endpoint);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Starts an agent; refuses to bind a non-loopback address without an explicit token. */
+  public static AgentServer start(Config config) {
+    boolean loopback = isLoopback(config.host());
+    byte[] token;
+    if (config.tokenFile() != null || System.getenv(Token.ENV) != null) {
+      token = Token.load(config.tokenFile());
+    } else if (loopback) {
+      token = Token.loadOrCreateDefault();
+      LOG.info("no token given: using {}", Token.defaultFile());
+    } else {
+      throw new MigrateException(ErrorCode.INVALID, "refusing to listen on " + config.host()
+          + " without a token: pass --token-file (or set " + Token.ENV + ")");
+    }
+    return new AgentServer(config, token);
+  }
+
+  public AgentEndpoint endpoint() {
+    return endpoint;
+  }
+
+  String socket() {
+    return config.socket();
+  }
+
+  PushSessions sessions() {
+    return sessions;
+  }
+
+  /** The name peers reach this agent by: as told, else the bound address, else (wildcard) this host's name. */
+  private static String advertisedHost(Config config) {
+    if (config.advertise() != null) {
+      return config.advertise();
+    }
+    try {
+      if (!InetAddress.getByName(config.host()).isAnyLocalAddress()) {
+        return config.host();
+      }
+    } catch (UnknownHostException e) {
+      return config.host();
+    }
+    String fromEnv = System.getenv("MY_HOST_NAME");
+    try {
+      return fromEnv != null && !fromEnv.isBlank() ? fromEnv : InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return config.host();
+    }
+  }
+
+  private static boolean isLoopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      throw new MigrateException(ErrorCode.INVALID, "cannot resolve the address to listen on: " + host);
+    }
+  }
+
+  /** Unpublishes, closes every connection (rolling back unfinished pushes) and stops. */
+  @Override
+  public void close() {
+    if (published >= 0) {
+      try {
+        AgentRegistry.unpublish(control, published);
+      } catch (MigrateException e) {
+        LOG.warn("could not unpublish the agent's endpoint: {}", e.getMessage());
+      }
+      published = -1;
+    }
+    channels.close().awaitUninterruptibly();
+    boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    blocking.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    control.close();
+    LOG.info("stopped");
+  }
+}

@@ -1,0 +1,55 @@
+package io.v6d.migrate.cli;
+
+import io.v6d.migrate.agent.AgentServer;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/** {@code vineyard-migrate serve}: runs the agent until SIGTERM or SIGINT. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = {"Serve the blobs of a vineyardd to peers over TCP (pull), and accept blobs into it (push).",
+        "Binds 127.0.0.1 unless told otherwise; binding another address needs --token-file (or VINEYARD_MIGRATE_TOKEN).",
+        "Peers prove the shared token by challenge-response; it never crosses the wire."})
+final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--socket", required = true, paramLabel = "SOCKET", description = "IPC socket of the vineyardd to serve")
+  String socket;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default: ${DEFAULT-VALUE})")
+  String host;
+
+  @Option(names = "--port", defaultValue = "9700", description = "port to listen on, 0 for any (default: ${DEFAULT-VALUE})")
+  int port;
+
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "file whose first line is the shared token (default: VINEYARD_MIGRATE_TOKEN, or ~/.vineyard-migrate/token on loopback)")
+  Path tokenFile;
+
+  @Option(names = "--advertise", paramLabel = "HOST", description = "host name peers reach this agent by (default: the listening address)")
+  String advertise;
+
+  @Option(names = "--no-publish", description = "do not publish the endpoint in the cluster's metadata")
+  boolean noPublish;
+
+  @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
+  int idleSeconds;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    AgentServer agent = AgentServer.start(
+        new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish, idleSeconds));
+    CountDownLatch stop = new CountDownLatch(1);
+    // SIGTERM/SIGINT end the agent cleanly (exit 0): connections closed, unfinished pushes rolled
+    // back, the endpoint unpublished.
+    for (String signal : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(signal), received -> stop.countDown());
+    }
+    System.out.println("listening on " + agent.endpoint());
+    System.out.flush();
+    stop.await();
+    agent.close();
+    return 0;
+  }
+}

@@ -1,0 +1,69 @@
+package io.v6d.migrate.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.tcp.AgentConnection;
+import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.TcpOptions;
+import io.v6d.migrate.tcp.TcpPullTransport;
+import io.v6d.migrate.transport.BlobTransport;
+
+/** A source reached through the agent beside it: metadata by agent requests, blobs pulled over TCP. */
+final class AgentSource implements SourceEndpoint {
+  private static final long TIMEOUT_MILLIS = 60_000;
+
+  private final TcpPullTransport transport;
+  private final AgentConnection connection;
+  private final JsonNode info;
+
+  AgentSource(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
+    this.transport = new TcpPullTransport(endpoint, token, options);
+    this.connection = transport.primary();
+    this.info = connection.call("info", null, TIMEOUT_MILLIS);
+  }
+
+  @Override
+  public long instanceId() {
+    return info.path("instance_id").asLong();
+  }
+
+  @Override
+  public String ipcSocket() {
+    return info.path("ipc_socket").asText();
+  }
+
+  @Override
+  public String rpcEndpoint() {
+    return info.path("rpc_endpoint").asText();
+  }
+
+  @Override
+  public JsonNode clusterMeta() {
+    return connection.call("cluster", null, TIMEOUT_MILLIS).path("cluster");
+  }
+
+  @Override
+  public ObjectNode getData(long id, boolean syncRemote) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode()
+        .put("id", ObjectIds.format(id)).put("sync_remote", syncRemote);
+    return (ObjectNode) connection.call("meta", request, TIMEOUT_MILLIS).path("tree");
+  }
+
+  @Override
+  public long getName(String name) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode().put("name", name);
+    return ObjectIds.parse(connection.call("name", request, TIMEOUT_MILLIS).path("id").asText());
+  }
+
+  @Override
+  public BlobTransport transport() {
+    return transport;
+  }
+
+  @Override
+  public void close() {
+    transport.close();
+  }
+}

@@ -1,0 +1,81 @@
+package io.v6d.migrate.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.rpc.RpcTransport;
+import io.v6d.migrate.transport.BlobTransport;
+import io.v6d.migrate.transport.SharedMemoryTransport;
+
+/** A source reached through vineyardd itself: its IPC socket (shared memory) or its RPC port. */
+final class ClientSource implements SourceEndpoint {
+  private final VineyardClient client;
+  private final BlobTransport transport;
+
+  private ClientSource(VineyardClient client, BlobTransport transport) {
+    this.client = client;
+    this.transport = transport;
+  }
+
+  static ClientSource ipc(String socket) {
+    VineyardClient client = VineyardClient.connect(socket);
+    return new ClientSource(client, new SharedMemoryTransport(client, false));
+  }
+
+  /** The target seen as a view of its cluster: no transport, and closing it leaves the client open. */
+  static ClientSource view(VineyardClient target) {
+    return new ClientSource(target, null);
+  }
+
+  static ClientSource rpc(String endpoint) {
+    VineyardClient client = VineyardClient.connectRpc(endpoint);
+    return new ClientSource(client, new RpcTransport(client));
+  }
+
+  VineyardClient client() {
+    return client;
+  }
+
+  @Override
+  public long instanceId() {
+    return client.instanceId();
+  }
+
+  @Override
+  public String ipcSocket() {
+    return client.ipcSocket();
+  }
+
+  @Override
+  public String rpcEndpoint() {
+    return client.rpcEndpoint();
+  }
+
+  @Override
+  public JsonNode clusterMeta() {
+    return client.clusterMeta();
+  }
+
+  @Override
+  public ObjectNode getData(long id, boolean syncRemote) {
+    return client.getData(id, syncRemote);
+  }
+
+  @Override
+  public long getName(String name) {
+    return client.getName(name);
+  }
+
+  @Override
+  public BlobTransport transport() {
+    return transport;
+  }
+
+  @Override
+  public void close() {
+    if (transport != null) {
+      transport.close();
+      client.close();
+    }
+  }
+}

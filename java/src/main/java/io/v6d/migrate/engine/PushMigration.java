@@ -1,0 +1,171 @@
+package io.v6d.migrate.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelFuture;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.BlobRef;
+import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.protocol.Token;
+import io.v6d.migrate.tcp.AgentConnection;
+import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.ChunkWriter;
+import io.v6d.migrate.transport.ChunkPlan;
+import io.v6d.migrate.transport.ProgressListener;
+import io.v6d.migrate.transport.ThrottledProgress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Pushes an object from a vineyardd on this host to the agent beside the target vineyardd: the
+ * agent allocates the target blobs ("begin"), DATA frames stream from the source's shared memory
+ * over one or more connections, and the agent seals them and rebuilds the metadata ("commit"),
+ * or, on any failure, frees everything it created.
+ */
+final class PushMigration {
+  private static final long CALL_TIMEOUT_MILLIS = 600_000;
+
+  private final MigrationRequest request;
+
+  PushMigration(MigrationRequest request) {
+    this.request = request;
+  }
+
+  MigrationResult run(ProgressListener progress) {
+    long started = System.nanoTime();
+    if (request.source() == null || request.source().contains("://")) {
+      throw new MigrateException(ErrorCode.INVALID,
+          "pushing to an agent needs the source vineyardd's IPC socket on this host: pass source=<socket path>");
+    }
+    if (request.transport() != TransportChoice.AUTO && request.transport() != TransportChoice.TCP) {
+      throw new MigrateException(ErrorCode.INVALID, "a target agent (" + request.target() + ") is reached by transport 'tcp'");
+    }
+    AgentEndpoint endpoint = AgentEndpoint.parse(request.target());
+    byte[] token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
+    try (ClientSource source = ClientSource.ipc(request.source());
+        AgentConnection primary = AgentConnection.open(endpoint, token)) {
+      JsonNode info = primary.call("info", null, CALL_TIMEOUT_MILLIS);
+      long targetInstance = info.path("instance_id").asLong();
+      boolean sameCluster = SourceSet.isMember(source.clusterMeta(), targetInstance,
+          info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
+      long id = SourceSet.resolveId(source, request.object(), "the source");
+      ObjectNode tree = source.getData(id, sameCluster);
+      if (alreadyOnTarget(primary, tree, id, sameCluster, targetInstance)) {
+        return new MigrationResult(id, id, 0, 0, 0, MigrationEngine.seconds(started), "none");
+      }
+      Map<Long, Long> newBlobIds = new LinkedHashMap<>();
+      List<Long> toPush = new ArrayList<>();
+      for (BlobRef blob : MetaTree.blobs(tree).values()) {
+        if (sameCluster && blob.instanceId() == targetInstance) {
+          newBlobIds.put(blob.id(), blob.id());
+        } else if (!sameCluster || blob.instanceId() == source.instanceId()) {
+          toPush.add(blob.id());
+        } else {
+          throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "blob " + ObjectIds.format(blob.id())
+              + " lives on instance " + blob.instanceId() + ", neither the source nor the target: push from there");
+        }
+      }
+      int reused = newBlobIds.size();
+      Map<Long, Blob> mapped = source.client().getBuffers(toPush);
+      long total = mapped.values().stream().mapToLong(Blob::size).sum();
+
+      ObjectNode begin = FrameCodec.mapper().createObjectNode();
+      mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
+      JsonNode session = primary.call("begin", begin, CALL_TIMEOUT_MILLIS);
+      String sessionId = session.path("session").asText();
+      List<AgentConnection> extra = new ArrayList<>();
+      try {
+        session.path("blobs").fields().forEachRemaining(e ->
+            newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+        send(endpoint, token, primary, sessionId, mapped, newBlobIds, extra,
+            new ThrottledProgress(progress, total, 50_000_000L));
+        ObjectNode commit = FrameCodec.mapper().createObjectNode()
+            .put("session", sessionId).put("persist", request.persist()).put("same_cluster", sameCluster);
+        commit.set("tree", tree);
+        if (request.name() != null) {
+          commit.put("name", request.name());
+        }
+        ObjectNode ids = commit.putObject("blobs");
+        newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
+        long newId = ObjectIds.parse(primary.call("commit", commit, CALL_TIMEOUT_MILLIS).path("object_id").asText());
+        return new MigrationResult(id, newId, toPush.size(), reused, total, MigrationEngine.seconds(started), "tcp-push");
+      } catch (RuntimeException e) {
+        abort(primary, sessionId);
+        throw e;
+      } finally {
+        // kept open until the commit: an attached connection that closes early fails the session.
+        // The writes read the source's shared memory, so they close before the source is unmapped.
+        extra.forEach(AgentConnection::close);
+      }
+    }
+  }
+
+  private boolean alreadyOnTarget(AgentConnection agent, ObjectNode tree, long id, boolean sameCluster, long targetInstance) {
+    if (!sameCluster) {
+      ObjectNode request = FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id));
+      return agent.call("exists", request, CALL_TIMEOUT_MILLIS).path("exists").asBoolean();
+    }
+    if (MetaTree.isGlobal(tree)) {
+      return MetaTree.blobs(tree).values().stream().allMatch(b -> b.instanceId() == targetInstance);
+    }
+    return MetaTree.instanceId(tree) == targetInstance;
+  }
+
+  /**
+   * Streams every blob's chunks over parallel connections (opened into {@code extra}); returns once
+   * all are written out.
+   */
+  private void send(AgentEndpoint endpoint, byte[] token, AgentConnection primary, String sessionId,
+      Map<Long, Blob> mapped, Map<Long, Long> newBlobIds, List<AgentConnection> extra, ThrottledProgress progress) {
+    Map<Long, Long> sizes = new LinkedHashMap<>();
+    mapped.forEach((id, blob) -> sizes.put(id, blob.size()));
+    long total = sizes.values().stream().mapToLong(Long::longValue).sum();
+    List<List<ChunkPlan.Chunk>> plan = ChunkPlan.split(sizes,
+        request.tcp().chunkBytes(), ChunkPlan.connectionsFor(total, request.tcp().maxConnections()));
+    List<CompletableFuture<Void>> outcomes = new ArrayList<>();
+    for (int i = 0; i < plan.size(); i++) {
+      AgentConnection connection = primary;
+      if (i > 0) {
+        connection = AgentConnection.open(endpoint, token);
+        extra.add(connection);
+        connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId), CALL_TIMEOUT_MILLIS);
+      }
+      List<ChunkWriter.Chunk> chunks = plan.get(i).stream().map(c -> new ChunkWriter.Chunk(
+          newBlobIds.get(c.blobId()), c.offset(), c.length(), mapped.get(c.blobId()).address() + c.offset())).toList();
+      outcomes.add(written(connection.write(new ChunkWriter(chunks, progress::add)), connection));
+    }
+    AgentConnection.await(CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new)),
+        Long.MAX_VALUE, "pushing " + total + " bytes to the agent at " + endpoint);
+  }
+
+  /** Completes when the write is out, fails when it or the connection fails. */
+  private static CompletableFuture<Void> written(ChannelFuture write, AgentConnection connection) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    write.addListener(f -> {
+      if (f.isSuccess()) {
+        done.complete(null);
+      } else {
+        done.completeExceptionally(f.cause());
+      }
+    });
+    connection.failure().whenComplete((ok, cause) -> done.completeExceptionally(cause));
+    return done;
+  }
+
+  private static void abort(AgentConnection primary, String sessionId) {
+    try {
+      primary.call("abort", FrameCodec.mapper().createObjectNode().put("session", sessionId), 10_000);
+    } catch (MigrateException ignored) {
+      // the agent rolls back on its own when the connection closes
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package io.v6d.migrate.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.CreatedObject;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.MetaRewriter;
+import io.v6d.migrate.meta.ObjectIds;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The target side of one migration, whichever process runs it (the engine for local and pulled
+ * migrations, the agent for pushed ones): allocate blobs, then seal them and rebuild the metadata.
+ *
+ * <p>Everything created is recorded, so that a migration that fails leaves nothing behind:
+ * {@link #close()} before {@link #finish} succeeded deletes the metadata and frees the blobs.
+ */
+public final class TargetBuild implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TargetBuild.class);
+
+  private final VineyardClient target;
+  /** Allocated blobs, in order, with whether each has been sealed. */
+  private final Map<Long, Boolean> blobs = new LinkedHashMap<>();
+  private final List<Long> objects = new ArrayList<>();
+  private boolean committed;
+
+  public TargetBuild(VineyardClient target) {
+    this.target = target;
+  }
+
+  /** Fails early, before allocating anything, when the target cannot hold {@code needed} bytes. */
+  public static void checkCapacity(VineyardClient target, long needed) {
+    if (Boolean.getBoolean(MigrationEngine.SKIP_CAPACITY_CHECK)) {
+      return;
+    }
+    JsonNode status = target.instanceStatus();
+    long limit = status.path("memory_limit").asLong(Long.MAX_VALUE);
+    long used = status.path("memory_usage").asLong(0);
+    if (needed > limit - used) {
+      throw new MigrateException(ErrorCode.NOT_ENOUGH_MEMORY,
+          "target instance " + target.instanceId() + " (" + target.ipcSocket() + ") has " + (limit - used)
+              + " bytes free of " + limit + ", the object needs " + needed);
+    }
+  }
+
+  public Blob createBlob(long size) {
+    Blob blob = target.createBuffer(size);
+    blobs.put(blob.id(), false);
+    return blob;
+  }
+
+  /**
+   * Seals the blobs, rebuilds {@code tree} on the target with the new blob ids (members for which
+   * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
+   */
+  public long finish(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
+      boolean persist, String name) {
+    for (Map.Entry<Long, Boolean> blob : blobs.entrySet()) {
+      if (!blob.getValue()) {
+        target.seal(blob.getKey());
+        blob.setValue(true);
+      }
+    }
+    MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, content -> {
+      CreatedObject member = createObject(content);
+      return new MetaRewriter.Created(member.id(), member.signature());
+    });
+    long id = createObject(rewriter.rewriteRoot(tree)).id();
+    if (persist) {
+      target.persist(id);
+    }
+    if (name != null) {
+      target.putName(id, name);
+    }
+    committed = true;
+    return id;
+  }
+
+  private CreatedObject createObject(ObjectNode content) {
+    CreatedObject created = target.createData(content);
+    objects.add(created.id());
+    return created;
+  }
+
+  /** Undoes what was created unless finished; reports (never throws) what could not be undone. */
+  @Override
+  public void close() {
+    if (committed) {
+      return;
+    }
+    List<String> failures = new ArrayList<>();
+    for (int i = objects.size() - 1; i >= 0; i--) {
+      long id = objects.get(i);
+      failures.addAll(attempt("object " + ObjectIds.format(id), () -> target.delete(List.of(id), true, false)));
+    }
+    for (Map.Entry<Long, Boolean> blob : blobs.entrySet()) {
+      long id = blob.getKey();
+      boolean sealed = blob.getValue();
+      failures.addAll(attempt("blob " + ObjectIds.format(id), () -> {
+        if (sealed) {
+          target.delete(List.of(id), true, false);
+        } else {
+          target.dropBuffer(id);
+        }
+      }));
+    }
+    if (!failures.isEmpty()) {
+      LOG.warn("rolling back a failed migration left {} on {}", failures, target.ipcSocket());
+    }
+  }
+
+  private static List<String> attempt(String what, Runnable undo) {
+    try {
+      undo.run();
+      return List.of();
+    } catch (MigrateException e) {
+      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS) {
+        return List.of();
+      }
+      return List.of(what + " (" + e.getMessage() + ")");
+    }
+  }
+}

@@ -1,0 +1,81 @@
+package io.v6d.migrate.protocol;
+
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HexFormat;
+
+/**
+ * The shared secret of agents and clients: read from a file (first line, trimmed), from
+ * {@code VINEYARD_MIGRATE_TOKEN}, or, for same-user use on one host, from a default file that the
+ * agent creates (mode 0600) when none exists.
+ */
+public final class Token {
+  public static final String ENV = "VINEYARD_MIGRATE_TOKEN";
+  private static final int MIN_BYTES = 16;
+
+  private Token() {}
+
+  /** {@code ~/.vineyard-migrate/token}. */
+  public static Path defaultFile() {
+    return Path.of(System.getProperty("user.home"), ".vineyard-migrate", "token");
+  }
+
+  /** The token from {@code file} if given, else the environment, else the default file. */
+  public static byte[] load(Path file) {
+    if (file != null) {
+      return read(file);
+    }
+    String fromEnv = System.getenv(ENV);
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return check(fromEnv.trim(), ENV);
+    }
+    if (Files.exists(defaultFile())) {
+      return read(defaultFile());
+    }
+    throw new MigrateException(ErrorCode.INVALID,
+        "no token to authenticate with the agent: pass a token file, set " + ENV + ", or create "
+            + defaultFile() + " (the agent creates it when started without one)");
+  }
+
+  /** Loads the default token file, creating it with a random token (mode 0600) when missing. */
+  public static byte[] loadOrCreateDefault() {
+    Path file = defaultFile();
+    if (!Files.exists(file)) {
+      try {
+        Files.createDirectories(file.getParent());
+        Path tmp = Files.createTempFile(file.getParent(), "token", ".tmp",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, HexFormat.of().formatHex(Handshake.nonce()) + "\n");
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      } catch (java.nio.file.FileAlreadyExistsException raced) {
+        // another agent created it first: use theirs
+      } catch (IOException e) {
+        throw new MigrateException(ErrorCode.IO_ERROR, "cannot create the token file " + file + ": " + e.getMessage(), e);
+      }
+    }
+    return read(file);
+  }
+
+  private static byte[] read(Path file) {
+    try {
+      String text = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("").trim();
+      return check(text, file.toString());
+    } catch (IOException e) {
+      throw new MigrateException(ErrorCode.INVALID, "cannot read the token file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] check(String token, String where) {
+    byte[] bytes = token.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length < MIN_BYTES) {
+      throw new MigrateException(ErrorCode.INVALID,
+          "the token in " + where + " is too short: use at least " + MIN_BYTES + " characters");
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,83 @@
+package io.v6d.migrate.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.stream.ChunkedInput;
+import io.v6d.migrate.protocol.FrameHeader;
+import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.shm.NativeMemory;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * DATA frames straight from mapped shared memory: each frame is a 32-byte header plus a view of
+ * the blob's bytes (no copy; the kernel reads them from the mapping when the socket takes them).
+ * Netty's ChunkedWriteHandler pulls frames only as fast as the socket drains, so the CRC of a chunk
+ * is computed just before it is sent.
+ */
+public final class ChunkWriter implements ChunkedInput<ByteBuf> {
+  /** One chunk to send: {@code wireId} is the id the receiver knows the blob by. */
+  public record Chunk(long wireId, long offset, int length, long address) {}
+
+  private final Iterator<Chunk> chunks;
+  private final long totalBytes;
+  private final LongConsumer sent;
+  private long progress;
+  private boolean ended;
+
+  /** {@code sent} is told the bytes of each chunk as it is handed to the socket. */
+  public ChunkWriter(List<Chunk> chunks, LongConsumer sent) {
+    this.chunks = chunks.iterator();
+    this.totalBytes = chunks.stream().mapToLong(Chunk::length).sum();
+    this.sent = sent;
+  }
+
+  @Override
+  public boolean isEndOfInput() {
+    return !chunks.hasNext();
+  }
+
+  @Override
+  public void close() {
+    ended = true;
+  }
+
+  @Deprecated
+  @Override
+  public ByteBuf readChunk(ChannelHandlerContext ctx) {
+    return readChunk(ctx.alloc());
+  }
+
+  @Override
+  public ByteBuf readChunk(ByteBufAllocator allocator) {
+    if (ended || !chunks.hasNext()) {
+      return null;
+    }
+    Chunk chunk = chunks.next();
+    ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
+    new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
+        .writeTo(header);
+    CompositeByteBuf frame = allocator.compositeDirectBuffer(2);
+    frame.addComponent(true, header);
+    if (chunk.length() > 0) {
+      frame.addComponent(true, Unpooled.wrappedBuffer(NativeMemory.view(chunk.address(), chunk.length())));
+    }
+    progress += chunk.length();
+    sent.accept(chunk.length());
+    return frame;
+  }
+
+  @Override
+  public long length() {
+    return totalBytes;
+  }
+
+  @Override
+  public long progress() {
+    return progress;
+  }
+}

@@ -1,0 +1,191 @@
+package io.v6d.migrate.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.protocol.FrameHeader;
+import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.shm.NativeMemory;
+import java.io.IOException;
+
+/**
+ * Frames in: control frames become {@link ControlFrame}s, READ frames {@link ReadRequest}s, and
+ * DATA payloads land in the target blob's mapping.
+ *
+ * <p>It also plans the socket reads ({@link PlannedReadAllocator}): each read is sized to the rest
+ * of the current header or body, and while a DATA payload is expected the read buffer <em>is</em>
+ * the target mapping, so the kernel copies the bytes straight into shared memory. Every length is
+ * checked against {@link FrameHeader.Limits} before anything is allocated; until the handshake is
+ * done the control limit is small and DATA/READ frames are refused.
+ */
+public final class FrameDecoder extends ChannelInboundHandlerAdapter {
+  private static final int MAX_CONTROL_READ = 64 << 10;
+  private static final int MAX_DATA_READ = 8 << 20;
+  private static final int HANDSHAKE_CONTROL_BYTES = 4096;
+
+  private enum State { HEADER, CONTROL_BODY, DATA_BODY }
+
+  private final FrameHeader.Limits limits;
+  private final ByteBuf header = Unpooled.buffer(FrameHeader.BYTES, FrameHeader.BYTES);
+  private State state = State.HEADER;
+  private FrameHeader current;
+  private ByteBuf controlBody;
+  private long dataAddress;
+  private int dataDone;
+  private boolean authenticated;
+  private DataSink sink;
+
+  public FrameDecoder(FrameHeader.Limits limits) {
+    this.limits = limits;
+  }
+
+  /** After the handshake: full limits, and DATA/READ frames are accepted. */
+  public void authenticated() {
+    this.authenticated = true;
+  }
+
+  /** Where DATA frames land from now on (null refuses them). */
+  public void sink(DataSink sink) {
+    this.sink = sink;
+  }
+
+  /** The size of the next socket read: exactly what the current frame part still needs. */
+  int nextReadSize() {
+    return switch (state) {
+      case DATA_BODY -> Math.min(current.length() - dataDone, MAX_DATA_READ);
+      case CONTROL_BODY -> Math.min(controlBody.writableBytes(), MAX_CONTROL_READ);
+      case HEADER -> header.writableBytes();
+    };
+  }
+
+  /** The buffer for the next socket read; for a DATA payload, a view of the target mapping. */
+  ByteBuf nextReadBuffer(ByteBufAllocator alloc) {
+    if (state == State.DATA_BODY) {
+      return Unpooled.wrappedBuffer(NativeMemory.view(dataAddress + dataDone, nextReadSize())).clear();
+    }
+    return alloc.ioBuffer(nextReadSize());
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    ByteBuf in = (ByteBuf) msg;
+    try {
+      while (in.isReadable() && ctx.channel().isActive()) {
+        switch (state) {
+          case HEADER -> readHeader(ctx, in);
+          case CONTROL_BODY -> readControlBody(ctx, in);
+          case DATA_BODY -> readData(ctx, in);
+          default -> throw new IllegalStateException();
+        }
+      }
+    } finally {
+      in.release();
+    }
+  }
+
+  private void readHeader(ChannelHandlerContext ctx, ByteBuf in) {
+    in.readBytes(header, Math.min(in.readableBytes(), header.writableBytes()));
+    if (header.isWritable()) {
+      return;
+    }
+    FrameHeader.Limits now = authenticated ? limits : new FrameHeader.Limits(HANDSHAKE_CONTROL_BYTES, 0);
+    current = FrameHeader.readFrom(header, now);
+    header.clear();
+    switch (current.type()) {
+      case READ -> {
+        requireAuthenticated();
+        ctx.fireChannelRead(new ReadRequest(current.id(), current.offset(), current.length()));
+      }
+      case DATA -> {
+        requireAuthenticated();
+        if (sink == null) {
+          throw new MigrateException(ErrorCode.IO_ERROR, "DATA frame on a connection that expects none");
+        }
+        dataAddress = sink.destination(current.id(), current.offset(), current.length());
+        dataDone = 0;
+        state = State.DATA_BODY;
+        if (current.length() == 0) {
+          finishData(ctx);
+        }
+      }
+      default -> {
+        controlBody = ctx.alloc().heapBuffer(current.length(), current.length());
+        state = State.CONTROL_BODY;
+        if (current.length() == 0) {
+          finishControl(ctx);
+        }
+      }
+    }
+  }
+
+  private void readControlBody(ChannelHandlerContext ctx, ByteBuf in) throws IOException {
+    in.readBytes(controlBody, Math.min(in.readableBytes(), controlBody.writableBytes()));
+    if (!controlBody.isWritable()) {
+      finishControl(ctx);
+    }
+  }
+
+  private void finishControl(ChannelHandlerContext ctx) {
+    ByteBuf body = controlBody;
+    controlBody = null;
+    state = State.HEADER;
+    try {
+      ControlFrame frame = new ControlFrame(current.type(),
+          FrameCodec.mapper().readTree(body.array(), body.arrayOffset() + body.readerIndex(), body.readableBytes()));
+      ctx.fireChannelRead(frame);
+    } catch (IOException e) {
+      throw new MigrateException(ErrorCode.IO_ERROR, "malformed JSON in a " + current.type() + " frame");
+    } finally {
+      body.release();
+    }
+  }
+
+  private void readData(ChannelHandlerContext ctx, ByteBuf in) {
+    int n = Math.min(in.readableBytes(), current.length() - dataDone);
+    long target = dataAddress + dataDone;
+    boolean inPlace = in.hasMemoryAddress() && in.memoryAddress() + in.readerIndex() == target;
+    if (!inPlace) {
+      if (in.hasMemoryAddress()) {
+        NativeMemory.copy(in.memoryAddress() + in.readerIndex(), target, n);
+      } else {
+        in.getBytes(in.readerIndex(), NativeMemory.view(target, n));
+      }
+    }
+    in.skipBytes(n);
+    dataDone += n;
+    if (dataDone == current.length()) {
+      finishData(ctx);
+    }
+  }
+
+  private void finishData(ChannelHandlerContext ctx) {
+    state = State.HEADER;
+    TestHooks.maybeCorrupt(dataAddress, current.length());
+    int crc = Crc.of(dataAddress, current.length());
+    if (crc != current.crc()) {
+      throw new MigrateException(ErrorCode.IO_ERROR, String.format(
+          "CRC32C mismatch in blob o%016x at offset %d (%d bytes): the data was corrupted in transit",
+          current.id(), current.offset(), current.length()));
+    }
+    sink.landed(current.id(), current.offset(), current.length());
+  }
+
+  private void requireAuthenticated() {
+    if (!authenticated) {
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR, "data frames before authentication");
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (controlBody != null) {
+      controlBody.release();
+      controlBody = null;
+    }
+  }
+}

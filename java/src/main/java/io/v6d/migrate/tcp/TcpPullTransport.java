@@ -1,0 +1,121 @@
+package io.v6d.migrate.tcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.transport.BlobTransfer;
+import io.v6d.migrate.transport.BlobTransport;
+import io.v6d.migrate.transport.ChunkPlan;
+import io.v6d.migrate.transport.ProgressListener;
+import io.v6d.migrate.transport.ThrottledProgress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Pulls blobs from the agent beside the source vineyardd: READ requests go out on one or more
+ * connections, DATA frames come back and land straight in the target blobs' mappings
+ * ({@link FrameDecoder}), each chunk checked against its CRC32C.
+ */
+public final class TcpPullTransport implements BlobTransport {
+  private static final long REQUEST_TIMEOUT_MILLIS = 120_000;
+
+  private final AgentEndpoint endpoint;
+  private final byte[] token;
+  private final TcpOptions options;
+  private final AgentConnection primary;
+
+  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
+    this.endpoint = endpoint;
+    this.token = token;
+    this.options = options;
+    this.primary = AgentConnection.open(endpoint, token);
+  }
+
+  public AgentConnection primary() {
+    return primary;
+  }
+
+  @Override
+  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
+    return map(primary, sourceBlobIds);
+  }
+
+  /** Has the agent map the blobs for this connection; returns their sizes. */
+  private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode();
+    ids.forEach(id -> request.withArray("ids").add(ObjectIds.format(id)));
+    JsonNode sizes = connection.call("map", request, REQUEST_TIMEOUT_MILLIS).path("sizes");
+    Map<Long, Long> result = new LinkedHashMap<>();
+    for (long id : ids) {
+      JsonNode size = sizes.get(ObjectIds.format(id));
+      if (size == null) {
+        throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
+            "blob " + ObjectIds.format(id) + " does not exist on the agent's instance at " + connection.endpoint());
+      }
+      result.put(id, size.asLong());
+    }
+    return result;
+  }
+
+  @Override
+  public void transfer(List<BlobTransfer> transfers, ProgressListener progress) {
+    Map<Long, Blob> destinations = new HashMap<>();
+    Map<Long, Long> sizes = new LinkedHashMap<>();
+    for (BlobTransfer transfer : transfers) {
+      destinations.put(transfer.sourceId(), transfer.target());
+      sizes.put(transfer.sourceId(), transfer.target().size());
+    }
+    long total = sizes.values().stream().mapToLong(Long::longValue).sum();
+    int connections = ChunkPlan.connectionsFor(total, options.maxConnections());
+    List<List<ChunkPlan.Chunk>> plan = ChunkPlan.split(sizes, options.chunkBytes(), connections);
+    int chunkCount = plan.stream().mapToInt(List::size).sum();
+    LandingSink sink = new LandingSink(destinations, chunkCount, new ThrottledProgress(progress, total, 50_000_000L));
+
+    List<AgentConnection> extra = new ArrayList<>();
+    try {
+      List<CompletableFuture<Void>> failures = new ArrayList<>(List.of(primary.failure()));
+      for (int i = 0; i < plan.size(); i++) {
+        AgentConnection connection = i == 0 ? primary : AgentConnection.open(endpoint, token);
+        if (i > 0) {
+          extra.add(connection);
+          failures.add(connection.failure());
+          map(connection, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList());
+        }
+        connection.sink(sink);
+        connection.read(plan.get(i).stream()
+            .map(c -> new ReadRequest(c.blobId(), c.offset(), c.length())).toList());
+      }
+      CompletableFuture<Object> outcome = CompletableFuture.anyOf(
+          sink.done(), CompletableFuture.anyOf(failures.toArray(CompletableFuture[]::new)));
+      AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
+    } catch (RuntimeException e) {
+      // Nothing may land in the target blobs once we return: they are about to be freed.
+      extra.forEach(AgentConnection::close);
+      primary.close();
+      throw new MigrateException(e instanceof MigrateException m ? m.code() : ErrorCode.CONNECTION_ERROR,
+          "pulling from the agent at " + endpoint + " failed after " + sink.landedBytes() + " of " + total
+              + " bytes: " + e.getMessage(), e);
+    } finally {
+      extra.forEach(AgentConnection::close);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "tcp";
+  }
+
+  @Override
+  public void close() {
+    primary.close();
+  }
+}

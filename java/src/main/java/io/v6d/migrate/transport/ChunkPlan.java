@@ -1,0 +1,42 @@
+package io.v6d.migrate.transport;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Splits blobs into chunks and deals them out to parallel connections, round robin, so a large
+ * blob streams over all of them at once and small blobs spread evenly. Pure code.
+ */
+public final class ChunkPlan {
+  /** {@code length} bytes of blob {@code blobId} at {@code offset}. */
+  public record Chunk(long blobId, long offset, int length) {}
+
+  private ChunkPlan() {}
+
+  /** How many connections an object of {@code totalBytes} deserves: one per 64 MiB, at most {@code max}. */
+  public static int connectionsFor(long totalBytes, int max) {
+    long wanted = (totalBytes + (64L << 20) - 1) / (64L << 20);
+    return (int) Math.max(1, Math.min(max, wanted));
+  }
+
+  /** Chunks of at most {@code chunkBytes}, by connection; blobs of size 0 get one empty chunk. */
+  public static List<List<Chunk>> split(Map<Long, Long> sizes, int chunkBytes, int connections) {
+    List<List<Chunk>> plan = new ArrayList<>();
+    for (int i = 0; i < connections; i++) {
+      plan.add(new ArrayList<>());
+    }
+    int next = 0;
+    for (Map.Entry<Long, Long> blob : sizes.entrySet()) {
+      long size = blob.getValue();
+      long offset = 0;
+      do {
+        int length = (int) Math.min(chunkBytes, size - offset);
+        plan.get(next).add(new Chunk(blob.getKey(), offset, length));
+        next = (next + 1) % connections;
+        offset += length;
+      } while (offset < size);
+    }
+    return plan;
+  }
+}

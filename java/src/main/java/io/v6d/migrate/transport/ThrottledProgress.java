@@ -1,0 +1,34 @@
+package io.v6d.migrate.transport;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Adds up bytes reported from any thread and tells the listener at most every {@code intervalNanos}
+ * (and once at the end), so a slow listener (a Python progress bar) never slows the copy.
+ */
+public final class ThrottledProgress {
+  private final ProgressListener listener;
+  private final long total;
+  private final long intervalNanos;
+  private final AtomicLong done = new AtomicLong();
+  private final AtomicLong lastReport = new AtomicLong(System.nanoTime());
+
+  public ThrottledProgress(ProgressListener listener, long total, long intervalNanos) {
+    this.listener = listener;
+    this.total = total;
+    this.intervalNanos = intervalNanos;
+  }
+
+  public void add(long bytes) {
+    long now = done.addAndGet(bytes);
+    long last = lastReport.get();
+    long time = System.nanoTime();
+    if (now == total || (time - last >= intervalNanos && lastReport.compareAndSet(last, time))) {
+      listener.onProgress(now, total);
+    }
+  }
+
+  public long done() {
+    return done.get();
+  }
+}
