@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from vineyard_servers import Servers
+from vineyard_servers import Servers, snapshot
 
 
 @dataclasses.dataclass
@@ -48,12 +48,6 @@ a = _client_of("a")
 b = _client_of("b")
 solo = _client_of("solo")
 tiny = _client_of("tiny")
-
-
-def snapshot(client):
-    """What a failed migration must leave unchanged on an instance: its objects and memory use."""
-    objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20))
-    return {"objects": objects, "memory_usage": client.status.memory_usage}
 
 
 @pytest.fixture

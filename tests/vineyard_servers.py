@@ -12,6 +12,12 @@ import time
 import vineyard
 
 
+def snapshot(client):
+    """What a failed migration must leave unchanged on an instance: its objects and memory use."""
+    objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20))
+    return {"objects": objects, "memory_usage": client.status.memory_usage}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -86,48 +92,93 @@ class Servers(contextlib.ExitStack):
         self.etcd_endpoint = None
         self.callback(shutil.rmtree, self.workdir, True)
 
-    def start_etcd(self):
+    def start_etcd(self, host="127.0.0.1", prefix=()):
+        """Starts etcd listening on ``host``; ``prefix`` runs it elsewhere (``ip netns exec NS``)."""
         client_port, peer_port = free_port(), free_port()
-        self.etcd_endpoint = "http://127.0.0.1:%d" % client_port
+        self.etcd_endpoint = "http://%s:%d" % (host, client_port)
+        peer = "http://%s:%d" % (host, peer_port)
         log = os.path.join(self.workdir, "etcd.log")
         process = subprocess.Popen(
             [
+                *prefix,
                 etcd_path(),
                 "--data-dir", os.path.join(self.workdir, "etcd-data"),
                 "--listen-client-urls", self.etcd_endpoint,
                 "--advertise-client-urls", self.etcd_endpoint,
-                "--listen-peer-urls", "http://127.0.0.1:%d" % peer_port,
-                "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer_port,
-                "--initial-cluster", "default=http://127.0.0.1:%d" % peer_port,
+                "--listen-peer-urls", peer,
+                "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "default=" + peer,
             ],
             stdout=open(log, "w"), stderr=subprocess.STDOUT,
         )
         self.callback(_stop, process)
 
         def up():
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", client_port), 0.2):
-                return True
-            return False
+            with open(log) as f:
+                return "ready to serve client requests" in f.read()
 
         _wait_for(up, "etcd", 30, log)
         return self.etcd_endpoint
 
-    def start_vineyardd(self, name, size="1Gi", cluster=None, extra=()):
-        """Starts vineyardd; in the etcd cluster named ``cluster`` (a prefix), or alone (--meta local)."""
+    def start_vineyardd(self, name, size="1Gi", cluster=None, extra=(), prefix=(), env=None):
+        """Starts vineyardd; in the etcd cluster named ``cluster`` (a prefix), or alone (--meta local).
+        ``prefix`` runs it elsewhere (``ip netns exec NS``), ``env`` adds variables (MY_HOST_NAME)."""
         sock = os.path.join(self.workdir, name + ".sock")
         rpc_port = free_port()
         log = os.path.join(self.workdir, name + ".log")
-        command = [vineyardd_path(), "--socket", sock, "--size", size, "--rpc_socket_port", str(rpc_port)]
+        command = [*prefix, vineyardd_path(), "--socket", sock, "--size", size, "--rpc_socket_port", str(rpc_port)]
         if cluster:
             command += ["--meta", "etcd", "--etcd_endpoint", self.etcd_endpoint, "--etcd_prefix", "/" + cluster]
         else:
             command += ["--meta", "local"]
         command += list(extra)
-        process = subprocess.Popen(command, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=open(log, "w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         instance = Instance(name, sock, rpc_port, process, log)
         self.callback(instance.stop)
         _wait_for(lambda: process.poll() is None and _connects(sock), "vineyardd " + name, 60, log)
         return instance
+
+
+@dataclasses.dataclass
+class Agent:
+    """One running ``vineyard-migrate serve``."""
+
+    endpoint: str
+    process: subprocess.Popen
+    log: str
+
+    def stop(self, sig=None):
+        if self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+            self.process.wait(30)
+        return self.process.returncode
+
+
+def start_agent(servers, name, socket_path, host="127.0.0.1", token_file=None, prefix=(), env=None,
+                jvm_options="", extra=()):
+    """Starts the agent through the ``vineyard-migrate`` console script; waits until it listens."""
+    import sys
+
+    script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    log = os.path.join(servers.workdir, name + ".log")
+    command = [*prefix, script, "serve", "--socket", socket_path, "--host", host, "--port", "0", *extra]
+    if token_file:
+        command += ["--token-file", str(token_file)]
+    environment = {**os.environ, **(env or {}), "VINEYARD_MIGRATE_JVM_OPTIONS": jvm_options}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True, env=environment)
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        with open(log) as f:
+            raise RuntimeError("agent %s did not start: %s%s" % (name, line, f.read()[-2000:]))
+    agent = Agent(line.split()[-1], process, log)
+    servers.callback(agent.stop)
+    return agent
 
 
 def _stop(process):

@@ -2,7 +2,9 @@
 
 import dataclasses
 
-from . import _errors, _jvm, _objects
+from . import _errors, _jvm, _objects, _progress
+
+TRANSPORTS = ("auto", "local", "tcp", "rpc")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,14 +17,26 @@ class MigrationResult:
     blobs_reused: int
     bytes_copied: int
     seconds: float
-    transport: str
+    transport: str  #: "local", "tcp", "tcp-push", "rpc", "rpc+zstd", or "none"
 
     @property
     def already_on_target(self):
         return self.object_id == self.source_id
 
 
-def migrate(obj, target, *, source=None, name=None, persist=True, details=False):
+def migrate(
+    obj,
+    target,
+    *,
+    source=None,
+    name=None,
+    persist=True,
+    transport="auto",
+    token_file=None,
+    connections=None,
+    progress=None,
+    details=False,
+):
     """Migrate a vineyard object to another vineyardd instance and return its id there.
 
     The object's blobs are copied into the target's shared memory and its metadata tree is rebuilt
@@ -32,12 +46,21 @@ def migrate(obj, target, *, source=None, name=None, persist=True, details=False)
 
     Args:
         obj: the object: an ``ObjectID``, a vineyard ``Object`` or ``ObjectMeta``, or a name.
-        target: the target instance: a vineyard IPC client or its IPC socket path.
-        source: the instance holding the object (client or socket). In a cluster it defaults to
-            the holder, found through the target's cluster metadata; for independent instances
-            (``--meta local``) it is required.
+        target: the target instance: a vineyard IPC client or its IPC socket path; or
+            ``"tcp://host:port"``, the agent beside a target on another host (the bytes are pushed).
+        source: the instance holding the object: a client, an IPC socket path, ``"tcp://host:port"``
+            (its agent) or ``"rpc://host:port"`` (its vineyardd's RPC port). In a cluster it
+            defaults to the holder, found through the target's cluster metadata; for independent
+            instances (``--meta local``) it is required.
         name: a name to give the migrated object on the target.
         persist: persist the migrated object on the target (default True).
+        transport: ``"auto"`` (shared memory on one host, else the source's agent, else
+            vineyardd's RPC), ``"local"``, ``"tcp"`` or ``"rpc"``.
+        token_file: the agents' shared token (default: ``$VINEYARD_MIGRATE_TOKEN``, else
+            ``~/.vineyard-migrate/token``).
+        connections: at most this many parallel TCP connections (default 4).
+        progress: show a progress bar: None (default) on a terminal for transfers over 64 MiB,
+            True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
 
     Returns:
@@ -47,28 +70,45 @@ def migrate(obj, target, *, source=None, name=None, persist=True, details=False)
         vineyard.ObjectNotExistsException: no such object id or name.
         vineyard.NotEnoughMemoryException: the target cannot hold the object.
         vineyard.InvalidException: bad arguments.
+        vineyard.ConnectionFailedException / ConnectionErrorException: an instance or agent cannot
+            be reached, or went away midway.
+        vineyard.IOErrorException: data corrupted in transit (a CRC32C mismatch).
         JavaNotFoundError: no Java runtime to run the engine.
 
     Example:
 
     >>> new_id = vineyard_migrate.migrate(df_id, "/tmp/b.sock", source="/tmp/a.sock", name="df")
     >>> vineyard.connect("/tmp/b.sock").get(new_id)
+    >>> vineyard_migrate.migrate(df_id, b_client)                  # in a cluster: source found
+    >>> vineyard_migrate.migrate(df_id, "tcp://host2:9700", source=a_client)   # push to host2
     """
     ref = _objects.object_ref(obj)
-    target_socket = _objects.socket_of(target, "target")
-    source_socket = _objects.socket_of(source, "source")
+    target_endpoint = _objects.endpoint_of(target, "target")
+    source_endpoint = _objects.endpoint_of(source, "source")
     if name is not None and not isinstance(name, str):
         raise TypeError("name must be a str, not %s" % type(name).__name__)
+    if transport not in TRANSPORTS:
+        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
+        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
     engine = _jvm.engine()
-    with _errors.mapped_errors():
-        result = engine.migrate(ref, target_socket, source_socket, name, bool(persist))
-        outcome = MigrationResult(
-            object_id=_objects.object_id(result.targetIdString()),
-            source_id=_objects.object_id(result.sourceIdString()),
-            blobs_copied=int(result.blobsCopied()),
-            blobs_reused=int(result.blobsReused()),
-            bytes_copied=int(result.bytesCopied()),
-            seconds=float(result.seconds()),
-            transport=str(result.transport()),
-        )
+    bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
+    try:
+        with _errors.mapped_errors():
+            result = engine.migrate(
+                ref, target_endpoint, source_endpoint, name, bool(persist), transport,
+                None if token_file is None else str(token_file), connections or 0, bar,
+            )
+            outcome = MigrationResult(
+                object_id=_objects.object_id(result.targetIdString()),
+                source_id=_objects.object_id(result.sourceIdString()),
+                blobs_copied=int(result.blobsCopied()),
+                blobs_reused=int(result.blobsReused()),
+                bytes_copied=int(result.bytesCopied()),
+                seconds=float(result.seconds()),
+                transport=str(result.transport()),
+            )
+    finally:
+        if close_bar is not None:
+            close_bar()
     return outcome if details else outcome.object_id

@@ -29,21 +29,40 @@ def jar_path():
     return path
 
 
-def find_jvm_library():
-    """libjvm of the runtime named by ``JAVA_HOME``, else of ``java`` on ``PATH``."""
+def _java_homes():
     homes = []
     if os.environ.get("JAVA_HOME"):
         homes.append(os.environ["JAVA_HOME"])
     java = shutil.which("java")
     if java:
         homes.append(os.path.dirname(os.path.dirname(os.path.realpath(java))))
+    return homes
+
+
+def find_jvm_library():
+    """libjvm of the runtime named by ``JAVA_HOME``, else of ``java`` on ``PATH``."""
+    homes = _java_homes()
     for home in homes:
         for parts in _LIB_CANDIDATES:
             candidate = os.path.join(home, *parts)
             if os.path.exists(candidate):
                 return candidate
+    raise _not_found(homes)
+
+
+def find_java_executable():
+    """The ``java`` launcher of the same runtime, for the command line."""
+    homes = _java_homes()
+    for home in homes:
+        candidate = os.path.join(home, "bin", "java")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise _not_found(homes)
+
+
+def _not_found(homes):
     looked = ", ".join(homes) if homes else "JAVA_HOME is unset and no `java` is on PATH"
-    raise JavaNotFoundError(
+    return JavaNotFoundError(
         "vineyard-migrate needs a Java runtime, 17 or newer, and found none (%s). "
         "Set JAVA_HOME to a JDK/JRE 17+ or put its `java` on PATH, for example "
         "`apt-get install openjdk-17-jre-headless`." % looked
@@ -70,6 +89,9 @@ def engine():
                 classpath=[jar_path()],
                 convertStrings=True,
             )
+            from . import _logs
+
+            _logs.install()
     try:
         return jpype.JClass("io.v6d.migrate.Migrate")
     except TypeError as e:  # a JVM started by someone else, without our jar

@@ -1,5 +1,6 @@
 """Turning what users pass (objects, ids, names, clients, sockets) into what the engine takes."""
 
+import os
 import re
 
 _ID = re.compile(r"^o[0-9a-fA-F]{16}$")
@@ -31,10 +32,13 @@ def object_ref(obj):
     )
 
 
-def socket_of(instance, role):
-    """The IPC socket of a vineyard client, or the socket path itself."""
+def endpoint_of(instance, role):
+    """What the engine takes for an instance: the IPC socket of a vineyard client, or the string
+    itself (an IPC socket path, ``tcp://host:port`` of an agent, ``rpc://host:port``)."""
     if instance is None:
         return None
+    if isinstance(instance, os.PathLike):
+        instance = os.fspath(instance)
     if isinstance(instance, str):
         if not instance:
             raise ValueError("the %s's IPC socket path is empty" % role)

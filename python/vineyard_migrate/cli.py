@@ -1,5 +1,11 @@
-"""``vineyard-migrate``: the engine's command line, run in this process."""
+"""``vineyard-migrate``: the engine's command line.
 
+It runs the shaded jar carried in this package with the Java runtime the Python API would use,
+so ``vineyard-migrate serve ...`` and ``java -jar vineyard-migrate.jar serve ...`` are the same
+program (the agent handles SIGTERM itself).
+"""
+
+import os
 import sys
 
 
@@ -8,11 +14,14 @@ def main(argv=None):
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        main_class = _jvm.java_class("io.v6d.migrate.cli.Main")
+        java = _jvm.find_java_executable()
+        jar = _jvm.jar_path()
     except (_jvm.JavaNotFoundError, FileNotFoundError) as e:
         print("vineyard-migrate: %s" % e, file=sys.stderr)
         return 2
-    return int(main_class.run(args))
+    options = os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", "").split()
+    os.execv(java, [java, *options, "-jar", jar, *args])
+    return 0  # not reached
 
 
 if __name__ == "__main__":

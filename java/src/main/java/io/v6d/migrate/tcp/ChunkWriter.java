@@ -28,6 +28,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   private final LongConsumer sent;
   private long progress;
   private boolean ended;
+  private Chunk pending;
 
   /** {@code sent} is told the bytes of each chunk as it is handed to the socket. */
   public ChunkWriter(List<Chunk> chunks, LongConsumer sent) {
@@ -38,7 +39,15 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   @Override
   public boolean isEndOfInput() {
-    return !chunks.hasNext();
+    return pending == null && !chunks.hasNext();
+  }
+
+  /** The next chunk, taken from the iterator once (a stalled chunk stays pending). */
+  private Chunk next() {
+    if (pending == null) {
+      pending = chunks.next();
+    }
+    return pending;
   }
 
   @Override
@@ -54,10 +63,11 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   @Override
   public ByteBuf readChunk(ByteBufAllocator allocator) {
-    if (ended || !chunks.hasNext()) {
+    if (ended || isEndOfInput() || TestHooks.stallBefore(next().length())) {
       return null;
     }
-    Chunk chunk = chunks.next();
+    Chunk chunk = pending;
+    pending = null;
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
         .writeTo(header);

@@ -1,0 +1,30 @@
+"""Runs one migration in this process and prints its outcome as one JSON line (for tests that run
+the engine on another "host"). Argument: the keyword arguments of vineyard_migrate.migrate, as JSON.
+"""
+
+import json
+import sys
+
+import vineyard_migrate
+
+
+def main():
+    kwargs = json.loads(sys.argv[1])
+    obj = kwargs.pop("obj")
+    target = kwargs.pop("target")
+    try:
+        result = vineyard_migrate.migrate(obj, target, details=True, **kwargs)
+        print(json.dumps({
+            "object_id": "o%016x" % int(result.object_id),
+            "bytes_copied": result.bytes_copied,
+            "blobs_copied": result.blobs_copied,
+            "blobs_reused": result.blobs_reused,
+            "transport": result.transport,
+            "seconds": result.seconds,
+        }))
+    except Exception as e:  # noqa: BLE001 - reported to the test as data
+        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+
+
+if __name__ == "__main__":
+    main()
