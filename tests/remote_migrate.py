@@ -3,12 +3,14 @@ the engine on another "host"). Argument: the keyword arguments of vineyard_migra
 """
 
 import json
+import logging
 import sys
 
 import vineyard_migrate
 
 
 def main():
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     kwargs = json.loads(sys.argv[1])
     obj = kwargs.pop("obj")
     target = kwargs.pop("target")

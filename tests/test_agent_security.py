@@ -1,0 +1,129 @@
+"""The agent on its TCP port: who it lets in, what it refuses, and that one bad peer does not hurt
+the others."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import vineyard
+
+import agent_wire
+import vineyard_migrate
+from vineyard_servers import start_agent
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, stack):
+    """An agent on 127.0.0.1 beside the independent instance, with a token file."""
+    from vineyard_servers import Servers
+
+    token_file = tmp_path_factory.mktemp("token") / "token"
+    token_file.write_text(secrets.token_hex(32) + "\n")
+    with Servers() as servers:
+        agent = start_agent(servers, "agent-solo", stack.solo.socket, token_file=token_file,
+                            extra=["--idle-timeout", "3", "--no-publish"])
+        yield agent, token_file
+
+
+def _still_serves(agent, token_file, solo, b):
+    """A real migration through the agent still works (into another instance)."""
+    value = np.arange(100_000, dtype=np.int64)
+    oid = solo.put(value)
+    new_id = vineyard_migrate.migrate(oid, b, source=agent.endpoint, token_file=token_file)
+    np.testing.assert_array_equal(b.get(new_id), value)
+
+
+def test_garbage_closes_that_connection_only(guarded, solo, b):
+    agent, token_file = guarded
+    bystander = agent_wire.connect(agent.endpoint)
+    assert agent_wire.authenticate(bystander, token_file.read_text().strip().encode())[0] == agent_wire.AUTH_OK
+    conn = agent_wire.connect(agent.endpoint)
+    conn.sendall(os.urandom(256))
+    assert agent_wire.closed(conn)
+    _still_serves(agent, token_file, solo, b)
+    agent_wire.send_json(bystander, agent_wire.REQUEST, {"op": "info"})
+    kind, reply = agent_wire.recv_frame(bystander)
+    assert kind == agent_wire.REPLY and reply["instance_id"] == solo.instance_id
+
+
+def test_oversized_lengths_are_refused_before_allocation(guarded, solo, b):
+    agent, token_file = guarded
+    token = token_file.read_text().strip().encode()
+    # before the handshake: a 1 GiB "AUTH"
+    conn = agent_wire.connect(agent.endpoint)
+    agent_wire.recv_frame(conn)
+    conn.sendall(agent_wire.header(agent_wire.AUTH, 1 << 30))
+    assert agent_wire.closed(conn)
+    # after it: a 3 GiB request, and a 1 GiB DATA frame
+    for kind in (agent_wire.REQUEST, agent_wire.DATA):
+        conn = agent_wire.connect(agent.endpoint)
+        assert agent_wire.authenticate(conn, token)[0] == agent_wire.AUTH_OK
+        conn.sendall(agent_wire.header(kind, (3 << 30) if kind == agent_wire.REQUEST else (1 << 30)))
+        assert agent_wire.closed(conn)
+    _still_serves(agent, token_file, solo, b)
+
+
+def test_read_of_an_unmapped_blob_is_refused(guarded):
+    agent, token_file = guarded
+    conn = agent_wire.connect(agent.endpoint)
+    agent_wire.authenticate(conn, token_file.read_text().strip().encode())
+    conn.sendall(agent_wire.header(agent_wire.READ, 4096, blob_id=-42, offset=0))
+    kind, error = agent_wire.recv_frame(conn)
+    assert kind == agent_wire.ERROR and "not mapped" in error["message"]
+    assert agent_wire.closed(conn)
+
+
+def test_wrong_token_is_refused(guarded, solo, b, tmp_path, unchanged):
+    agent, _ = guarded
+    conn = agent_wire.connect(agent.endpoint)
+    kind, answer = agent_wire.authenticate(conn, b"not-the-token-at-all-0123456789")
+    assert kind == agent_wire.ERROR and answer["message"] == "authentication failed"
+    assert agent_wire.closed(conn)
+    wrong = tmp_path / "wrong"
+    wrong.write_text(secrets.token_hex(32))
+    oid = solo.put(np.arange(10))
+    with unchanged(b), pytest.raises(vineyard.ConnectionErrorException, match="authentication failed"):
+        vineyard_migrate.migrate(oid, b, source=agent.endpoint, token_file=wrong)
+
+
+def test_silent_peers_are_dropped(guarded):
+    agent, token_file = guarded
+    conn = agent_wire.connect(agent.endpoint, timeout=20)
+    agent_wire.authenticate(conn, token_file.read_text().strip().encode())
+    started = time.time()
+    assert agent_wire.closed(conn, timeout=20)  # --idle-timeout 3
+    assert time.time() - started < 15
+
+
+def test_refuses_to_listen_beyond_loopback_without_a_token(stack):
+    script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    env = {k: v for k, v in os.environ.items() if k != "VINEYARD_MIGRATE_TOKEN"}
+    done = subprocess.run([script, "serve", "--socket", stack.solo.socket, "--host", "0.0.0.0", "--port", "0"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    assert "without a token" in done.stderr
+
+
+def test_java_jar_serve_is_the_same_agent(stack, solo, b, tmp_path):
+    """`java -jar` runs the agent without Python: for containers."""
+    token_file = tmp_path / "token"
+    token_file.write_text(secrets.token_hex(32))
+    jar = os.path.join(os.path.dirname(vineyard_migrate.__file__), "_jars", "vineyard-migrate.jar")
+    process = subprocess.Popen(
+        ["java", "-jar", jar, "serve", "--socket", stack.solo.socket, "--port", "0", "--no-publish",
+         "--token-file", str(token_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        endpoint = process.stdout.readline().split()[-1]
+        value = np.arange(5000.0)
+        oid = solo.put(value)
+        new_id = vineyard_migrate.migrate(oid, b, source=endpoint, token_file=token_file)
+        np.testing.assert_array_equal(b.get(new_id), value)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0

@@ -1,0 +1,50 @@
+"""Progress bars and the engine's log records, as a Python user sees them."""
+
+import numpy as np
+import vineyard
+
+import vineyard_migrate
+from hosts import Host
+
+
+def test_progress_bar_when_asked(a, solo, capfd):
+    value = np.random.default_rng(0).random(10 << 20)  # 80 MiB
+    oid = a.put(value)
+    new_id = vineyard_migrate.migrate(oid, solo, source=a, progress=True)
+    assert "B/s" in capfd.readouterr().err
+    np.testing.assert_array_equal(solo.get(new_id), value)
+
+
+def test_no_progress_bar_when_off_or_not_on_a_terminal(a, solo, capfd):
+    value = np.random.default_rng(1).random(10 << 20)
+    oid = a.put(value)
+    vineyard_migrate.migrate(oid, solo, source=a, progress=False)
+    vineyard_migrate.migrate(oid, solo, source=a)  # stderr is captured here: not a terminal
+    assert "B/s" not in capfd.readouterr().err
+
+
+def test_engine_warnings_reach_python_logging_and_auto_falls_back(stack, a, b):
+    """From "another host" (MY_HOST_NAME differs), with a published agent that does not answer,
+    auto falls back to vineyardd's RPC and says so through Python's logging."""
+    meta = vineyard.ObjectMeta()
+    meta["typename"] = "vineyard::migrate::AgentEndpoint"
+    meta["host"] = "127.0.0.1"
+    meta["port"] = 9  # nothing listens on the discard port here
+    meta["nbytes"] = 0
+    record = a.create_metadata(meta)
+    a.persist(record.id)
+    name = "vineyard-migrate-agent-i%d" % a.instance_id
+    a.put_name(record.id, name)
+    try:
+        oid = a.put(np.arange(1000.0))
+        a.persist(oid)
+        elsewhere = Host("elsewhere", "127.0.0.1", ())
+        result = elsewhere.migrate(obj="o%016x" % int(oid), target=stack.b.socket,
+                                   env={"MY_HOST_NAME": "another-host"})
+        assert result.get("transport", "").startswith("rpc"), result
+        assert "WARNING vineyard_migrate.engine" in result["stderr"]
+        assert "falling back to vineyardd's RPC" in result["stderr"]
+        np.testing.assert_array_equal(b.get(vineyard.ObjectID(result["object_id"])), np.arange(1000.0))
+    finally:
+        a.drop_name(name)
+        a.delete(record.id)
