@@ -208,3 +208,24 @@ def test_agent_stops_cleanly_on_sigterm_and_unpublishes(world):
         assert "stopped" in f.read()
     with pytest.raises(vineyard.ObjectNotExistsException):
         client.get_name(name)
+
+
+def test_pusher_killed_midway_leaves_nothing_on_the_target(world):
+    value = np.random.default_rng(10).random(32 << 20)  # 256 MiB
+    target = world.v2.client()
+    oid = _put(world.v1.client(), value)
+    before = snapshot(target)
+    pusher = world.h1.start_migrate(
+        obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket, token_file=world.token,
+        env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.stallAfterBytes=%d" % (64 << 20)})
+    deadline = time.time() + 60
+    while target.status.memory_usage < before["memory_usage"] + value.nbytes and time.time() < deadline:
+        time.sleep(0.1)  # the agent allocated the target blobs: the push is under way
+    assert target.status.memory_usage >= before["memory_usage"] + value.nbytes
+    time.sleep(1.0)
+    pusher.kill()
+    pusher.wait()
+    deadline = time.time() + 30
+    while snapshot(target) != before and time.time() < deadline:
+        time.sleep(0.2)  # the agent rolls back when the pusher's connection drops
+    assert snapshot(target) == before
