@@ -1,6 +1,7 @@
 """Fixtures: real etcd and vineyardd instances, started once for the whole session.
 
-- ``cluster``: two instances, ``a`` and ``b``, sharing one etcd (they see each other's metadata);
+- ``cluster``: three instances, ``a``, ``b`` and ``c``, sharing one etcd (they see each other's
+  metadata);
 - ``solo``: an independent instance (``--meta local``);
 - ``tiny``: an independent instance too small for the larger test objects.
 """
@@ -16,6 +17,7 @@ from vineyard_servers import Servers, snapshot
 class Stack:
     a: object
     b: object
+    c: object
     solo: object
     tiny: object
 
@@ -27,6 +29,7 @@ def stack():
         yield Stack(
             a=servers.start_vineyardd("a", size="1Gi", cluster="migrate-test"),
             b=servers.start_vineyardd("b", size="1Gi", cluster="migrate-test"),
+            c=servers.start_vineyardd("c", size="512Mi", cluster="migrate-test"),
             solo=servers.start_vineyardd("solo", size="1Gi"),
             tiny=servers.start_vineyardd("tiny", size="32Mi"),
         )
@@ -46,6 +49,7 @@ def _client_of(instance_name):
 
 a = _client_of("a")
 b = _client_of("b")
+c = _client_of("c")
 solo = _client_of("solo")
 tiny = _client_of("tiny")
 

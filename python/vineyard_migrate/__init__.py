@@ -12,10 +12,21 @@ the first migration, never on import.
 array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 """
 
-from ._api import MigrationResult, migrate
+from ._api import MigrationResult, migrate, plan
 from ._errors import MigrationError
 from ._jvm import JavaNotFoundError
+from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
 __version__ = "0.1.0"
 
-__all__ = ["migrate", "MigrationResult", "MigrationError", "JavaNotFoundError", "__version__"]
+__all__ = [
+    "migrate",
+    "migrate_stream",
+    "migrate_to_local",
+    "plan",
+    "MigrationResult",
+    "StreamMigration",
+    "MigrationError",
+    "JavaNotFoundError",
+    "__version__",
+]

@@ -112,3 +112,19 @@ def migrate(
         if close_bar is not None:
             close_bar()
     return outcome if details else outcome.object_id
+
+
+def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None):
+    """What :func:`migrate` would do, without doing it: a dict with ``object_id``,
+    ``already_on_target``, ``bytes_to_move``, ``transports`` and ``blobs`` (each with ``id``,
+    ``size``, ``instance_id``, ``action`` "copy" or "reuse", and ``transport``)."""
+    import json
+
+    ref = _objects.object_ref(obj)
+    if transport not in TRANSPORTS:
+        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    engine = _jvm.engine()
+    with _errors.mapped_errors():
+        result = engine.plan(ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
+                             transport, None if token_file is None else str(token_file), connections or 0)
+        return json.loads(str(result.toJson().toString()))

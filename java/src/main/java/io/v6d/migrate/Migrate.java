@@ -2,7 +2,11 @@ package io.v6d.migrate;
 
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
+import io.v6d.migrate.engine.MigrationPlan;
 import io.v6d.migrate.engine.MigrationResult;
+import io.v6d.migrate.engine.StreamMigration;
+import io.v6d.migrate.engine.ToLocal;
+import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.engine.TransportChoice;
 import io.v6d.migrate.tcp.TcpOptions;
 import io.v6d.migrate.transport.ProgressListener;
@@ -51,10 +55,38 @@ public final class Migrate {
    */
   public static MigrationResult migrate(String object, String target, String source, String name, boolean persist,
       String transport, String tokenFile, int connections, ProgressListener progress) {
+    return new MigrationEngine().migrate(request(object, target, source, name, persist, transport, tokenFile, connections),
+        progress == null ? ProgressListener.NONE : progress);
+  }
+
+  /** A dry run of {@link #migrate(String, String, String, String, boolean, String, String, int, ProgressListener)}. */
+  public static MigrationPlan plan(String object, String target, String source, String transport, String tokenFile,
+      int connections) {
+    return new MigrationEngine().plan(request(object, target, source, null, true, transport, tokenFile, connections));
+  }
+
+  /**
+   * Starts forwarding a stream to the target; returns at once with the target stream created.
+   *
+   * @param maxInFlightBytes bound on forwarded chunks not yet consumed on the target
+   */
+  public static StreamMigration migrateStream(String stream, String target, String source, String transport,
+      String tokenFile, int connections, long maxInFlightBytes) {
+    return new MigrationEngine().migrateStream(
+        request(stream, target, source, null, true, transport, tokenFile, connections), maxInFlightBytes);
+  }
+
+  /** Gathers rank {@code rank}'s share of a global object onto the target; returns the local ids. */
+  public static String[] migrateToLocal(String globalObject, int replica, int rank, String target, String transport,
+      String tokenFile, int connections) {
+    return ToLocal.run(request(globalObject, target, null, null, true, transport, tokenFile, connections), replica, rank)
+        .stream().map(ObjectIds::format).toArray(String[]::new);
+  }
+
+  private static MigrationRequest request(String object, String target, String source, String name, boolean persist,
+      String transport, String tokenFile, int connections) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
-    MigrationRequest request = new MigrationRequest(
-        object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
-    return new MigrationEngine().migrate(request, progress == null ? ProgressListener.NONE : progress);
+    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
   }
 
   /** The engine's version, as built. */

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,13 +36,18 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private final AgentServer server;
   private final FrameDecoder decoder;
   private final Map<Long, Blob> mapped = new ConcurrentHashMap<>();
+  /** Set while waiting for a stream's next chunk, which may take as long as its producer. */
+  private final AtomicBoolean waitingForStream;
   private VineyardClient vineyard;
+  /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
+  private VineyardClient streamReader;
   private PushSession owned;
   private PushSession attached;
 
-  AgentHandler(AgentServer server, FrameDecoder decoder) {
+  AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
     this.server = server;
     this.decoder = decoder;
+    this.waitingForStream = waitingForStream;
   }
 
   @Override
@@ -50,7 +56,10 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       serve(ctx, read);
     } else if (msg instanceof ControlFrame frame && frame.type() == FrameType.REQUEST) {
       try {
-        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, handle(ctx, frame.body())));
+        JsonNode reply = handle(ctx, frame.body());
+        if (reply != null) {
+          ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, reply));
+        }
       } catch (MigrateException e) {
         LOG.debug("{} failed: {}", frame.body().path("op").asText(), e.getMessage());
         ctx.writeAndFlush(error(e.code(), e.getMessage()));
@@ -81,6 +90,25 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
           mapped.put(id, blob);
           sizes.put(ObjectIds.format(id), blob.size());
         });
+      }
+      case "unmap" -> request.path("ids").forEach(id -> {
+        long blob = ObjectIds.parse(id.asText());
+        if (mapped.remove(blob) != null) {
+          vineyard().release(blob);
+        }
+      });
+      case "stream_open" -> {
+        if (streamReader == null) {
+          streamReader = VineyardClient.connect(server.socket());
+        }
+        streamReader.openStream(ObjectIds.parse(request.path("id").asText()), false);
+      }
+      case "stream_next" -> {
+        if (streamReader == null) {
+          throw new MigrateException(ErrorCode.INVALID, "no stream opened on this connection");
+        }
+        awaitChunk(ctx, streamReader, ObjectIds.parse(request.path("id").asText()));
+        return null; // answered when the producer gives a chunk
       }
       case "begin" -> {
         Map<Long, Long> sizes = new LinkedHashMap<>();
@@ -114,6 +142,25 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       default -> throw new MigrateException(ErrorCode.INVALID, "unknown request '" + op + "'");
     }
     return reply;
+  }
+
+  /**
+   * Waits for a stream's next chunk on a thread of its own (it may take as long as the producer),
+   * then answers; the client sends nothing else on a stream connection meanwhile.
+   */
+  private void awaitChunk(ChannelHandlerContext ctx, VineyardClient reader, long streamId) {
+    waitingForStream.set(true);
+    server.streamWaits().execute(() -> {
+      try {
+        long chunk = reader.pullNextStreamChunk(streamId);
+        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY,
+            FrameCodec.mapper().createObjectNode().put("chunk", ObjectIds.format(chunk))));
+      } catch (MigrateException e) {
+        ctx.writeAndFlush(error(e.code(), e.getMessage()));
+      } finally {
+        waitingForStream.set(false);
+      }
+    });
   }
 
   /** DATA frames on this connection land in {@code session} from now on. */
@@ -171,6 +218,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     mapped.clear();
     if (vineyard != null) {
       vineyard.close();
+    }
+    if (streamReader != null) {
+      streamReader.close();
     }
   }
 

@@ -54,6 +54,9 @@ public final class AgentServer implements AutoCloseable {
   private final EventLoopGroup boss = new NioEventLoopGroup(1, new DefaultThreadFactory("vineyard-migrate-accept"));
   private final EventLoopGroup workers = new NioEventLoopGroup(0, new DefaultThreadFactory("vineyard-migrate-io"));
   private final EventExecutorGroup blocking = new DefaultEventExecutorGroup(32, new DefaultThreadFactory("vineyard-migrate-ipc"));
+  /** Threads that wait for streams' next chunks: as many as there are streams being read. */
+  private final java.util.concurrent.ExecutorService streamWaits =
+      java.util.concurrent.Executors.newCachedThreadPool(new DefaultThreadFactory("vineyard-migrate-stream", true));
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final VineyardClient control;
   private final AgentEndpoint endpoint;
@@ -71,9 +74,10 @@ public final class AgentServer implements AutoCloseable {
             @Override
             protected void initChannel(SocketChannel ch) {
               channels.add(ch);
-              FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds());
+              java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
+              FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds(), waiting::get);
               ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder));
-              ch.pipeline().addLast(blocking, "agent", new AgentHandler(AgentServer.this, decoder));
+              ch.pipeline().addLast(blocking, "agent", new AgentHandler(AgentServer.this, decoder, waiting));
             }
           });
       Channel server = bootstrap.bind(config.host(), config.port()).syncUninterruptibly().channel();
@@ -112,6 +116,10 @@ public final class AgentServer implements AutoCloseable {
 
   String socket() {
     return config.socket();
+  }
+
+  java.util.concurrent.ExecutorService streamWaits() {
+    return streamWaits;
   }
 
   PushSessions sessions() {
@@ -161,6 +169,7 @@ public final class AgentServer implements AutoCloseable {
     boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     blocking.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    streamWaits.shutdownNow();
     control.close();
     LOG.info("stopped");
   }

@@ -2,16 +2,8 @@ package io.v6d.migrate.cli;
 
 import io.v6d.migrate.Migrate;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.engine.MigrationEngine;
-import io.v6d.migrate.engine.MigrationRequest;
-import io.v6d.migrate.engine.MigrationResult;
-import io.v6d.migrate.engine.TransportChoice;
-import io.v6d.migrate.transport.ProgressListener;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code vineyard-migrate}: the engine as a command-line tool ({@code java -jar ...}). */
 @Command(
@@ -19,7 +11,8 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Migrate vineyard objects between vineyardd instances.",
-    subcommands = {Main.MigrateCommand.class, ServeCommand.class})
+    subcommands = {MigrateCommand.class, PlanCommand.class, StreamCommand.class, ToLocalCommand.class,
+        ServeCommand.class})
 public final class Main implements Runnable {
   public static void main(String[] args) {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
@@ -42,42 +35,6 @@ public final class Main implements Runnable {
   @Override
   public void run() {
     new CommandLine(this).usage(System.out);
-  }
-
-  @Command(name = "migrate", mixinStandardHelpOptions = true,
-      description = "Migrate one object (an id or a name) to another vineyardd.")
-  static final class MigrateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "OBJECT", description = "object id (o...) or name")
-    String object;
-
-    @Option(names = "--to", required = true, paramLabel = "TARGET",
-        description = "target: vineyardd IPC socket, or tcp://host:port of its agent (push)")
-    String target;
-
-    @Option(names = "--from", paramLabel = "SOURCE",
-        description = "source: vineyardd IPC socket, tcp://host:port of its agent, or rpc://host:port of vineyardd "
-            + "(default: the holder, found through the target's cluster)")
-    String source;
-
-    @Option(names = "--transport", defaultValue = "auto", description = "auto, local, tcp or rpc (default: ${DEFAULT-VALUE})")
-    String transport;
-
-    @Option(names = "--token-file", paramLabel = "FILE", description = "the agents' shared token")
-    String tokenFile;
-
-    @Option(names = "--name", description = "name the migrated object on the target")
-    String name;
-
-    @Option(names = "--no-persist", description = "do not persist the migrated object")
-    boolean noPersist;
-
-    @Override
-    public Integer call() {
-      MigrationResult result = new MigrationEngine().migrate(new MigrationRequest(object, target, source, name,
-          !noPersist, TransportChoice.parse(transport), tokenFile, null), ProgressListener.NONE);
-      System.out.println(result.targetIdString());
-      return 0;
-    }
   }
 
   static final class Version implements CommandLine.IVersionProvider {

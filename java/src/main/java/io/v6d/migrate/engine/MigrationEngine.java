@@ -1,6 +1,7 @@
 package io.v6d.migrate.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
@@ -37,39 +38,17 @@ public final class MigrationEngine {
       return new PushMigration(request).run(progress);
     }
     long started = System.nanoTime();
-    TransportSelector selector = new TransportSelector(request.transport(), request.tokenFile(), request.tcp());
-    try (VineyardClient target = VineyardClient.connect(request.target());
-        SourceSet source = SourceSet.resolve(request, target, selector)) {
-      long id = source.objectId();
-      if (source.alreadyOnTarget()) {
+    try (Prepared prepared = prepare(request)) {
+      long id = prepared.source.objectId();
+      if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
-      ObjectNode tree = source.tree();
-      Map<Long, Long> newBlobIds = new HashMap<>();
-      Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
-      int reused = 0;
-      for (BlobRef blob : MetaTree.blobs(tree).values()) {
-        if (source.onTarget(blob.instanceId())) {
-          newBlobIds.put(blob.id(), blob.id());
-          reused++;
-        } else {
-          toCopy.computeIfAbsent(source.transportFor(blob.instanceId()), t -> new ArrayList<>()).add(blob.id());
-        }
-      }
-      Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
-      long totalBytes = 0;
-      for (Map.Entry<BlobTransport, List<Long>> entry : toCopy.entrySet()) {
-        Map<Long, Long> blobSizes = entry.getKey().sizes(entry.getValue());
-        sizes.put(entry.getKey(), blobSizes);
-        totalBytes += blobSizes.values().stream().mapToLong(Long::longValue).sum();
-      }
-      TargetBuild.checkCapacity(target, totalBytes);
-
+      Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
       long newId;
-      try (TargetBuild build = new TargetBuild(target)) {
+      try (TargetBuild build = new TargetBuild(prepared.target)) {
         long base = 0;
-        for (Map.Entry<BlobTransport, Map<Long, Long>> entry : sizes.entrySet()) {
+        for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
           List<BlobTransfer> transfers = new ArrayList<>();
           for (Map.Entry<Long, Long> blob : entry.getValue().entrySet()) {
             Blob created = build.createBlob(blob.getValue());
@@ -77,17 +56,114 @@ public final class MigrationEngine {
             transfers.add(new BlobTransfer(blob.getKey(), created));
           }
           long offset = base;
-          long total = totalBytes;
+          long total = prepared.totalBytes;
           entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total));
           base += transfers.stream().mapToLong(t -> t.target().size()).sum();
         }
-        newId = build.finish(tree, newBlobIds, source::memberOnTarget, request.persist(), request.name());
+        newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
+            request.persist(), request.name());
       }
-      String transport = toCopy.isEmpty() ? "none" : toCopy.keySet().iterator().next().name();
-      MigrationResult result = new MigrationResult(
-          id, newId, newBlobIds.size() - reused, reused, totalBytes, seconds(started), transport);
+      String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
+      MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
+          prepared.reused.size(), prepared.totalBytes, seconds(started), transport);
       LOG.debug("migrated {}", result);
       return result;
+    }
+  }
+
+  /**
+   * Starts forwarding the stream {@code request.object()} to the target: returns at once, with the
+   * target stream created, while chunks are forwarded in the background.
+   *
+   * @param maxInFlightBytes bound on forwarded chunks not yet consumed on the target
+   */
+  public StreamMigration migrateStream(MigrationRequest request, long maxInFlightBytes) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      throw new MigrateException(io.v6d.migrate.ErrorCode.NOT_IMPLEMENTED,
+          "streams are forwarded by the target side: run the migration on the target's host, with the "
+              + "source's agent as source (tcp://host:port) or found through the cluster");
+    }
+    if (maxInFlightBytes <= 0) {
+      throw new MigrateException(io.v6d.migrate.ErrorCode.INVALID, "the in-flight bound must be positive");
+    }
+    return StreamForwarder.start(request, maxInFlightBytes);
+  }
+
+  /** What {@link #migrate} would do; connects to everything it would, moves nothing. */
+  public MigrationPlan plan(MigrationRequest request) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      return new PushMigration(request).plan();
+    }
+    try (Prepared prepared = prepare(request)) {
+      if (prepared.source.alreadyOnTarget()) {
+        return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
+      }
+      List<MigrationPlan.Blob> blobs = new ArrayList<>();
+      for (BlobRef blob : MetaTree.blobs(prepared.source.tree()).values()) {
+        if (prepared.reused.containsKey(blob.id())) {
+          blobs.add(new MigrationPlan.Blob(blob.id(), -1, blob.instanceId(), "reuse", "none"));
+        }
+      }
+      prepared.sizes.forEach((transport, sizes) -> sizes.forEach((id, size) -> blobs.add(
+          new MigrationPlan.Blob(id, size, prepared.holders.get(id), "copy", transport.name()))));
+      return new MigrationPlan(prepared.source.objectId(), false, blobs, prepared.totalBytes);
+    }
+  }
+
+  /** Everything up to the first allocation on the target: source, blobs, their sizes, capacity. */
+  private static Prepared prepare(MigrationRequest request) {
+    TransportSelector selector = new TransportSelector(request.transport(), request.tokenFile(), request.tcp());
+    VineyardClient target = VineyardClient.connect(request.target());
+    Prepared prepared = new Prepared(target);
+    try {
+      prepared.source = SourceSet.resolve(request, target, selector);
+      if (prepared.source.alreadyOnTarget()) {
+        return prepared;
+      }
+      Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
+      for (BlobRef blob : MetaTree.blobs(prepared.source.tree()).values()) {
+        if (prepared.source.onTarget(blob.instanceId())) {
+          prepared.reused.put(blob.id(), blob.id());
+        } else {
+          prepared.holders.put(blob.id(), blob.instanceId());
+          toCopy.computeIfAbsent(prepared.source.transportFor(blob.instanceId()), t -> new ArrayList<>()).add(blob.id());
+        }
+      }
+      for (Map.Entry<BlobTransport, List<Long>> entry : toCopy.entrySet()) {
+        Map<Long, Long> blobSizes = entry.getKey().sizes(entry.getValue());
+        prepared.sizes.put(entry.getKey(), blobSizes);
+        prepared.totalBytes += blobSizes.values().stream().mapToLong(Long::longValue).sum();
+      }
+      TargetBuild.checkCapacity(target, prepared.totalBytes);
+      return prepared;
+    } catch (RuntimeException e) {
+      prepared.close();
+      throw e;
+    }
+  }
+
+  /** The state {@link #prepare} builds; closes the source side, then the target connection. */
+  private static final class Prepared implements AutoCloseable {
+    final VineyardClient target;
+    SourceSet source;
+    final Map<Long, Long> reused = new LinkedHashMap<>();
+    final Map<Long, Long> holders = new HashMap<>();
+    final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
+    long totalBytes;
+
+    Prepared(VineyardClient target) {
+      this.target = target;
+    }
+
+    @Override
+    public void close() {
+      try {
+        if (source != null) {
+          source.close();
+        }
+      } finally {
+        target.close();
+      }
     }
   }
 

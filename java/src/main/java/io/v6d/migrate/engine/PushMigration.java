@@ -42,6 +42,59 @@ final class PushMigration {
 
   MigrationResult run(ProgressListener progress) {
     long started = System.nanoTime();
+    try (Prepared p = prepare()) {
+      if (p.alreadyOnTarget) {
+        return new MigrationResult(p.id, p.id, 0, 0, 0, MigrationEngine.seconds(started), "none");
+      }
+      Map<Long, Long> newBlobIds = new LinkedHashMap<>(p.reused);
+      long total = p.mapped.values().stream().mapToLong(Blob::size).sum();
+      ObjectNode begin = FrameCodec.mapper().createObjectNode();
+      p.mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
+      JsonNode session = p.primary.call("begin", begin, CALL_TIMEOUT_MILLIS);
+      String sessionId = session.path("session").asText();
+      List<AgentConnection> extra = new ArrayList<>();
+      try {
+        session.path("blobs").fields().forEachRemaining(e ->
+            newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+        send(p.endpoint, p.token, p.primary, sessionId, p.mapped, newBlobIds, extra,
+            new ThrottledProgress(progress, total, 50_000_000L));
+        ObjectNode commit = FrameCodec.mapper().createObjectNode()
+            .put("session", sessionId).put("persist", request.persist()).put("same_cluster", p.sameCluster);
+        commit.set("tree", p.tree);
+        if (request.name() != null) {
+          commit.put("name", request.name());
+        }
+        ObjectNode ids = commit.putObject("blobs");
+        newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
+        long newId = ObjectIds.parse(p.primary.call("commit", commit, CALL_TIMEOUT_MILLIS).path("object_id").asText());
+        return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
+            MigrationEngine.seconds(started), "tcp-push");
+      } catch (RuntimeException e) {
+        abort(p.primary, sessionId);
+        throw e;
+      } finally {
+        // kept open until the commit: an attached connection that closes early fails the session.
+        // The writes read the source's shared memory, so they close before the source is unmapped.
+        extra.forEach(AgentConnection::close);
+      }
+    }
+  }
+
+  MigrationPlan plan() {
+    try (Prepared p = prepare()) {
+      if (p.alreadyOnTarget) {
+        return new MigrationPlan(p.id, true, List.of(), 0);
+      }
+      List<MigrationPlan.Blob> blobs = new ArrayList<>();
+      p.reused.keySet().forEach(id -> blobs.add(new MigrationPlan.Blob(id, -1, p.targetInstance, "reuse", "none")));
+      p.mapped.values().forEach(b -> blobs.add(
+          new MigrationPlan.Blob(b.id(), b.size(), p.source.instanceId(), "copy", "tcp-push")));
+      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum());
+    }
+  }
+
+  /** The source, the target agent, the object and which of its blobs would be pushed. */
+  private Prepared prepare() {
     if (request.source() == null || request.source().contains("://")) {
       throw new MigrateException(ErrorCode.INVALID,
           "pushing to an agent needs the source vineyardd's IPC socket on this host: pass source=<socket path>");
@@ -49,62 +102,62 @@ final class PushMigration {
     if (request.transport() != TransportChoice.AUTO && request.transport() != TransportChoice.TCP) {
       throw new MigrateException(ErrorCode.INVALID, "a target agent (" + request.target() + ") is reached by transport 'tcp'");
     }
-    AgentEndpoint endpoint = AgentEndpoint.parse(request.target());
-    byte[] token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
-    try (ClientSource source = ClientSource.ipc(request.source());
-        AgentConnection primary = AgentConnection.open(endpoint, token)) {
-      JsonNode info = primary.call("info", null, CALL_TIMEOUT_MILLIS);
-      long targetInstance = info.path("instance_id").asLong();
-      boolean sameCluster = SourceSet.isMember(source.clusterMeta(), targetInstance,
+    Prepared p = new Prepared();
+    try {
+      p.endpoint = AgentEndpoint.parse(request.target());
+      p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
+      p.source = ClientSource.ipc(request.source());
+      p.primary = AgentConnection.open(p.endpoint, p.token);
+      JsonNode info = p.primary.call("info", null, CALL_TIMEOUT_MILLIS);
+      p.targetInstance = info.path("instance_id").asLong();
+      p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
-      long id = SourceSet.resolveId(source, request.object(), "the source");
-      ObjectNode tree = source.getData(id, sameCluster);
-      if (alreadyOnTarget(primary, tree, id, sameCluster, targetInstance)) {
-        return new MigrationResult(id, id, 0, 0, 0, MigrationEngine.seconds(started), "none");
+      p.id = SourceSet.resolveId(p.source, request.object(), "the source");
+      p.tree = p.source.getData(p.id, p.sameCluster);
+      p.alreadyOnTarget = alreadyOnTarget(p.primary, p.tree, p.id, p.sameCluster, p.targetInstance);
+      if (p.alreadyOnTarget) {
+        return p;
       }
-      Map<Long, Long> newBlobIds = new LinkedHashMap<>();
       List<Long> toPush = new ArrayList<>();
-      for (BlobRef blob : MetaTree.blobs(tree).values()) {
-        if (sameCluster && blob.instanceId() == targetInstance) {
-          newBlobIds.put(blob.id(), blob.id());
-        } else if (!sameCluster || blob.instanceId() == source.instanceId()) {
+      for (BlobRef blob : MetaTree.blobs(p.tree).values()) {
+        if (p.sameCluster && blob.instanceId() == p.targetInstance) {
+          p.reused.put(blob.id(), blob.id());
+        } else if (!p.sameCluster || blob.instanceId() == p.source.instanceId()) {
           toPush.add(blob.id());
         } else {
           throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "blob " + ObjectIds.format(blob.id())
               + " lives on instance " + blob.instanceId() + ", neither the source nor the target: push from there");
         }
       }
-      int reused = newBlobIds.size();
-      Map<Long, Blob> mapped = source.client().getBuffers(toPush);
-      long total = mapped.values().stream().mapToLong(Blob::size).sum();
+      p.mapped = p.source.client().getBuffers(toPush);
+      return p;
+    } catch (RuntimeException e) {
+      p.close();
+      throw e;
+    }
+  }
 
-      ObjectNode begin = FrameCodec.mapper().createObjectNode();
-      mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
-      JsonNode session = primary.call("begin", begin, CALL_TIMEOUT_MILLIS);
-      String sessionId = session.path("session").asText();
-      List<AgentConnection> extra = new ArrayList<>();
-      try {
-        session.path("blobs").fields().forEachRemaining(e ->
-            newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-        send(endpoint, token, primary, sessionId, mapped, newBlobIds, extra,
-            new ThrottledProgress(progress, total, 50_000_000L));
-        ObjectNode commit = FrameCodec.mapper().createObjectNode()
-            .put("session", sessionId).put("persist", request.persist()).put("same_cluster", sameCluster);
-        commit.set("tree", tree);
-        if (request.name() != null) {
-          commit.put("name", request.name());
-        }
-        ObjectNode ids = commit.putObject("blobs");
-        newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
-        long newId = ObjectIds.parse(primary.call("commit", commit, CALL_TIMEOUT_MILLIS).path("object_id").asText());
-        return new MigrationResult(id, newId, toPush.size(), reused, total, MigrationEngine.seconds(started), "tcp-push");
-      } catch (RuntimeException e) {
-        abort(primary, sessionId);
-        throw e;
-      } finally {
-        // kept open until the commit: an attached connection that closes early fails the session.
-        // The writes read the source's shared memory, so they close before the source is unmapped.
-        extra.forEach(AgentConnection::close);
+  /** A push being prepared; closes the agent connection before the source (whose memory it reads). */
+  private static final class Prepared implements AutoCloseable {
+    AgentEndpoint endpoint;
+    byte[] token;
+    ClientSource source;
+    AgentConnection primary;
+    long targetInstance;
+    boolean sameCluster;
+    long id;
+    ObjectNode tree;
+    boolean alreadyOnTarget;
+    final Map<Long, Long> reused = new LinkedHashMap<>();
+    Map<Long, Blob> mapped = Map.of();
+
+    @Override
+    public void close() {
+      if (primary != null) {
+        primary.close();
+      }
+      if (source != null) {
+        source.close();
       }
     }
   }

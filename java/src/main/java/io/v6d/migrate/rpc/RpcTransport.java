@@ -13,6 +13,8 @@ import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.shm.NativeMemory;
 import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
+import io.v6d.migrate.transport.ClientStreamReader;
+import io.v6d.migrate.transport.StreamReader;
 import io.v6d.migrate.transport.ProgressListener;
 import io.v6d.migrate.transport.ThrottledProgress;
 import java.math.BigInteger;
@@ -118,6 +120,16 @@ public final class RpcTransport implements BlobTransport {
       }
       zstd.decompressDirectByteBufferStream(into, chunk);
     }
+  }
+
+  @Override
+  public StreamReader openStreamReader() {
+    return new ClientStreamReader(VineyardClient.connectRpc(source.connection().peer()));
+  }
+
+  @Override
+  public String endpoint() {
+    return "rpc://" + source.connection().peer();
   }
 
   @Override

@@ -57,7 +57,7 @@ public final class AgentConnection implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            decoder[0] = Pipelines.install(ch, IDLE_TIMEOUT_SECONDS);
+            decoder[0] = Pipelines.install(ch, IDLE_TIMEOUT_SECONDS, replies::waitingForStream);
             ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake));
             ch.pipeline().addLast("replies", replies);
           }
@@ -87,8 +87,13 @@ public final class AgentConnection implements AutoCloseable {
     ObjectNode request = args == null ? FrameCodec.mapper().createObjectNode() : args;
     request.put("op", op);
     CompletableFuture<JsonNode> reply = replies.expect();
-    channel.writeAndFlush(new ControlFrame(FrameType.REQUEST, request));
-    return await(reply, timeoutMillis, "'" + op + "' on the agent at " + endpoint);
+    replies.streamWait = op.equals("stream_next");
+    try {
+      channel.writeAndFlush(new ControlFrame(FrameType.REQUEST, request));
+      return await(reply, timeoutMillis, "'" + op + "' on the agent at " + endpoint);
+    } finally {
+      replies.streamWait = false;
+    }
   }
 
   /** Routes DATA frames that arrive to {@code sink}; effective before this returns. */
@@ -143,6 +148,13 @@ public final class AgentConnection implements AutoCloseable {
 
     Replies(AgentEndpoint endpoint) {
       this.endpoint = endpoint;
+    }
+
+    /** A reply may take as long as a stream's producer: the connection is not idle meanwhile. */
+    volatile boolean streamWait;
+
+    boolean waitingForStream() {
+      return streamWait;
     }
 
     synchronized CompletableFuture<JsonNode> expect() {

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.v6d.migrate.protocol.FrameHeader;
+import java.util.function.BooleanSupplier;
 
 /** The channel pipeline both ends share: timeouts, chunked DATA writes, frame codec. */
 public final class Pipelines {
@@ -13,12 +14,15 @@ public final class Pipelines {
 
   private Pipelines() {}
 
-  /** Installs the codec; returns the decoder, which the handshake and the data path drive. */
-  public static FrameDecoder install(SocketChannel channel, int idleTimeoutSeconds) {
+  /**
+   * Installs the codec; returns the decoder, which the handshake and the data path drive. While
+   * {@code busy} holds (a long request under way), the connection is not idle.
+   */
+  public static FrameDecoder install(SocketChannel channel, int idleTimeoutSeconds, BooleanSupplier busy) {
     FrameDecoder decoder = new FrameDecoder(LIMITS);
     channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
     ChannelPipeline pipeline = channel.pipeline();
-    pipeline.addLast("timeout", new IdleTimeout(idleTimeoutSeconds));
+    pipeline.addLast("timeout", new IdleTimeout(idleTimeoutSeconds, busy));
     pipeline.addLast("chunks", new ChunkedWriteHandler());
     pipeline.addLast("encoder", ENCODER);
     pipeline.addLast("decoder", decoder);

@@ -11,6 +11,7 @@ import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ChunkPlan;
 import io.v6d.migrate.transport.ProgressListener;
+import io.v6d.migrate.transport.StreamReader;
 import io.v6d.migrate.transport.ThrottledProgress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -107,6 +108,43 @@ public final class TcpPullTransport implements BlobTransport {
     } finally {
       extra.forEach(AgentConnection::close);
     }
+  }
+
+  @Override
+  public void release(Collection<Long> sourceBlobIds) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode();
+    sourceBlobIds.forEach(id -> request.withArray("ids").add(ObjectIds.format(id)));
+    primary.call("unmap", request, REQUEST_TIMEOUT_MILLIS);
+  }
+
+  @Override
+  public StreamReader openStreamReader() {
+    AgentConnection connection = AgentConnection.open(endpoint, token);
+    return new StreamReader() {
+      @Override
+      public void open(long streamId) {
+        connection.call("stream_open", FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)),
+            REQUEST_TIMEOUT_MILLIS);
+      }
+
+      @Override
+      public long next(long streamId) {
+        // waits as long as the producer takes: the agent answers when a chunk exists
+        return ObjectIds.parse(connection.call("stream_next",
+            FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)), Long.MAX_VALUE)
+            .path("chunk").asText());
+      }
+
+      @Override
+      public void close() {
+        connection.close();
+      }
+    };
+  }
+
+  @Override
+  public String endpoint() {
+    return endpoint.toString();
   }
 
   @Override

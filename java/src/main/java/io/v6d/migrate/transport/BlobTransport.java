@@ -15,6 +15,15 @@ public interface BlobTransport extends AutoCloseable {
   /** Fills every target blob with its source blob's bytes. */
   void transfer(List<BlobTransfer> transfers, ProgressListener progress);
 
+  /** Lets the source free blobs this transport holds references to (stream chunks, once copied). */
+  default void release(Collection<Long> sourceBlobIds) {}
+
+  /** A reader of a stream held by the same instance, on a connection of its own. */
+  StreamReader openStreamReader();
+
+  /** The source instance as a migration request names it: an IPC socket, tcp:// or rpc:// endpoint. */
+  String endpoint();
+
   /** A short name for logs and results ("local", "tcp", ...). */
   String name();
 

@@ -61,6 +61,25 @@ public final class SharedMemoryTransport implements BlobTransport {
   }
 
   @Override
+  public void release(Collection<Long> sourceBlobIds) {
+    for (long id : sourceBlobIds) {
+      if (mapped.remove(id) != null) {
+        source.release(id);
+      }
+    }
+  }
+
+  @Override
+  public StreamReader openStreamReader() {
+    return new ClientStreamReader(VineyardClient.connect(source.ipcSocket()));
+  }
+
+  @Override
+  public String endpoint() {
+    return source.ipcSocket();
+  }
+
+  @Override
   public String name() {
     return "local";
   }

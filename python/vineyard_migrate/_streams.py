@@ -1,0 +1,120 @@
+"""Streams and global objects: ``migrate_stream`` and ``migrate_to_local``."""
+
+from . import _errors, _jvm, _objects
+from ._api import TRANSPORTS
+
+
+class StreamMigration:
+    """A stream being forwarded in the background (returned by :func:`migrate_stream`).
+
+    >>> forwarding = vineyard_migrate.migrate_stream(stream_id, b, source=a)
+    >>> reader = b.get(forwarding.stream_id).open_reader(b)   # readable at once
+    >>> forwarding.wait()                                     # raises if forwarding failed
+    >>> forwarding.chunks, forwarding.bytes
+    """
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.stream_id = _objects.object_id(handle.targetStreamIdString())  #: the target stream
+        self.source_stream_id = _objects.object_id(handle.sourceStreamIdString())
+
+    @property
+    def chunks(self):
+        """Chunks forwarded so far."""
+        return int(self._handle.chunks())
+
+    @property
+    def bytes(self):
+        """Bytes forwarded so far."""
+        return int(self._handle.bytes())
+
+    @property
+    def state(self):
+        """``"running"``, ``"finished"`` or ``"failed"``."""
+        return str(self._handle.state())
+
+    @property
+    def done(self):
+        return bool(self._handle.isDone())
+
+    @property
+    def error(self):
+        """The failure as vineyard's exception (e.g. ``StreamFailedException``), or None."""
+        error = self._handle.error()
+        return None if error is None else _errors.exception_for(error.codeValue(), str(error.getMessage()))
+
+    def wait(self, timeout=None):
+        """Waits until forwarding ends; raises its error if it failed, TimeoutError if still running."""
+        millis = -1 if timeout is None else max(0, int(timeout * 1000))
+        if not self._handle.await_(millis):
+            raise TimeoutError("stream migration to %s still running after %ss" % (self.stream_id, timeout))
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def cancel(self):
+        """Stops forwarding; the target stream is marked failed."""
+        self._handle.cancel()
+
+    def __repr__(self):
+        return "StreamMigration(%s -> %s, %s, %d chunks, %d bytes)" % (
+            self.source_stream_id, self.stream_id, self.state, self.chunks, self.bytes)
+
+
+def migrate_stream(stream, target, *, source=None, transport="auto", token_file=None, connections=None,
+                   max_in_flight=256 << 20):
+    """Forward a vineyard stream to another instance as it is written; returns at once.
+
+    A stream of the same type and parameters (ByteStream, RecordBatchStream, DataframeStream) is
+    created on the target; each chunk is forwarded as soon as the source produces it, over shared
+    memory on one host, or through the source's agent from another host (run this on the target's
+    host). The end of the source stream ends the target stream; a failed source stream, or a failure
+    in transit, marks the target stream failed, so its readers get ``StreamFailedException``.
+
+    Args:
+        stream: the source stream: an ``ObjectID`` or a name.
+        target, source, transport, token_file, connections: as for :func:`migrate`.
+        max_in_flight: bytes of forwarded chunks not yet read on the target, at most (one chunk
+            always passes); beyond it, forwarding waits for the target's readers.
+
+    Returns:
+        A :class:`StreamMigration`: ``.stream_id`` is the target stream, ``.wait()`` waits for the
+        end, ``.chunks`` / ``.bytes`` / ``.state`` tell the progress.
+    """
+    ref = _objects.object_ref(stream)
+    if transport not in TRANSPORTS:
+        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    if not isinstance(max_in_flight, int) or max_in_flight <= 0:
+        raise ValueError("max_in_flight must be a positive number of bytes")
+    engine = _jvm.engine()
+    with _errors.mapped_errors():
+        handle = engine.migrateStream(
+            ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"), transport,
+            None if token_file is None else str(token_file), connections or 0, max_in_flight)
+        return StreamMigration(handle)
+
+
+def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", token_file=None):
+    """Gather rank ``rank``'s share of a global object onto ``client``'s instance.
+
+    The share follows the original ``vineyard-migrate-to-local``: the global object's chunks are
+    sorted by the node name of the instance holding them, then by id, and cut into ``replica``
+    contiguous parts (each of ``n / replica`` chunks, plus one when ``replica`` does not divide
+    ``n``, as the original computed it). Chunks already on the instance are not copied.
+
+    >>> ids = vineyard_migrate.migrate_to_local(gdf_id, replica=3, rank=1, client=client)
+    >>> frames = [client.get(i) for i in ids]
+
+    Returns:
+        The local ``ObjectID`` of each chunk of the share, in order.
+    """
+    if isinstance(replica, bool) or not isinstance(replica, int) or replica < 1:
+        raise ValueError("replica must be a positive int, not %r" % (replica,))
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < replica:
+        raise ValueError("rank must be an int in [0, %d), not %r" % (replica, rank))
+    ref = _objects.object_ref(global_obj)
+    engine = _jvm.engine()
+    with _errors.mapped_errors():
+        ids = engine.migrateToLocal(ref, replica, rank, _objects.endpoint_of(client, "client"), transport,
+                                    None if token_file is None else str(token_file), 0)
+        return [_objects.object_id(i) for i in ids]
