@@ -14,6 +14,8 @@ def main():
     kwargs = json.loads(sys.argv[1])
     obj = kwargs.pop("obj")
     target = kwargs.pop("target")
+    if kwargs.pop("stream", False):
+        return forward_stream(obj, target, kwargs)
     try:
         result = vineyard_migrate.migrate(obj, target, details=True, **kwargs)
         print(json.dumps({
@@ -25,6 +27,17 @@ def main():
             "seconds": result.seconds,
         }))
     except Exception as e:  # noqa: BLE001 - reported to the test as data
+        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+
+
+def forward_stream(stream, target, kwargs):
+    """Prints the target stream id as soon as it exists, then the outcome when forwarding ends."""
+    try:
+        forwarding = vineyard_migrate.migrate_stream(stream, target, **kwargs)
+        print(json.dumps({"stream_id": "o%016x" % int(forwarding.stream_id)}), flush=True)
+        forwarding.wait()
+        print(json.dumps({"state": forwarding.state, "chunks": forwarding.chunks, "bytes": forwarding.bytes}))
+    except Exception as e:  # noqa: BLE001
         print(json.dumps({"error": type(e).__name__, "message": str(e)}))
 
 

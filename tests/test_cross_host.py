@@ -229,3 +229,32 @@ def test_pusher_killed_midway_leaves_nothing_on_the_target(world):
     while snapshot(target) != before and time.time() < deadline:
         time.sleep(0.2)  # the agent rolls back when the pusher's connection drops
     assert snapshot(target) == before
+
+
+def test_stream_forwarded_across_hosts_through_the_agent(world):
+    import json
+    import subprocess
+    import sys
+
+    producer_script = os.path.join(os.path.dirname(__file__), "stream_producer.py")
+    producer = subprocess.Popen([sys.executable, producer_script, world.v1.socket, "bytes", "5", "1.0", "finish"],
+                                stdout=subprocess.PIPE, text=True)
+    stream_id = producer.stdout.readline().strip()
+    forwarding = world.h2.start_migrate(obj=stream_id, target=world.v2.socket, token_file=world.token, stream=True)
+    started = json.loads(forwarding.stdout.readline())
+    target = world.v2.client()
+    reader = target.get(vineyard.ObjectID(started["stream_id"])).open_reader(target)
+    chunks, first_while_producing = [], None
+    while True:
+        try:
+            chunk = bytes(reader.next())
+        except StopIteration:
+            break
+        if first_while_producing is None:
+            first_while_producing = producer.poll() is None
+        chunks.append(chunk)
+    assert first_while_producing
+    assert chunks == [bytes([i]) * (1 << 20) for i in range(5)]
+    outcome = world.h2.outcome(forwarding)
+    assert outcome == {**outcome, "state": "finished", "chunks": 5, "bytes": 5 << 20}, outcome
+    assert producer.wait(30) == 0

@@ -62,9 +62,9 @@ public final class AgentServer implements AutoCloseable {
   private final AgentEndpoint endpoint;
   private long published = -1;
 
-  private AgentServer(Config config, byte[] token) {
+  private AgentServer(Config config, byte[] token, VineyardClient control) {
     this.config = config;
-    this.control = VineyardClient.connect(config.socket());
+    this.control = control;
     try {
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(boss, workers)
@@ -97,17 +97,24 @@ public final class AgentServer implements AutoCloseable {
   /** Starts an agent; refuses to bind a non-loopback address without an explicit token. */
   public static AgentServer start(Config config) {
     boolean loopback = isLoopback(config.host());
-    byte[] token;
-    if (config.tokenFile() != null || System.getenv(Token.ENV) != null) {
-      token = Token.load(config.tokenFile());
-    } else if (loopback) {
-      token = Token.loadOrCreateDefault();
-      LOG.info("no token given: using {}", Token.defaultFile());
-    } else {
+    if (!loopback && config.tokenFile() == null && System.getenv(Token.ENV) == null) {
       throw new MigrateException(ErrorCode.INVALID, "refusing to listen on " + config.host()
           + " without a token: pass --token-file (or set " + Token.ENV + ")");
     }
-    return new AgentServer(config, token);
+    VineyardClient control = VineyardClient.connect(config.socket());
+    try {
+      byte[] token;
+      if (config.tokenFile() != null || System.getenv(Token.ENV) != null) {
+        token = Token.load(config.tokenFile());
+      } else {
+        token = Token.loadOrCreateDefault();
+        LOG.info("no token given: using {}", Token.defaultFile());
+      }
+      return new AgentServer(config, token, control);
+    } catch (RuntimeException e) {
+      control.close();
+      throw e;
+    }
   }
 
   public AgentEndpoint endpoint() {

@@ -18,7 +18,20 @@ public final class Main implements Runnable {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
       System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
     }
+    quietUnlessServing(args);
     System.exit(run(args));
+  }
+
+  /**
+   * The agent logs (INFO and up); the one-shot tools keep stderr for their one line of error, unless
+   * {@code VINEYARD_MIGRATE_LOG} names a level (SEVERE, WARNING, INFO, FINE, ...).
+   */
+  private static void quietUnlessServing(String[] args) {
+    String level = System.getenv("VINEYARD_MIGRATE_LOG");
+    boolean serving = args.length > 0 && args[0].equals("serve");
+    java.util.logging.Logger.getLogger("").setLevel(level != null && !level.isBlank()
+        ? java.util.logging.Level.parse(level.trim().toUpperCase(java.util.Locale.ROOT))
+        : serving ? java.util.logging.Level.INFO : java.util.logging.Level.OFF);
   }
 
   /** Runs the command line and returns its exit code (0 on success). */
@@ -28,6 +41,11 @@ public final class Main implements Runnable {
       String message = e instanceof MigrateException m ? m.code() + ": " + m.getMessage() : e.toString();
       cl.getErr().println("vineyard-migrate: " + message);
       return 1;
+    });
+    commandLine.setParameterExceptionHandler((e, parsed) -> {
+      e.getCommandLine().getErr().println("vineyard-migrate: " + e.getMessage() + " (see "
+          + e.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+      return 2;
     });
     return commandLine.execute(args);
   }
