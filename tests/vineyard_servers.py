@@ -97,12 +97,12 @@ class Servers(contextlib.ExitStack):
         client_port, peer_port = free_port(), free_port()
         self.etcd_endpoint = "http://%s:%d" % (host, client_port)
         peer = "http://%s:%d" % (host, peer_port)
-        log = os.path.join(self.workdir, "etcd.log")
+        log = os.path.join(self.workdir, "etcd-%d.log" % client_port)
         process = subprocess.Popen(
             [
                 *prefix,
                 etcd_path(),
-                "--data-dir", os.path.join(self.workdir, "etcd-data"),
+                "--data-dir", os.path.join(self.workdir, "etcd-data-%d" % client_port),
                 "--listen-client-urls", self.etcd_endpoint,
                 "--advertise-client-urls", self.etcd_endpoint,
                 "--listen-peer-urls", peer,

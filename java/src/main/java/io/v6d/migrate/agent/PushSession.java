@@ -12,7 +12,9 @@ import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.protocol.Handshake;
 import io.v6d.migrate.tcp.DataSink;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -49,10 +51,11 @@ final class PushSession implements DataSink {
     TargetBuild.checkCapacity(target, totalBytes);
     this.build = new TargetBuild(target);
     try {
-      for (Map.Entry<Long, Long> blob : sizes.entrySet()) {
-        Blob created = build.createBlob(blob.getValue());
-        blobs.put(created.id(), created);
-        bySource.put(blob.getKey(), created.id());
+      List<Long> sources = new ArrayList<>(sizes.keySet());
+      List<Blob> created = build.createBlobs(new ArrayList<>(sizes.values()));
+      for (int i = 0; i < sources.size(); i++) {
+        blobs.put(created.get(i).id(), created.get(i));
+        bySource.put(sources.get(i), created.get(i).id());
       }
     } catch (RuntimeException e) {
       build.close();

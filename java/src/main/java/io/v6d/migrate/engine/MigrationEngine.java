@@ -49,11 +49,12 @@ public final class MigrationEngine {
       try (TargetBuild build = new TargetBuild(prepared.target)) {
         long base = 0;
         for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
+          List<Long> sources = new ArrayList<>(entry.getValue().keySet());
+          List<Blob> created = build.createBlobs(new ArrayList<>(entry.getValue().values()));
           List<BlobTransfer> transfers = new ArrayList<>();
-          for (Map.Entry<Long, Long> blob : entry.getValue().entrySet()) {
-            Blob created = build.createBlob(blob.getValue());
-            newBlobIds.put(blob.getKey(), created.id());
-            transfers.add(new BlobTransfer(blob.getKey(), created));
+          for (int i = 0; i < sources.size(); i++) {
+            newBlobIds.put(sources.get(i), created.get(i).id());
+            transfers.add(new BlobTransfer(sources.get(i), created.get(i)));
           }
           long offset = base;
           long total = prepared.totalBytes;

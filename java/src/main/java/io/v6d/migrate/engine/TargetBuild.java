@@ -58,21 +58,28 @@ public final class TargetBuild implements AutoCloseable {
     return blob;
   }
 
+  /** Allocates many blobs at once (pipelined); every one created is recorded, even if a later one fails. */
+  public List<Blob> createBlobs(List<Long> sizes) {
+    List<Blob> created = new ArrayList<>();
+    target.createBuffers(sizes, blob -> {
+      blobs.put(blob.id(), false);
+      created.add(blob);
+    });
+    return created;
+  }
+
   /**
    * Seals the blobs, rebuilds {@code tree} on the target with the new blob ids (members for which
    * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
    */
   public long finish(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
       boolean persist, String name) {
-    for (Map.Entry<Long, Boolean> blob : blobs.entrySet()) {
-      if (!blob.getValue()) {
-        target.seal(blob.getKey());
-        blob.setValue(true);
-      }
-    }
-    MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, content -> {
-      CreatedObject member = createObject(content);
-      return new MetaRewriter.Created(member.id(), member.signature());
+    List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
+    target.seal(unsealed, id -> blobs.put(id, true));
+    MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, contents -> {
+      List<CreatedObject> members = target.createDatas(contents);
+      members.forEach(member -> objects.add(member.id()));
+      return members.stream().map(m -> new MetaRewriter.Created(m.id(), m.signature())).toList();
     });
     long id = createObject(rewriter.rewriteRoot(tree)).id();
     if (persist) {

@@ -35,16 +35,20 @@ public abstract class FramedConnection implements AutoCloseable {
    */
   public JsonNode call(JsonNode request, String expectedReplyType) {
     send(request);
-    JsonNode reply = receive();
+    return checked(receive(), expectedReplyType, request.path("type").asText());
+  }
+
+  /** The reply itself, or its error as a {@link MigrateException}. */
+  public JsonNode checked(JsonNode reply, String expectedReplyType, String requestType) {
     int code = reply.path("code").asInt(0);
     if (code != 0) {
       throw new MigrateException(ErrorCode.of(code),
-          reply.path("message").asText("vineyardd error " + code) + " (" + request.path("type").asText() + " on " + peer + ")");
+          reply.path("message").asText("vineyardd error " + code) + " (" + requestType + " on " + peer + ")");
     }
     String type = reply.path("type").asText();
     if (expectedReplyType != null && !expectedReplyType.equals(type)) {
       throw new MigrateException(ErrorCode.ASSERTION_FAILED,
-          "vineyardd at " + peer + " replied '" + type + "' to '" + request.path("type").asText() + "'");
+          "vineyardd at " + peer + " replied '" + type + "' to '" + requestType + "'");
     }
     return reply;
   }

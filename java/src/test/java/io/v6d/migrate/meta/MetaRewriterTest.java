@@ -47,14 +47,22 @@ class MetaRewriterTest {
   @Test
   void rebuildsTheTreeWithNewBlobIdsAndMembersCreatedFirst() throws Exception {
     List<ObjectNode> created = new ArrayList<>();
-    MetaRewriter rewriter = new MetaRewriter(Map.of(0x8000000000000aaaL, 0x8000000000000bbbL), 7, member -> false, content -> {
-      created.add(content);
-      return new MetaRewriter.Created(0x500 + created.size(), 4242);
-    });
+    List<Integer> batches = new ArrayList<>();
+    MetaRewriter rewriter = new MetaRewriter(Map.of(0x8000000000000aaaL, 0x8000000000000bbbL), 7, member -> false,
+        contents -> {
+          batches.add(contents.size());
+          List<MetaRewriter.Created> ids = new ArrayList<>();
+          for (ObjectNode content : contents) {
+            created.add(content);
+            ids.add(new MetaRewriter.Created(0x500 + created.size(), 4242));
+          }
+          return ids;
+        });
     ObjectNode root = rewriter.rewriteRoot(MAPPER.readTree(TREE));
 
-    // the shared column is created once, the index once: two members before the root
+    // the shared column is created once, the index once: two members before the root, one batch
     assertEquals(2, created.size());
+    assertEquals(List.of(2), batches);
     ObjectNode column = created.get(0);
     assertFalse(column.has("id"));
     assertEquals("o8000000000000bbb", column.path("buffer_").path("id").asText());
@@ -85,9 +93,9 @@ class MetaRewriterTest {
     MetaRewriter rewriter = new MetaRewriter(
         Map.of(0x8000000000000aaaL, 0x8000000000000bbbL), 7,
         member -> member.path("id").asText().equals("o0000000000000300"),
-        content -> {
-          created.add(content);
-          return new MetaRewriter.Created(0x600, 1);
+        contents -> {
+          created.addAll(contents);
+          return contents.stream().map(c -> new MetaRewriter.Created(0x600, 1)).toList();
         });
     ObjectNode root = rewriter.rewriteRoot(MAPPER.readTree(TREE));
     assertEquals(1, created.size()); // only the shared column; the index is kept
@@ -96,8 +104,28 @@ class MetaRewriterTest {
   }
 
   @Test
+  void deeperMembersAreCreatedInEarlierBatches() throws Exception {
+    JsonNode tree = MAPPER.readTree("""
+        {"id": "o0000000000000001", "typename": "Outer", "instance_id": 1,
+         "inner_": {"id": "o0000000000000002", "typename": "Inner", "instance_id": 1,
+                    "leaf_": {"id": "o0000000000000003", "typename": "Leaf", "instance_id": 1}},
+         "side_": {"id": "o0000000000000004", "typename": "Leaf", "instance_id": 1}}
+        """);
+    List<List<String>> batches = new ArrayList<>();
+    long[] next = {100};
+    ObjectNode root = new MetaRewriter(Map.of(), 7, member -> false, contents -> {
+      batches.add(contents.stream().map(c -> c.path("typename").asText()).toList());
+      return contents.stream().map(c -> new MetaRewriter.Created(next[0]++, 0)).toList();
+    }).rewriteRoot(tree);
+    assertEquals(List.of(List.of("Leaf", "Leaf"), List.of("Inner")), batches);
+    assertEquals(ObjectIds.format(100), root.path("inner_").path("leaf_").path("id").asText());
+    assertEquals(ObjectIds.format(102), root.path("inner_").path("id").asText());
+  }
+
+  @Test
   void aBlobWithoutACopyIsAnError() throws Exception {
-    MetaRewriter rewriter = new MetaRewriter(Map.of(), 7, member -> false, content -> new MetaRewriter.Created(1, 1));
+    MetaRewriter rewriter = new MetaRewriter(Map.of(), 7, member -> false,
+        contents -> contents.stream().map(c -> new MetaRewriter.Created(1, 1)).toList());
     MigrateException e = assertThrows(MigrateException.class, () -> rewriter.rewriteRoot(MAPPER.readTree(TREE)));
     assertEquals(ErrorCode.META_TREE_INVALID, e.code());
     assertTrue(e.getMessage().contains("o8000000000000aaa"));

@@ -1,0 +1,202 @@
+"""The benchmark: vineyard-migrate side by side with vineyard's own migration and the machine's
+limits, in one run, on random (incompressible) data.
+
+Starts its own etcd and vineyardd instances: a pair on this host, and a pair in two network
+namespaces joined by a veth pair (two loopback addresses where namespaces cannot be made; the
+output says which). Each pair runs once with vineyardd's compression on and once with it off.
+
+    python bench/run.py [--reps 5] [--out bench/results] [--quick]
+"""
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+from hosts import Host, TwoHosts  # noqa: E402
+from vineyard_servers import Servers, free_port, start_agent  # noqa: E402
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+def cases(quick):
+    sizes = [("1 MiB", MiB), ("64 MiB", 64 * MiB), ("1 GiB", GiB)] if not quick else [("1 MiB", MiB), ("64 MiB", 64 * MiB)]
+    return sizes
+
+
+def put_objects(client, quick):
+    """The objects every method moves: random float64 arrays, 10,000 small blobs, a tiny one."""
+    rng = np.random.default_rng(2026)
+    objects = {}
+    for label, size in cases(quick):
+        objects[label] = (client.put(rng.random(size // 8)), size)
+    small = tuple(rng.random(8) for _ in range(10_000 if not quick else 1000))
+    objects["10,000 blobs" if not quick else "1,000 blobs"] = (client.put(small), sum(a.nbytes for a in small))
+    objects["tiny"] = (client.put(np.arange(8.0)), 64)
+    for oid, _ in objects.values():
+        client.persist(oid)
+    return objects
+
+
+def summarize(record, seconds, size):
+    record["seconds"] = seconds
+    record["median_s"] = statistics.median(seconds)
+    record["best_s"] = min(seconds)
+    record["gbps_median"] = size / record["median_s"] / 1e9
+    record["gbps_best"] = size / record["best_s"] / 1e9
+    return record
+
+
+def memcpy(size, reps):
+    """memcpy of the same size: into a buffer touched before (the limit), and into a fresh one."""
+    src = np.random.default_rng(1).random(size // 8)
+    warm = np.empty_like(src)
+    warm[:] = 0
+    np.copyto(warm, src)
+    timings = {"memcpy": [], "memcpy-fresh": []}
+    for _ in range(reps):
+        started = time.perf_counter()
+        np.copyto(warm, src)
+        timings["memcpy"].append(time.perf_counter() - started)
+        fresh = np.empty_like(src)
+        started = time.perf_counter()
+        np.copyto(fresh, src)
+        timings["memcpy-fresh"].append(time.perf_counter() - started)
+        del fresh
+    return timings
+
+
+def raw_tcp(receiver_host, sender_host, size, reps):
+    """A plain socket copy over the same link, memory to memory."""
+    script = os.path.join(HERE, "rawtcp.py")
+    port = free_port()
+    receiver = subprocess.Popen([*receiver_host.prefix, sys.executable, script, "receive", str(port), str(size),
+                                 str(reps)], stdout=subprocess.PIPE, text=True)
+    assert receiver.stdout.readline().strip() == "ready"
+    subprocess.run([*sender_host.prefix, sys.executable, script, "send", receiver_host.address, str(port), str(size),
+                    str(reps)], check=True, timeout=600)
+    return json.loads(receiver.stdout.readline())["seconds"]
+
+
+def run_worker(host, case):
+    done = subprocess.run([*host.prefix, sys.executable, os.path.join(HERE, "worker.py"), json.dumps(case)],
+                          env={**os.environ, **host.env}, capture_output=True, text=True, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError("benchmark worker failed: %s\n%s" % (case, done.stderr[-3000:]))
+    return json.loads(lines[-1])
+
+
+def phase(servers, link, src_host, dst_host, compression, token, reps, quick, log):
+    """One pair of instances: every method on every object."""
+    tag = "%s-%s" % ("local" if link == "same host" else "ns", "on" if compression else "off")
+    extra = ["--compression=%s" % ("true" if compression else "false")]
+    servers.start_etcd(host=src_host.address, prefix=src_host.prefix)
+    source = servers.start_vineyardd("src-" + tag, "3Gi", cluster="bench-" + tag, extra=extra,
+                                     prefix=src_host.prefix, env=src_host.env)
+    target = servers.start_vineyardd("dst-" + tag, "3Gi", cluster="bench-" + tag, extra=extra,
+                                     prefix=dst_host.prefix, env=dst_host.env)
+    agent = start_agent(servers, "agent-" + tag, source.socket, host=src_host.address, token_file=token,
+                        prefix=src_host.prefix, env=src_host.env)
+    objects = put_objects(source.client(), quick)
+    methods = ["vineyard", "rpc"] + (["local", "tcp"] if compression and link == "same host" else
+                                     ["tcp"] if compression else [])
+    records = []
+    for label, (oid, size) in objects.items():
+        for method in methods:
+            case = {"method": method, "object": "o%016x" % int(oid), "target": target.socket,
+                    "reps": reps, "warmup": 1, "token_file": token, "heap": label == "1 GiB"}
+            if method == "tcp":
+                case["source"] = agent.endpoint
+            out = run_worker(dst_host, case)
+            name = {"vineyard": "vineyard client.migrate", "local": "ours: shared memory", "tcp": "ours: TCP agent",
+                    "rpc": "ours: RPC fallback"}[method]
+            record = summarize({"link": link, "object": label, "bytes": size, "method": name,
+                                "compression": "on" if compression else "off"}, out["seconds"], size)
+            for key in ("jvm_start_and_first_call", "heap_peak_bytes"):
+                if key in out:
+                    record[key] = out[key]
+            records.append(record)
+            log(record)
+    for instance in (source, target):
+        instance.stop()
+    agent.stop()
+    return records
+
+
+def limits(link, src_host, dst_host, reps, quick, log):
+    records = []
+    for label, size in cases(quick):
+        if link == "same host":
+            for name, seconds in memcpy(size, reps).items():
+                records.append(summarize({"link": link, "object": label, "bytes": size, "method": name,
+                                          "compression": "-"}, seconds, size))
+                log(records[-1])
+        records.append(summarize({"link": link, "object": label, "bytes": size, "method": "raw TCP",
+                                  "compression": "-"}, raw_tcp(dst_host, src_host, size, reps), size))
+        log(records[-1])
+    return records
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--quick", action="store_true", help="small objects only (a smoke run)")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    def log(record):
+        print("  %-11s %-13s %-25s comp=%-3s median %8.4f s  %7.3f GB/s  (best %7.3f)" % (
+            record["link"], record["object"], record["method"], record["compression"], record["median_s"],
+            record["gbps_median"], record["gbps_best"]), flush=True)
+
+    records = []
+    with Servers() as servers:
+        token = os.path.join(servers.workdir, "token")
+        with open(token, "w") as f:
+            f.write(secrets.token_hex(32))
+        here = Host("this host", "127.0.0.1", ())
+        print("== same host ==", flush=True)
+        records += limits("same host", here, here, args.reps, args.quick, log)
+        for compression in (True, False):
+            records += phase(servers, "same host", here, here, compression, token, args.reps, args.quick, log)
+        hosts = TwoHosts()
+        with hosts as (h1, h2):
+            link = "namespaces" if hosts.mode == "netns" else "loopback"
+            print("== across %s ==" % ("two network namespaces (veth)" if hosts.mode == "netns"
+                                       else "loopback addresses: NETWORK NAMESPACES UNAVAILABLE"), flush=True)
+            with Servers() as ns_servers:
+                records += limits(link, h1, h2, args.reps, args.quick, log)
+                for compression in (True, False):
+                    records += phase(ns_servers, link, h1, h2, compression, token, args.reps, args.quick, log)
+
+    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+               "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB, 1),
+               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": machine, "reps": args.reps, "records": records}, f, indent=2)
+    import report
+
+    table = report.table(records)
+    ratios = report.ratios(records)
+    print("\n" + table + "\n\n" + ratios)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("Measured on %(cpus)d cores, %(memory_gib)s GiB, %(platform)s, %(date)s.\n\n" % machine)
+        f.write(table + "\n\n" + ratios + "\n")
+    report.chart(records, os.path.join(args.out, "throughput.png"))
+    print("\nwrote %s/results.json, results.md, throughput.png" % args.out)
+
+
+if __name__ == "__main__":
+    main()
