@@ -40,6 +40,7 @@ public final class MigrationEngine {
     long started = System.nanoTime();
     try (Prepared prepared = prepare(request)) {
       long id = prepared.source.objectId();
+      LOG.debug("prepared {} in {} ms", ObjectIds.format(id), (System.nanoTime() - started) / 1_000_000);
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
@@ -58,7 +59,10 @@ public final class MigrationEngine {
           }
           long offset = base;
           long total = prepared.totalBytes;
+          long copyStarted = System.nanoTime();
           entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total));
+          LOG.debug("moved {} blobs by {} in {} ms", transfers.size(), entry.getKey().name(),
+              (System.nanoTime() - copyStarted) / 1_000_000);
           base += transfers.stream().mapToLong(t -> t.target().size()).sum();
         }
         newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,

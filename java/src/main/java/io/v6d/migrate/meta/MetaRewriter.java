@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -63,10 +62,10 @@ public final class MetaRewriter {
       }
       List<Created> created = contents.isEmpty() ? List.of() : creator.apply(contents);
       for (int i = 0; i < ids.size(); i++) {
-        ObjectNode done = contents.get(i).deepCopy();
-        done.put("id", ObjectIds.format(created.get(i).id()));
-        done.put("signature", new BigInteger(Long.toUnsignedString(created.get(i).signature())));
-        createdMembers.put(ids.get(i), done);
+        // a created member is linked by its id alone: vineyardd expands links itself, and a parent
+        // of 10,000 members stays small
+        ObjectNode link = JsonNodeFactory.instance.objectNode().put("id", ObjectIds.format(created.get(i).id()));
+        createdMembers.put(ids.get(i), link);
       }
     }
     return rewriteFields(root);
