@@ -18,6 +18,12 @@ public interface LibC {
 
   int close(int fd);
 
+  int madvise(Pointer addr, @size_t long length, int advice);
+
+  /** Fault pages in for writing / reading ahead of use, in one call (Linux 5.14+). */
+  int MADV_POPULATE_READ = 22;
+  int MADV_POPULATE_WRITE = 23;
+
   /** Loaded once, on first use. */
   final class Holder {
     static final LibC INSTANCE = LibraryLoader.create(LibC.class).load("c");

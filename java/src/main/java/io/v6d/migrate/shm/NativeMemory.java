@@ -23,6 +23,24 @@ public final class NativeMemory {
     }
   }
 
+  private static final long PAGE = 4096;
+
+  /**
+   * Faults in the pages of a range in one call (MADV_POPULATE_READ/WRITE), ahead of a copy: a
+   * fresh mapping otherwise takes one page fault per 4 KiB, which halves the copy's speed. Kernels
+   * without it (before 5.14) ignore the advice and the copy faults as usual.
+   */
+  public static void populate(long address, long length, boolean forWrite) {
+    if (length <= 0) {
+      return;
+    }
+    long start = address & ~(PAGE - 1);
+    long end = address + length;
+    LibC libc = LibC.get();
+    libc.madvise(jnr.ffi.Pointer.wrap(jnr.ffi.Runtime.getSystemRuntime(), start), end - start,
+        forWrite ? LibC.MADV_POPULATE_WRITE : LibC.MADV_POPULATE_READ);
+  }
+
   /**
    * A direct ByteBuffer over {@code length} bytes at {@code address} (no copy, not owned). Made by
    * JNI (jffi), so it needs no reflective access to the JDK's private constructors.

@@ -68,6 +68,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     }
     Chunk chunk = pending;
     pending = null;
+    NativeMemory.populate(chunk.address(), chunk.length(), false);
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
         .writeTo(header);

@@ -107,6 +107,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
           throw new MigrateException(ErrorCode.IO_ERROR, "DATA frame on a connection that expects none");
         }
         dataAddress = sink.destination(current.id(), current.offset(), current.length());
+        NativeMemory.populate(dataAddress, current.length(), true); // the socket reads fault-free
         dataDone = 0;
         state = State.DATA_BODY;
         if (current.length() == 0) {

@@ -52,9 +52,7 @@ public final class SharedMemoryTransport implements BlobTransport {
             ErrorCode.ASSERTION_FAILED,
             "blob " + ObjectIds.format(from.id()) + " has " + from.size() + " bytes, its copy " + to.size());
       }
-      if (to.size() > 0) {
-        NativeMemory.copy(from.address(), to.address(), to.size());
-      }
+      ParallelCopy.copy(from.address(), to.address(), to.size());
       done += to.size();
       progress.onProgress(done, total);
     }
