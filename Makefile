@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 MVN ?= mvn -q -B
 
-.PHONY: all venv wheel install test test-java test-python demo clean
+.PHONY: all venv wheel install test test-java test-python demo clean jmh bench
 
 all: install
 
@@ -37,3 +37,14 @@ demo: install
 
 clean:
 	rm -rf $(VENV) dist build target python/vineyard_migrate/_jars
+
+# JMH microbenchmarks of the hot Java paths (framing, CRC32C, copy)
+jmh:
+	$(MVN) -Pjmh -DskipTests compile
+	java -cp target-jmh/classes:$$(cat target-jmh/jmh.classpath) \
+	    org.openjdk.jmh.Main -f 1 -wi 3 -i 5 -w 1s -r 1s $(JMH_ARGS)
+
+# The benchmark: ours against vineyard's own migration and the machine's limits (see bench/run.py)
+bench: install
+	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """The machine's TCP limit on a link: one plain socket copying random bytes from memory to memory.
 
-receive PORT BYTES REPS   (listens on 0.0.0.0:PORT, prints one JSON line of per-rep seconds)
-send HOST PORT BYTES REPS
+receive PORT BYTES REPS   (listens on 0.0.0.0:PORT; acknowledges each complete copy with one byte)
+send HOST PORT BYTES REPS (prints one JSON line: per-rep seconds from the first byte sent to the ack)
 """
 
 import json
@@ -20,29 +20,27 @@ def receive(port, size, reps):
         server.listen(1)
         print("ready", flush=True)
         connection, _ = server.accept()
-        times = []
         with connection:
             for _ in range(reps):
                 got = 0
-                started = None
                 while got < size:
                     n = connection.recv_into(view[got:], size - got)
-                    if started is None:
-                        started = time.perf_counter()
                     if n == 0:
                         raise ConnectionError("sender closed early")
                     got += n
-                times.append(time.perf_counter() - started)
-                connection.sendall(b"k")  # the sender starts the next rep only now
-    print(json.dumps({"seconds": times}), flush=True)
+                connection.sendall(b"k")  # the whole copy landed
 
 
 def send(host, port, size, reps):
     data = os.urandom(size)
+    times = []
     with socket.create_connection((host, port)) as connection:
         for _ in range(reps):
+            started = time.perf_counter()
             connection.sendall(data)
             connection.recv(1)
+            times.append(time.perf_counter() - started)
+    print(json.dumps({"seconds": times}), flush=True)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ def main():
 
         def once():
             return vineyard_migrate.migrate(oid, case["target"], source=case.get("source"), transport=case["method"],
-                                            token_file=case.get("token_file"), progress=False)
+                                            token_file=case.get("token_file"), persist=case.get("persist", True),
+                                            progress=False)
 
         first = once()
         result["jvm_start_and_first_call"] = time.perf_counter() - started
@@ -48,7 +49,7 @@ def main():
         target.delete(once(), deep=True)
     times, peaks = [], []
     for _ in range(case["reps"]):
-        pools = _heap_peak_reset() if case.get("heap") else []
+        pools = _heap_peak_reset() if case.get("heap") and case["method"] != "vineyard" else []
         started = time.perf_counter()
         new_id = once()
         times.append(time.perf_counter() - started)

@@ -101,7 +101,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         if (streamReader == null) {
           streamReader = VineyardClient.connect(server.socket());
         }
-        streamReader.openStream(ObjectIds.parse(request.path("id").asText()), false);
+        streamReader.streams().open(ObjectIds.parse(request.path("id").asText()), false);
       }
       case "stream_next" -> {
         if (streamReader == null) {
@@ -152,7 +152,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     waitingForStream.set(true);
     server.streamWaits().execute(() -> {
       try {
-        long chunk = reader.pullNextStreamChunk(streamId);
+        long chunk = reader.streams().pullNext(streamId);
         ctx.writeAndFlush(new ControlFrame(FrameType.REPLY,
             FrameCodec.mapper().createObjectNode().put("chunk", ObjectIds.format(chunk))));
       } catch (MigrateException e) {

@@ -4,6 +4,7 @@ import io.v6d.migrate.Migrate;
 import io.v6d.migrate.ipc.FrameCodec;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,19 +27,15 @@ final class ToLocalCommand implements Callable<Integer> {
   @Option(names = "--to", required = true, paramLabel = "SOCKET", description = "this rank's vineyardd IPC socket")
   String target;
 
-  @Option(names = "--transport", defaultValue = "auto", paramLabel = "auto|local|tcp|rpc",
-      description = "how the bytes travel (default: ${DEFAULT-VALUE})")
-  String transport;
-
-  @Option(names = "--token-file", paramLabel = "FILE", description = "the agents' shared token")
-  String tokenFile;
+  @Mixin
+  HowOptions how;
 
   @Option(names = "--json", description = "print the ids as a JSON list")
   boolean json;
 
   @Override
   public Integer call() {
-    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, transport, tokenFile, 0);
+    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, how.transport, how.tokenFile, how.connections);
     if (json) {
       var out = FrameCodec.mapper().createObjectNode();
       var chunks = out.putArray("chunks");

@@ -1,8 +1,7 @@
 package io.v6d.migrate.cli;
 
 import io.v6d.migrate.engine.MigrationRequest;
-import io.v6d.migrate.engine.TransportChoice;
-import io.v6d.migrate.tcp.TcpOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options every moving subcommand shares: where from, where to, how. */
@@ -16,20 +15,10 @@ final class TransferOptions {
           + "vineyardd (default: the holder, found through the target's cluster)")
   String source;
 
-  @Option(names = "--transport", defaultValue = "auto", paramLabel = "auto|local|tcp|rpc",
-      description = "how the bytes travel (default: ${DEFAULT-VALUE})")
-  String transport;
-
-  @Option(names = "--token-file", paramLabel = "FILE",
-      description = "the agents' shared token (default: VINEYARD_MIGRATE_TOKEN, else ~/.vineyard-migrate/token)")
-  String tokenFile;
-
-  @Option(names = "--connections", defaultValue = "4", paramLabel = "N",
-      description = "at most N parallel TCP connections (default: ${DEFAULT-VALUE})")
-  int connections;
+  @Mixin
+  HowOptions how;
 
   MigrationRequest request(String object, String name, boolean persist) {
-    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile,
-        new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()));
+    return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp());
   }
 }

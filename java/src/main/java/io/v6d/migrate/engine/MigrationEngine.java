@@ -73,6 +73,8 @@ public final class MigrationEngine {
           prepared.reused.size(), prepared.totalBytes, seconds(started), transport);
       LOG.debug("migrated {}", result);
       return result;
+    } finally {
+      LOG.debug("closed after {} ms", (System.nanoTime() - started) / 1_000_000);
     }
   }
 

@@ -42,7 +42,7 @@ final class SourceSet implements AutoCloseable {
     } else {
       this.sameCluster = isMember(explicit.clusterMeta(), target);
       this.objectId = resolveId(explicit, object, "the source");
-      this.tree = explicit.getData(objectId, sameCluster);
+      this.tree = treeFromHolder(explicit, objectId, sameCluster);
     }
     this.view = sameCluster ? ClientSource.view(target) : explicit;
   }
@@ -105,6 +105,27 @@ final class SourceSet implements AutoCloseable {
       transports.put(holder, transport);
     }
     return transport;
+  }
+
+  /**
+   * The tree as the explicit source knows it. Its own objects need no sync with the metadata
+   * backend (a slow request); a global object, or one the instance does not hold, does.
+   */
+  private static ObjectNode treeFromHolder(SourceEndpoint source, long id, boolean sameCluster) {
+    if (!sameCluster) {
+      return source.getData(id, false);
+    }
+    try {
+      ObjectNode local = source.getData(id, false);
+      if (!MetaTree.isGlobal(local) && MetaTree.instanceId(local) == source.instanceId()) {
+        return local;
+      }
+    } catch (MigrateException e) {
+      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+        throw e;
+      }
+    }
+    return source.getData(id, true);
   }
 
   private static ObjectNode treeFromTargetCluster(VineyardClient target, long id) {

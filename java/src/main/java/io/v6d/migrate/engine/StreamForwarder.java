@@ -79,9 +79,9 @@ final class StreamForwarder implements Runnable {
         throw new MigrateException(ErrorCode.INVALID, "a stream's metadata has no members to create");
       }).rewriteRoot(tree);
       long targetStream = target.createData(content).id();
-      target.createStream(targetStream);
+      target.streams().create(targetStream);
       target.persist(targetStream);
-      target.openStream(targetStream, true);
+      target.streams().open(targetStream, true);
       StreamForwarder forwarder = new StreamForwarder(request, target, source, transport, reader, targetStream,
           maxInFlightBytes);
       Thread thread = new Thread(forwarder, "vineyard-migrate-stream-" + ObjectIds.format(targetStream));
@@ -109,7 +109,7 @@ final class StreamForwarder implements Runnable {
           chunk = reader.next(sourceStream);
         } catch (MigrateException e) {
           if (e.code() == ErrorCode.STREAM_DRAINED) {
-            target.stopStream(targetStream, false);
+            target.streams().stop(targetStream, false);
             handle.finished();
             return;
           }
@@ -126,7 +126,7 @@ final class StreamForwarder implements Runnable {
             + ObjectIds.format(sourceStream) + " failed: " + error.getMessage(), error);
       }
       try {
-        target.stopStream(targetStream, true);
+        target.streams().stop(targetStream, true);
       } catch (MigrateException ignored) {
         // already stopped (cancelled): its readers see the failure either way
       }
@@ -152,7 +152,7 @@ final class StreamForwarder implements Runnable {
     } finally {
       transport.release(List.of(chunk));
     }
-    target.pushNextStreamChunk(targetStream, copy.id());
+    target.streams().pushNext(targetStream, copy.id());
     target.release(copy.id()); // the stream holds it now, and frees it once it is read
     unconsumed.add(new long[] {copy.id(), size});
     return size;
@@ -163,7 +163,7 @@ final class StreamForwarder implements Runnable {
     MigrationResult result = new MigrationEngine().migrate(new MigrationRequest(ObjectIds.format(chunk),
         request.target(), transport.endpoint(), null, false, request.transport(), request.tokenFile(), request.tcp()),
         ProgressListener.NONE);
-    target.pushNextStreamChunk(targetStream, result.targetId());
+    target.streams().pushNext(targetStream, result.targetId());
     unconsumed.add(new long[] {result.targetId(), result.bytesCopied()});
     return result.bytesCopied();
   }

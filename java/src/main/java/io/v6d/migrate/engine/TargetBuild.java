@@ -37,9 +37,12 @@ public final class TargetBuild implements AutoCloseable {
     this.target = target;
   }
 
+  /** Below this, vineyardd's own refusal (rolled back like any failure) is cheaper than asking first. */
+  private static final long CAPACITY_CHECK_FROM_BYTES = 16L << 20;
+
   /** Fails early, before allocating anything, when the target cannot hold {@code needed} bytes. */
   public static void checkCapacity(VineyardClient target, long needed) {
-    if (Boolean.getBoolean(MigrationEngine.SKIP_CAPACITY_CHECK)) {
+    if (needed < CAPACITY_CHECK_FROM_BYTES || Boolean.getBoolean(MigrationEngine.SKIP_CAPACITY_CHECK)) {
       return;
     }
     JsonNode status = target.instanceStatus();

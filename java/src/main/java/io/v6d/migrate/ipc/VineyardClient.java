@@ -281,44 +281,9 @@ public final class VineyardClient implements AutoCloseable {
     connection.call(request, "release_reply");
   }
 
-  /** Makes the object {@code streamId} (its metadata created already) a stream. */
-  public void createStream(long streamId) {
-    ObjectNode request = FrameCodec.newMessage("create_stream_request");
-    JsonIds.put(request, "object_id", streamId);
-    connection.call(request, "create_stream_reply");
-  }
-
-  /** Opens a stream for reading ({@code write=false}) or writing; one reader and one writer at a time. */
-  public void openStream(long streamId, boolean write) {
-    ObjectNode request = FrameCodec.newMessage("open_stream_request").put("mode", write ? 2 : 1);
-    JsonIds.put(request, "object_id", streamId);
-    connection.call(request, "open_stream_reply");
-  }
-
-  /**
-   * The next chunk of a stream (a blob or an object id), waiting until the writer produces one.
-   * The end of the stream is a STREAM_DRAINED error, a failed writer STREAM_FAILED. vineyardd deletes
-   * the previous chunk when the next one is pulled.
-   */
-  public long pullNextStreamChunk(long streamId) {
-    ObjectNode request = FrameCodec.newMessage("pull_next_stream_chunk_request");
-    JsonIds.put(request, "id", streamId);
-    return connection.call(request, "pull_next_stream_chunk_reply").path("chunk").longValue();
-  }
-
-  /** Appends a sealed blob or an object to a stream; readers see it at once. */
-  public void pushNextStreamChunk(long streamId, long chunkId) {
-    ObjectNode request = FrameCodec.newMessage("push_next_stream_chunk_request");
-    JsonIds.put(request, "id", streamId);
-    JsonIds.put(request, "chunk", chunkId);
-    connection.call(request, "push_next_stream_chunk_reply");
-  }
-
-  /** Ends a stream: drained for its readers, or failed. */
-  public void stopStream(long streamId, boolean failed) {
-    ObjectNode request = FrameCodec.newMessage("stop_stream_request").put("failed", failed);
-    JsonIds.put(request, "id", streamId);
-    connection.call(request, "stop_stream_reply");
+  /** Stream requests on this connection. */
+  public StreamRequests streams() {
+    return new StreamRequests(connection);
   }
 
   /** instance_id, memory_usage, memory_limit, ... of this instance. */
@@ -326,10 +291,27 @@ public final class VineyardClient implements AutoCloseable {
     return connection.call(FrameCodec.newMessage("instance_status_request"), "instance_status_reply").path("meta");
   }
 
-  /** Every instance of the cluster by instance id: ipc_socket, rpc_endpoint, hostname, ... */
+  /**
+   * Every instance of the cluster by instance id: ipc_socket, rpc_endpoint, hostname, ... Cached
+   * for {@link #CLUSTER_META_TTL_NANOS} per instance: vineyardd answers it slowly (it asks its
+   * metadata backend), and membership changes far more rarely than objects move.
+   */
   public JsonNode clusterMeta() {
-    return connection.call(FrameCodec.newMessage("cluster_meta"), "cluster_meta").path("meta");
+    String key = connection.peer() + "#" + instanceId;
+    CachedMeta cached = CLUSTER_META.get(key);
+    long now = System.nanoTime();
+    if (cached != null && now - cached.at() < CLUSTER_META_TTL_NANOS) {
+      return cached.meta();
+    }
+    JsonNode meta = connection.call(FrameCodec.newMessage("cluster_meta"), "cluster_meta").path("meta");
+    CLUSTER_META.put(key, new CachedMeta(meta, now));
+    return meta;
   }
+
+  private record CachedMeta(JsonNode meta, long at) {}
+
+  private static final long CLUSTER_META_TTL_NANOS = 2_000_000_000L;
+  private static final Map<String, CachedMeta> CLUSTER_META = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Receives the descriptors vineyardd announced in a reply (in the order it lists them, one message

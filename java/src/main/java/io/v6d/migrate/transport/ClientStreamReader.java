@@ -12,12 +12,12 @@ public final class ClientStreamReader implements StreamReader {
 
   @Override
   public void open(long streamId) {
-    client.openStream(streamId, false);
+    client.streams().open(streamId, false);
   }
 
   @Override
   public long next(long streamId) {
-    return client.pullNextStreamChunk(streamId);
+    return client.streams().pullNext(streamId);
   }
 
   @Override
