@@ -117,6 +117,16 @@ public final class VineyardClient implements AutoCloseable {
     return (ObjectNode) tree;
   }
 
+  /** The trees of many objects (or blobs) in one request; ids vineyardd does not know are left out. */
+  public Map<Long, JsonNode> getDatas(Collection<Long> ids, boolean syncRemote) {
+    ObjectNode request = FrameCodec.newMessage("get_data_request").put("sync_remote", syncRemote).put("wait", false);
+    JsonIds.array(request, "id", ids);
+    Map<Long, JsonNode> trees = new HashMap<>();
+    connection.call(request, "get_data_reply").path("content").fields()
+        .forEachRemaining(entry -> trees.put(ObjectIds.parse(entry.getKey()), entry.getValue()));
+    return trees;
+  }
+
   public boolean exists(long id) {
     ObjectNode request = FrameCodec.newMessage("exists_request");
     JsonIds.put(request, "id", id);

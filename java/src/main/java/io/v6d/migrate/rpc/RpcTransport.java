@@ -49,8 +49,13 @@ public final class RpcTransport implements BlobTransport {
   @Override
   public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
     Map<Long, Long> sizes = new LinkedHashMap<>();
+    Map<Long, JsonNode> blobs = source.getDatas(sourceBlobIds, false);
     for (long id : sourceBlobIds) {
-      JsonNode blob = source.getData(id, false);
+      JsonNode blob = blobs.get(id);
+      if (blob == null) {
+        throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
+            "blob " + ObjectIds.format(id) + " does not exist on vineyardd at " + source.connection().peer());
+      }
       sizes.put(id, blob.path("length").asLong(blob.path("nbytes").asLong(0)));
     }
     return sizes;
