@@ -37,7 +37,4 @@ public record MigrationRequest(String object, String target, String source, Stri
     tcp = tcp == null ? TcpOptions.DEFAULT : tcp;
   }
 
-  public MigrationRequest(String object, String target, String source, String name, boolean persist) {
-    this(object, target, source, name, persist, TransportChoice.AUTO, null, null);
-  }
 }

@@ -60,12 +60,6 @@ public final class TargetBuild implements AutoCloseable {
     }
   }
 
-  public Blob createBlob(long size) {
-    Blob blob = target.createBuffer(size);
-    blobs.put(blob.id(), false);
-    return blob;
-  }
-
   /** Allocates many blobs at once (pipelined); every one created is recorded, even if a later one fails. */
   public List<Blob> createBlobs(List<Long> sizes) {
     List<Blob> created = new ArrayList<>();
