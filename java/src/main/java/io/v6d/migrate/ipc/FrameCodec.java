@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
  * vineyardd's message framing: an 8-byte length in the host's byte order (little endian on the
  * platforms vineyard ships for), then that many bytes of JSON text.
  *
- * <p>Pure code, no I/O: {@link IpcConnection} moves the bytes.
+ * <p>Pure code, no I/O: {@link FramedConnection} moves the bytes.
  */
 public final class FrameCodec {
   public static final int HEADER_BYTES = Long.BYTES;
