@@ -4,9 +4,6 @@ import dataclasses
 
 from . import _errors, _jvm, _objects, _progress
 
-TRANSPORTS = ("auto", "local", "tcp", "rpc")
-
-
 @dataclasses.dataclass(frozen=True)
 class MigrationResult:
     """What one migration did (returned with ``details=True``)."""
@@ -87,8 +84,7 @@ def migrate(
     source_endpoint = _objects.endpoint_of(source, "source")
     if name is not None and not isinstance(name, str):
         raise TypeError("name must be a str, not %s" % type(name).__name__)
-    if transport not in TRANSPORTS:
-        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    _objects.transport_of(transport)
     if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
         raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
     engine = _jvm.engine()
@@ -97,7 +93,7 @@ def migrate(
         with _errors.mapped_errors():
             result = engine.migrate(
                 ref, target_endpoint, source_endpoint, name, bool(persist), transport,
-                None if token_file is None else str(token_file), connections or 0, bar,
+                _objects.path_or_none(token_file), connections or 0, bar,
             )
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
@@ -121,10 +117,9 @@ def plan(obj, target, *, source=None, transport="auto", token_file=None, connect
     import json
 
     ref = _objects.object_ref(obj)
-    if transport not in TRANSPORTS:
-        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    _objects.transport_of(transport)
     engine = _jvm.engine()
     with _errors.mapped_errors():
         result = engine.plan(ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
-                             transport, None if token_file is None else str(token_file), connections or 0)
+                             transport, _objects.path_or_none(token_file), connections or 0)
         return json.loads(str(result.toJson().toString()))

@@ -52,6 +52,21 @@ def endpoint_of(instance, role):
     return socket
 
 
+TRANSPORTS = ("auto", "local", "tcp", "rpc")
+
+
+def transport_of(transport):
+    """The transport name, checked."""
+    if transport not in TRANSPORTS:
+        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    return transport
+
+
+def path_or_none(path):
+    """A path for the engine (a str), or None."""
+    return None if path is None else str(path)
+
+
 def object_id(text):
     import vineyard
 

@@ -1,7 +1,6 @@
 """Streams and global objects: ``migrate_stream`` and ``migrate_to_local``."""
 
 from . import _errors, _jvm, _objects
-from ._api import TRANSPORTS
 
 
 class StreamMigration:
@@ -82,15 +81,14 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
         end, ``.chunks`` / ``.bytes`` / ``.state`` tell the progress.
     """
     ref = _objects.object_ref(stream)
-    if transport not in TRANSPORTS:
-        raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
+    _objects.transport_of(transport)
     if not isinstance(max_in_flight, int) or max_in_flight <= 0:
         raise ValueError("max_in_flight must be a positive number of bytes")
     engine = _jvm.engine()
     with _errors.mapped_errors():
         handle = engine.migrateStream(
             ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"), transport,
-            None if token_file is None else str(token_file), connections or 0, max_in_flight)
+            _objects.path_or_none(token_file), connections or 0, max_in_flight)
         return StreamMigration(handle)
 
 
@@ -116,5 +114,5 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
     engine = _jvm.engine()
     with _errors.mapped_errors():
         ids = engine.migrateToLocal(ref, replica, rank, _objects.endpoint_of(client, "client"), transport,
-                                    None if token_file is None else str(token_file), 0)
+                                    _objects.path_or_none(token_file), 0)
         return [_objects.object_id(i) for i in ids]

@@ -89,12 +89,7 @@ final class PushSession implements DataSink {
     if (allLanded.isCompletedExceptionally()) {
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, "push session " + id + " has failed");
     }
-    Blob blob = blobs.get(blobId);
-    if (blob == null || offset < 0 || offset + length > blob.size()) {
-      throw new MigrateException(ErrorCode.IO_ERROR, "DATA for " + ObjectIds.format(blobId) + " at " + offset
-          + " (+" + length + ") is not part of push session " + id);
-    }
-    return blob.address() + offset;
+    return DataSink.addressIn(blobs, blobId, offset, length, "push session " + id);
   }
 
   @Override

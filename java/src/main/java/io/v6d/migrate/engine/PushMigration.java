@@ -7,7 +7,6 @@ import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
-import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
@@ -113,8 +112,11 @@ final class PushMigration {
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
       p.id = SourceSet.resolveId(p.source, request.object(), "the source");
-      p.tree = p.source.getData(p.id, p.sameCluster);
-      p.alreadyOnTarget = alreadyOnTarget(p.primary, p.tree, p.id, p.sameCluster, p.targetInstance);
+      p.tree = SourceSet.treeFromHolder(p.source, p.id, p.sameCluster);
+      AgentConnection agent = p.primary;
+      long id = p.id;
+      p.alreadyOnTarget = SourceSet.alreadyOn(p.tree, p.targetInstance, p.sameCluster, () -> agent.call("exists",
+          FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id)), CALL_TIMEOUT_MILLIS).path("exists").asBoolean());
       if (p.alreadyOnTarget) {
         return p;
       }
@@ -160,17 +162,6 @@ final class PushMigration {
         source.close();
       }
     }
-  }
-
-  private boolean alreadyOnTarget(AgentConnection agent, ObjectNode tree, long id, boolean sameCluster, long targetInstance) {
-    if (!sameCluster) {
-      ObjectNode request = FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id));
-      return agent.call("exists", request, CALL_TIMEOUT_MILLIS).path("exists").asBoolean();
-    }
-    if (MetaTree.isGlobal(tree)) {
-      return MetaTree.blobs(tree).values().stream().allMatch(b -> b.instanceId() == targetInstance);
-    }
-    return MetaTree.instanceId(tree) == targetInstance;
   }
 
   /**

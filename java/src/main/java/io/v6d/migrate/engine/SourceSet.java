@@ -11,6 +11,7 @@ import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransport;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * The source side of one migration: the object's id and full metadata tree, how the source
@@ -30,6 +31,8 @@ final class SourceSet implements AutoCloseable {
   private final ObjectNode tree;
   private final boolean sameCluster;
   private final Map<Long, BlobTransport> transports = new HashMap<>();
+  /** Asked once: between independent instances it costs a request to the target. */
+  private Boolean alreadyOnTarget;
 
   private SourceSet(VineyardClient target, SourceEndpoint explicit, String object, TransportSelector selector) {
     this.target = target;
@@ -73,13 +76,24 @@ final class SourceSet implements AutoCloseable {
    * or, for independent instances, the target has an object of that id.
    */
   boolean alreadyOnTarget() {
+    if (alreadyOnTarget == null) {
+      alreadyOnTarget = alreadyOn(tree, target.instanceId(), sameCluster, () -> target.exists(objectId));
+    }
+    return alreadyOnTarget;
+  }
+
+  /**
+   * The rule, whichever side asks: in one cluster, the target instance holds the object (for a
+   * global object: every chunk); between independent instances, the target has an object of that id.
+   */
+  static boolean alreadyOn(ObjectNode tree, long targetInstance, boolean sameCluster, BooleanSupplier existsOnTarget) {
     if (!sameCluster) {
-      return target.exists(objectId);
+      return existsOnTarget.getAsBoolean();
     }
     if (MetaTree.isGlobal(tree)) {
-      return MetaTree.blobs(tree).values().stream().allMatch(blob -> onTarget(blob.instanceId()));
+      return MetaTree.blobs(tree).values().stream().allMatch(blob -> blob.instanceId() == targetInstance);
     }
-    return MetaTree.instanceId(tree) == target.instanceId();
+    return MetaTree.instanceId(tree) == targetInstance;
   }
 
   /** The blob lives on the target already, so it is reused rather than copied. */
@@ -111,7 +125,7 @@ final class SourceSet implements AutoCloseable {
    * The tree as the explicit source knows it. Its own objects need no sync with the metadata
    * backend (a slow request); a global object, or one the instance does not hold, does.
    */
-  private static ObjectNode treeFromHolder(SourceEndpoint source, long id, boolean sameCluster) {
+  static ObjectNode treeFromHolder(SourceEndpoint source, long id, boolean sameCluster) {
     if (!sameCluster) {
       return source.getData(id, false);
     }

@@ -1,9 +1,6 @@
 package io.v6d.migrate.tcp;
 
-import io.v6d.migrate.ErrorCode;
-import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
-import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.transport.ThrottledProgress;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,15 +27,7 @@ final class LandingSink implements DataSink {
 
   @Override
   public long destination(long id, long offset, int length) {
-    Blob blob = destinations.get(id);
-    if (blob == null) {
-      throw new MigrateException(ErrorCode.IO_ERROR, "DATA for blob " + ObjectIds.format(id) + ", which was not asked for");
-    }
-    if (offset < 0 || offset + length > blob.size()) {
-      throw new MigrateException(ErrorCode.IO_ERROR, "DATA for blob " + ObjectIds.format(id) + " at " + offset
-          + " (+" + length + ") lies outside its " + blob.size() + " bytes");
-    }
-    return blob.address() + offset;
+    return DataSink.addressIn(destinations, id, offset, length, "what was asked for");
   }
 
   @Override

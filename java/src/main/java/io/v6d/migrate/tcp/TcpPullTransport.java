@@ -1,6 +1,7 @@
 package io.v6d.migrate.tcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
@@ -52,9 +53,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   /** Has the agent map the blobs for this connection; returns their sizes. */
   private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids) {
-    ObjectNode request = FrameCodec.mapper().createObjectNode();
-    ids.forEach(id -> request.withArray("ids").add(ObjectIds.format(id)));
-    JsonNode sizes = connection.call("map", request, REQUEST_TIMEOUT_MILLIS).path("sizes");
+    JsonNode sizes = connection.call("map", idsRequest(ids), REQUEST_TIMEOUT_MILLIS).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
@@ -112,9 +111,15 @@ public final class TcpPullTransport implements BlobTransport {
 
   @Override
   public void release(Collection<Long> sourceBlobIds) {
+    primary.call("unmap", idsRequest(sourceBlobIds), REQUEST_TIMEOUT_MILLIS);
+  }
+
+  /** {"ids": [...]}: the blobs a map or unmap request names. */
+  private static ObjectNode idsRequest(Collection<Long> ids) {
     ObjectNode request = FrameCodec.mapper().createObjectNode();
-    sourceBlobIds.forEach(id -> request.withArray("ids").add(ObjectIds.format(id)));
-    primary.call("unmap", request, REQUEST_TIMEOUT_MILLIS);
+    ArrayNode list = request.putArray("ids");
+    ids.forEach(id -> list.add(ObjectIds.format(id)));
+    return request;
   }
 
   @Override
