@@ -17,7 +17,12 @@ from ._errors import MigrationError
 from ._jvm import JavaNotFoundError
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
-__version__ = "0.1.0"
+try:
+    from ._version import version as __version__  # written by the build, from pom.xml
+except ImportError:  # a source checkout that was never built
+    from importlib.metadata import version as _installed_version
+
+    __version__ = _installed_version("vineyard-migrate")
 
 __all__ = [
     "migrate",

@@ -1,8 +1,10 @@
 """Finding Java and starting the engine's JVM, lazily, once per process."""
 
 import os
+import re
 import shlex
 import shutil
+import subprocess
 import threading
 
 _JAR_NAME = "vineyard-migrate.jar"
@@ -29,43 +31,120 @@ def jar_path():
     return path
 
 
+MIN_JAVA = 17
+
+
+class JavaVersionError(JavaNotFoundError):
+    """Java was found, but older than the engine needs (17)."""
+
+
 def _java_homes():
+    """(home, where it came from): JAVA_HOME, ``java`` on PATH, then JPype's default JVM."""
     homes = []
     if os.environ.get("JAVA_HOME"):
-        homes.append(os.environ["JAVA_HOME"])
+        homes.append((os.environ["JAVA_HOME"], "JAVA_HOME"))
     java = shutil.which("java")
     if java:
-        homes.append(os.path.dirname(os.path.dirname(os.path.realpath(java))))
-    return homes
+        homes.append((os.path.dirname(os.path.dirname(os.path.realpath(java))), "java on PATH"))
+    try:
+        import jpype
+
+        libjvm = os.path.realpath(jpype.getDefaultJVMPath())
+    except Exception:  # noqa: BLE001 - JPype raises its own JVMNotFoundException (and others) when it finds none
+        libjvm = None
+    if libjvm:
+        for parts in _LIB_CANDIDATES:
+            suffix = os.path.join("", *parts)
+            if libjvm.endswith(os.sep + suffix):
+                homes.append((libjvm[: -len(suffix) - 1], "jpype.getDefaultJVMPath()"))
+                break
+    seen, unique = set(), []
+    for home, source in homes:
+        key = os.path.realpath(home)
+        if key not in seen:
+            seen.add(key)
+            unique.append((home, source))
+    return unique
+
+
+def _parse_major(text):
+    """17 from "17.0.15", "17" or "17-ea"; 8 from "1.8.0_392"."""
+    match = re.match(r"(\d+)(?:\.(\d+))?", text.strip().strip('"'))
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def java_version(home):
+    """The version string of the Java at ``home``: its ``release`` file, else ``java -version``."""
+    release = os.path.join(home, "release")
+    if os.path.exists(release):
+        with open(release, errors="replace") as f:
+            for line in f:
+                if line.startswith("JAVA_VERSION="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    java = os.path.join(home, "bin", "java")
+    if os.access(java, os.X_OK):
+        try:
+            done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        match = re.search(r'version "([^"]+)"', done.stderr + done.stdout)
+        if match:
+            return match.group(1)
+    return None
+
+
+def find_java():
+    """The first Java runtime 17+ among JAVA_HOME, ``java`` on PATH and JPype's default JVM, as a dict
+    (home, source, version, libjvm, java); raises JavaNotFoundError, or JavaVersionError naming the
+    versions found when all are older than 17."""
+    homes = _java_homes()
+    too_old = []
+    for home, source in homes:
+        libjvm = next((os.path.join(home, *parts) for parts in _LIB_CANDIDATES
+                       if os.path.exists(os.path.join(home, *parts))), None)
+        java = os.path.join(home, "bin", "java")
+        if libjvm is None and not os.access(java, os.X_OK):
+            continue
+        version = java_version(home)
+        major = _parse_major(version) if version else None
+        if major is not None and major < MIN_JAVA:
+            too_old.append("Java %s at %s (%s)" % (version, home, source))
+            continue
+        return {"home": home, "source": source, "version": version or "unknown", "libjvm": libjvm,
+                "java": java if os.access(java, os.X_OK) else None}
+    if too_old:
+        raise JavaVersionError(
+            "vineyard-migrate needs Java %d or newer, and found only %s. Install a JDK/JRE %d+ (for example "
+            "`apt-get install openjdk-17-jre-headless`) and set JAVA_HOME to it." % (MIN_JAVA, "; ".join(too_old), MIN_JAVA)
+        )
+    raise _not_found([home for home, _ in homes])
 
 
 def find_jvm_library():
-    """libjvm of the runtime named by ``JAVA_HOME``, else of ``java`` on ``PATH``."""
-    homes = _java_homes()
-    for home in homes:
-        for parts in _LIB_CANDIDATES:
-            candidate = os.path.join(home, *parts)
-            if os.path.exists(candidate):
-                return candidate
-    raise _not_found(homes)
+    """libjvm of the first Java 17+ of JAVA_HOME, ``java`` on PATH, JPype's default JVM."""
+    found = find_java()
+    if found["libjvm"] is None:
+        raise _not_found([found["home"]])
+    return found["libjvm"]
 
 
 def find_java_executable():
     """The ``java`` launcher of the same runtime, for the command line."""
-    homes = _java_homes()
-    for home in homes:
-        candidate = os.path.join(home, "bin", "java")
-        if os.access(candidate, os.X_OK):
-            return candidate
-    raise _not_found(homes)
+    found = find_java()
+    if found["java"] is None:
+        raise _not_found([found["home"]])
+    return found["java"]
 
 
 def _not_found(homes):
-    looked = ", ".join(homes) if homes else "JAVA_HOME is unset and no `java` is on PATH"
+    looked = ", ".join(homes) if homes else "JAVA_HOME is unset, no `java` is on PATH, JPype finds no JVM"
     return JavaNotFoundError(
-        "vineyard-migrate needs a Java runtime, 17 or newer, and found none (%s). "
-        "Set JAVA_HOME to a JDK/JRE 17+ or put its `java` on PATH, for example "
-        "`apt-get install openjdk-17-jre-headless`." % looked
+        "vineyard-migrate needs a Java runtime, %d or newer, and found none (%s). "
+        "Set JAVA_HOME to a JDK/JRE %d+ or put its `java` on PATH, for example "
+        "`apt-get install openjdk-17-jre-headless`." % (MIN_JAVA, looked, MIN_JAVA)
     )
 
 

@@ -89,9 +89,23 @@ public final class Migrate {
     return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
   }
 
-  /** The engine's version, as built. */
+  /**
+   * The engine's version, as built: the jar manifest's {@code Implementation-Version}, else (run from
+   * classes) the version.properties Maven filtered; both come from pom.xml.
+   */
   public static String version() {
     String version = Migrate.class.getPackage().getImplementationVersion();
-    return version == null ? "dev" : version;
+    if (version != null) {
+      return version;
+    }
+    try (java.io.InputStream in = Migrate.class.getResourceAsStream("version.properties")) {
+      java.util.Properties properties = new java.util.Properties();
+      if (in != null) {
+        properties.load(in);
+      }
+      return properties.getProperty("version", "unknown");
+    } catch (java.io.IOException e) {
+      return "unknown";
+    }
   }
 }

@@ -11,6 +11,7 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.metrics.PullMetrics;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.tcp.ChunkWriter;
 import io.v6d.migrate.tcp.ControlFrame;
@@ -36,6 +37,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private final AgentServer server;
   private final FrameDecoder decoder;
   private final Map<Long, Blob> mapped = new ConcurrentHashMap<>();
+  private final PullMetrics pull = new PullMetrics();
   /** Set while waiting for a stream's next chunk, which may take as long as its producer. */
   private final AtomicBoolean waitingForStream;
   private VineyardClient vineyard;
@@ -71,6 +73,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private JsonNode handle(ChannelHandlerContext ctx, JsonNode request) {
     String op = request.path("op").asText();
+    pull.request(op);
     ObjectNode reply = FrameCodec.mapper().createObjectNode();
     switch (op) {
       case "info" -> reply.put("instance_id", vineyard().instanceId())
@@ -184,7 +187,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
-    ctx.write(new ChunkWriter(List.of(chunk), sent -> {})).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    ctx.write(new ChunkWriter(List.of(chunk), pull::sent)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
   }
 
   @Override
@@ -202,6 +205,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     LOG.info("closing {}: {}", ctx.channel().remoteAddress(), cause.getMessage());
+    pull.broken();
     MigrateException e = cause instanceof MigrateException m ? m : new MigrateException(ErrorCode.UNKNOWN, String.valueOf(cause));
     ctx.writeAndFlush(error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
   }

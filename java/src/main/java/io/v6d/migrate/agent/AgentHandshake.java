@@ -6,6 +6,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.metrics.AgentMetrics;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.protocol.Handshake;
 import io.v6d.migrate.tcp.ControlFrame;
@@ -82,6 +83,7 @@ final class AgentHandshake extends SimpleChannelInboundHandler<ControlFrame> {
       deadline.cancel(false);
     }
     LOG.info("refused {}: {}", ctx.channel().remoteAddress(), why);
+    AgentMetrics.authenticationFailed();
     ctx.writeAndFlush(new ControlFrame(FrameType.ERROR, FrameCodec.mapper().createObjectNode()
         .put("code", ErrorCode.CONNECTION_ERROR.value())
         .put("message", "authentication failed")))

@@ -17,6 +17,8 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.metrics.AgentMetrics;
+import io.v6d.migrate.metrics.Health;
 import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.tcp.FrameDecoder;
@@ -60,7 +62,7 @@ public final class AgentServer implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final VineyardClient control;
   private final AgentEndpoint endpoint;
-  private long published = -1;
+  private volatile long published = -1;
 
   private AgentServer(Config config, byte[] token, VineyardClient control) {
     this.config = config;
@@ -74,6 +76,7 @@ public final class AgentServer implements AutoCloseable {
             @Override
             protected void initChannel(SocketChannel ch) {
               channels.add(ch);
+              AgentMetrics.connectionOpened(ch);
               java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
               FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds(), waiting::get);
               ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder));
@@ -119,6 +122,11 @@ public final class AgentServer implements AutoCloseable {
 
   public AgentEndpoint endpoint() {
     return endpoint;
+  }
+
+  /** For /healthz: vineyardd accepts connections and the endpoint is published (unless told not to). */
+  public boolean healthy() {
+    return (published >= 0 || !config.publish()) && Health.accepts(config.socket());
   }
 
   String socket() {

@@ -10,6 +10,7 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.metrics.AgentMetrics;
 import io.v6d.migrate.protocol.Handshake;
 import io.v6d.migrate.tcp.DataSink;
 import java.util.ArrayList;
@@ -44,6 +45,7 @@ final class PushSession implements DataSink {
   private final CompletableFuture<Void> allLanded = new CompletableFuture<>();
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
   private volatile boolean committed;
+  private final long startedNanos = System.nanoTime();
 
   private PushSession(VineyardClient target, Map<Long, Long> sizes) {
     this.target = target;
@@ -94,6 +96,7 @@ final class PushSession implements DataSink {
 
   @Override
   public void landed(long blobId, long offset, int length) {
+    AgentMetrics.received(length);
     if (landedBytes.addAndGet(length) >= totalBytes) {
       allLanded.complete(null);
     }
@@ -111,6 +114,7 @@ final class PushSession implements DataSink {
     long id = build.finish(tree, newBlobIds,
         member -> sameCluster && !MetaTree.isGlobal(member) && MetaTree.instanceId(member) == instance, persist, name);
     committed = true;
+    AgentMetrics.migrationServed("push", true, startedNanos);
     return id;
   }
 
@@ -146,6 +150,7 @@ final class PushSession implements DataSink {
       return;
     }
     fail(why);
+    AgentMetrics.migrationServed("push", false, startedNanos);
     for (Channel channel : channels) {
       if (channel != owner) {
         channel.close().awaitUninterruptibly();

@@ -3,6 +3,7 @@ package io.v6d.migrate.agent;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.metrics.AgentMetrics;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -13,6 +14,7 @@ final class PushSessions {
   PushSession begin(VineyardClient target, Map<Long, Long> sizes) {
     PushSession session = PushSession.begin(target, sizes);
     open.put(session.id(), session);
+    AgentMetrics.pushSessionOpened();
     return session;
   }
 
@@ -25,6 +27,8 @@ final class PushSessions {
   }
 
   void remove(PushSession session) {
-    open.remove(session.id());
+    if (open.remove(session.id()) != null) {
+      AgentMetrics.pushSessionClosed();
+    }
   }
 }

@@ -1,6 +1,8 @@
 package io.v6d.migrate.cli;
 
 import io.v6d.migrate.agent.AgentServer;
+import io.v6d.migrate.metrics.MetricsServer;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -36,10 +38,26 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
   int idleSeconds;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "serve /metrics (Prometheus text format) and /healthz on this port, 0 for any (default: off)")
+  Integer metricsPort;
+
+  @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+      description = "address the metrics port listens on (default: ${DEFAULT-VALUE})")
+  String metricsHost;
+
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() throws InterruptedException, IOException {
     AgentServer agent = AgentServer.start(
         new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish, idleSeconds));
+    try (MetricsServer metrics = metricsPort == null ? null : MetricsServer.start(metricsHost, metricsPort, agent::healthy)) {
+      return serve(agent, metrics);
+    } finally {
+      agent.close();
+    }
+  }
+
+  private static int serve(AgentServer agent, MetricsServer metrics) throws InterruptedException {
     CountDownLatch stop = new CountDownLatch(1);
     // SIGTERM/SIGINT end the agent cleanly (exit 0): connections closed, unfinished pushes rolled
     // back, the endpoint unpublished.
@@ -47,9 +65,11 @@ final class ServeCommand implements Callable<Integer> {
       Signal.handle(new Signal(signal), received -> stop.countDown());
     }
     System.out.println("listening on " + agent.endpoint());
+    if (metrics != null) {
+      System.out.println("metrics on port " + metrics.port());
+    }
     System.out.flush();
     stop.await();
-    agent.close();
     return 0;
   }
 }
