@@ -73,7 +73,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private JsonNode handle(ChannelHandlerContext ctx, JsonNode request) {
     String op = request.path("op").asText();
-    pull.request(op);
+    pull.request(request);
     ObjectNode reply = FrameCodec.mapper().createObjectNode();
     switch (op) {
       case "info" -> reply.put("instance_id", vineyard().instanceId())
@@ -212,6 +212,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    pull.closed();
     if (attached != null) {
       attached.fail("a connection of push session " + attached.id() + " closed");
     }

@@ -1,44 +1,42 @@
 package io.v6d.migrate.metrics;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One agent connection's view of a pull. A pull starts when the peer maps source blobs, and ends
- * when it releases them (unmap: ok) or its connection breaks (failed). Only the puller's first
- * connection releases, so a pull spread over several connections counts once; maps that serve no
- * READ (a dry run) count as none.
+ * One agent connection's view of a pull. The puller's first connection marks its "map" request
+ * {@code "leads": true} (its extra parallel connections do not), so a pull over several connections
+ * counts once: from that map to the connection's close, ok unless the connection broke. A lead
+ * connection that served no READ (a dry run) counts as none.
  */
 public final class PullMetrics {
   private final AtomicLong startedNanos = new AtomicLong(-1);
-  private final AtomicLong sentBytes = new AtomicLong();
   private volatile boolean served;
+  private volatile boolean broken;
 
-  /** A request from the peer: "map" starts a pull (unless one is under way), "unmap" ends it well. */
-  public void request(String op) {
-    if (op.equals("map")) {
+  /** A request from the peer; a leading "map" starts a pull (unless one is under way here). */
+  public void request(JsonNode request) {
+    if (request.path("op").asText().equals("map") && request.path("leads").asBoolean(false)) {
       startedNanos.compareAndSet(-1, System.nanoTime());
-    } else if (op.equals("unmap")) {
-      end(true);
     }
   }
 
   /** Bytes of one DATA frame went to the socket (called on the event loop). */
   public void sent(long bytes) {
     served = true;
-    sentBytes.addAndGet(bytes);
     AgentMetrics.sent(bytes);
   }
 
-  /** The connection failed while a pull was under way. */
+  /** The connection failed (reset, bad frame): a pull under way ends as failed when it closes. */
   public void broken() {
-    end(false);
+    broken = true;
   }
 
-  private void end(boolean ok) {
+  /** The connection closed: a pull led by it ends. */
+  public void closed() {
     long started = startedNanos.getAndSet(-1);
     if (started >= 0 && served) {
-      AgentMetrics.migrationServed("pull", ok, started);
+      AgentMetrics.migrationServed("pull", !broken, started);
     }
-    served = false;
   }
 }

@@ -48,12 +48,15 @@ public final class TcpPullTransport implements BlobTransport {
 
   @Override
   public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
-    return map(primary, sourceBlobIds);
+    return map(primary, sourceBlobIds, true);
   }
 
-  /** Has the agent map the blobs for this connection; returns their sizes. */
-  private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids) {
-    JsonNode sizes = connection.call("map", idsRequest(ids), REQUEST_TIMEOUT_MILLIS).path("sizes");
+  /**
+   * Has the agent map the blobs for this connection; returns their sizes. The first connection of a
+   * pull {@code leads} it (the agent counts a pull once, by that connection).
+   */
+  private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids, boolean leads) {
+    JsonNode sizes = connection.call("map", idsRequest(ids).put("leads", leads), REQUEST_TIMEOUT_MILLIS).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
@@ -88,7 +91,7 @@ public final class TcpPullTransport implements BlobTransport {
         if (i > 0) {
           extra.add(connection);
           failures.add(connection.failure());
-          map(connection, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList());
+          map(connection, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList(), false);
         }
         connection.sink(sink);
         connection.read(plan.get(i).stream()
