@@ -13,8 +13,9 @@ array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 """
 
 from ._api import MigrationResult, migrate, plan
+from ._doctor import Check, doctor
 from ._errors import MigrationError
-from ._jvm import JavaNotFoundError
+from ._jvm import JavaNotFoundError, JavaVersionError
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
 try:
@@ -33,5 +34,8 @@ __all__ = [
     "StreamMigration",
     "MigrationError",
     "JavaNotFoundError",
+    "JavaVersionError",
+    "doctor",
+    "Check",
     "__version__",
 ]

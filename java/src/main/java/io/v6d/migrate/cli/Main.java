@@ -10,7 +10,11 @@ import picocli.CommandLine.Command;
     name = "vineyard-migrate",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
+    // subcommands inherit the version provider: `vineyard-migrate serve --version` prints it too
+    scope = CommandLine.ScopeType.INHERIT,
     description = "Migrate vineyard objects between vineyardd instances.",
+    footer = {"", "Also: `vineyard-migrate doctor` checks Java, vineyard, sockets, agents and the token file; "
+        + "the vineyard-migrate 0.7 form (--server/--client ...) still works (see the README)."},
     subcommands = {MigrateCommand.class, PlanCommand.class, StreamCommand.class, ToLocalCommand.class,
         ServeCommand.class})
 public final class Main implements Runnable {

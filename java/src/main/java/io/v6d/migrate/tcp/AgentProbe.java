@@ -1,0 +1,27 @@
+package io.v6d.migrate.tcp;
+
+import io.v6d.migrate.protocol.Token;
+import java.nio.file.Path;
+
+/**
+ * For {@code vineyard-migrate doctor}: connects to an agent, authenticates with the token and asks
+ * what it serves. Any failure (unreachable, refused token) is the MigrateException saying so.
+ */
+public final class AgentProbe {
+  private static final long TIMEOUT_MILLIS = 30_000;
+
+  private AgentProbe() {}
+
+  /**
+   * The agent's {@code info} reply as JSON text (instance_id, ipc_socket, rpc_endpoint, version).
+   *
+   * @param tokenFile the token file, or null for the default ({@code VINEYARD_MIGRATE_TOKEN}, then
+   *     ~/.vineyard-migrate/token)
+   */
+  public static String info(String endpoint, String tokenFile) {
+    byte[] token = Token.load(tokenFile == null ? null : Path.of(tokenFile));
+    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token)) {
+      return connection.call("info", null, TIMEOUT_MILLIS).toString();
+    }
+  }
+}
