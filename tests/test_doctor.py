@@ -11,16 +11,14 @@ import pytest
 
 import vineyard_migrate
 from vineyard_migrate import _jvm
-from vineyard_servers import Servers, start_agent
+from vineyard_servers import Servers, start_agent, write_token
 
 BIN = os.path.dirname(sys.executable)
 
 
 @pytest.fixture(scope="module")
 def agent_and_token(tmp_path_factory, stack):
-    token_file = tmp_path_factory.mktemp("token") / "token"
-    token_file.write_text(secrets.token_hex(32) + "\n")
-    token_file.chmod(0o600)
+    token_file = write_token(tmp_path_factory.mktemp("token"))
     with Servers() as servers:
         yield start_agent(servers, "agent-doctor", stack.solo.socket, token_file=token_file,
                           extra=["--no-publish"]), token_file

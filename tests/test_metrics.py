@@ -1,7 +1,6 @@
 """The agent's /metrics and /healthz (serve --metrics-port), scraped over HTTP as Prometheus would,
 and parsed with Prometheus' own Python parser: counters move by what a real migration moved."""
 
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import agent_wire
 import vineyard_migrate
-from vineyard_servers import Servers, start_agent
+from vineyard_servers import Servers, start_agent, write_token
 
 
 def _get(url):
@@ -58,8 +57,7 @@ def _scrape_once_moved(url, before, name, **labels):
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory, stack):
     """An agent beside the independent instance with its metrics port open, and its token file."""
-    token_file = tmp_path_factory.mktemp("token") / "token"
-    token_file.write_text(secrets.token_hex(32) + "\n")
+    token_file = write_token(tmp_path_factory.mktemp("token"))
     with Servers() as servers:
         agent = start_agent(servers, "agent-metrics", stack.solo.socket, token_file=token_file,
                             extra=["--no-publish", "--metrics-port", "0"])

@@ -188,3 +188,13 @@ def _stop(process):
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def write_token(directory):
+    """A fresh random token in ``directory``/token (mode 0600), as an operator would make one."""
+    import secrets
+
+    path = directory / "token"
+    path.write_text(secrets.token_hex(32) + "\n")
+    path.chmod(0o600)
+    return path

@@ -29,36 +29,32 @@ public final class AgentMetrics {
       .classicOnly()
       .classicExponentialUpperBounds(0.005, 4, 10)
       .register(REGISTRY);
-  private static final Counter SENT = Counter.builder()
-      .name("vineyard_migrate_agent_sent_bytes")
-      .help("Blob bytes sent to peers (pulls and streams)")
-      .register(REGISTRY);
-  private static final Counter RECEIVED = Counter.builder()
-      .name("vineyard_migrate_agent_received_bytes")
-      .help("Blob bytes received from peers into this vineyardd (pushes)")
-      .register(REGISTRY);
-  private static final Gauge CONNECTIONS = Gauge.builder()
-      .name("vineyard_migrate_agent_connections")
-      .help("Open peer connections (authenticated or not yet)")
-      .register(REGISTRY);
-  private static final Gauge PUSH_SESSIONS = Gauge.builder()
-      .name("vineyard_migrate_agent_push_sessions")
-      .help("Push sessions under way (blobs allocated, not yet committed or rolled back)")
-      .register(REGISTRY);
-  private static final Counter AUTH_FAILURES = Counter.builder()
-      .name("vineyard_migrate_agent_authentication_failures")
-      .help("Peers refused at the handshake: wrong token, malformed or late AUTH")
-      .register(REGISTRY);
-  private static final Counter RECLAIMED = Counter.builder()
-      .name("vineyard_migrate_agent_reclaimed_allocations")
-      .help("Allocations of dead migrations found and freed (crash-safety journal)")
-      .register(REGISTRY);
+  private static final Counter SENT = counter("vineyard_migrate_agent_sent_bytes",
+      "Blob bytes sent to peers (pulls and streams)");
+  private static final Counter RECEIVED = counter("vineyard_migrate_agent_received_bytes",
+      "Blob bytes received from peers into this vineyardd (pushes)");
+  private static final Gauge CONNECTIONS = gauge("vineyard_migrate_agent_connections",
+      "Open peer connections (authenticated or not yet)");
+  private static final Gauge PUSH_SESSIONS = gauge("vineyard_migrate_agent_push_sessions",
+      "Push sessions under way (blobs allocated, not yet committed or rolled back)");
+  private static final Counter AUTH_FAILURES = counter("vineyard_migrate_agent_authentication_failures",
+      "Peers refused at the handshake: wrong token, malformed or late AUTH");
+  private static final Counter RECLAIMED = counter("vineyard_migrate_agent_reclaimed_allocations",
+      "Allocations of dead migrations found and freed (crash-safety journal)");
 
   static {
     JvmMemoryMetrics.builder().register(REGISTRY);
   }
 
   private AgentMetrics() {}
+
+  private static Counter counter(String name, String help) {
+    return Counter.builder().name(name).help(help).register(REGISTRY);
+  }
+
+  private static Gauge gauge(String name, String help) {
+    return Gauge.builder().name(name).help(help).register(REGISTRY);
+  }
 
   /** One migration served, {@code startedNanos} from {@link System#nanoTime()}. */
   public static void migrationServed(String transport, boolean ok, long startedNanos) {
