@@ -1,6 +1,7 @@
 """Bad input gets a clear, typed error, and a failed migration leaves the target as it was."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -100,6 +101,14 @@ def test_import_vineyard_adds_migrate_without_starting_the_jvm():
 
 
 def test_no_java_gives_a_clear_error(stack):
+    # JPype's default JVM is one of the places looked, and it searches the usual folders (/usr/lib/jvm):
+    # the machine's Java is hidden under an empty tmpfs in a mount namespace of the child's own
+    from vineyard_migrate import _jvm
+
+    java_folder = os.path.dirname(os.path.realpath(_jvm.find_java()["home"]))
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if not unshare or not mount or subprocess.run([unshare, "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a mount namespace to hide this machine's Java")
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = "/nonexistent"
     code = (
@@ -109,6 +118,7 @@ def test_no_java_gives_a_clear_error(stack):
         "except vineyard_migrate.JavaNotFoundError as e:\n"
         "    print('JAVA-NOT-FOUND:', e)\n" % (stack.solo.socket, stack.solo.socket)
     )
-    done = _python(code, env)
+    done = subprocess.run([unshare, "-m", "/bin/sh", "-c", mount + ' -t tmpfs none "$0" && exec "$@"', java_folder,
+                           sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "JAVA-NOT-FOUND:" in done.stdout, done.stderr
     assert "JAVA_HOME" in done.stdout and "PATH" in done.stdout
