@@ -67,6 +67,7 @@ public final class AgentServer implements AutoCloseable {
   private AgentServer(Config config, byte[] token, VineyardClient control) {
     this.config = config;
     this.control = control;
+    AgentMetrics.load();
     try {
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(boss, workers)

@@ -56,6 +56,11 @@ public final class AgentMetrics {
     return Gauge.builder().name(name).help(help).register(REGISTRY);
   }
 
+  /** Loads and registers everything now (at start), not on an event loop with the first peer. */
+  public static void load() {
+    // the class initializer does the work
+  }
+
   /** One migration served, {@code startedNanos} from {@link System#nanoTime()}. */
   public static void migrationServed(String transport, boolean ok, long startedNanos) {
     String outcome = ok ? "ok" : "failed";
