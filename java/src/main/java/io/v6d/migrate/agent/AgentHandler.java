@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
@@ -178,7 +179,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private void serve(ChannelHandlerContext ctx, ReadRequest read) {
     Blob blob = mapped.get(read.blobId());
-    if (blob == null || read.offset() + read.length() > blob.size()) {
+    if (blob == null || !Ranges.inside(read.offset(), read.length(), blob.size())) {
       ctx.writeAndFlush(error(ErrorCode.INVALID, "READ of " + ObjectIds.format(read.blobId()) + " at " + read.offset()
           + " (+" + read.length() + "), which was not mapped")).addListener(ChannelFutureListener.CLOSE);
       return;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.meta.ObjectIds;
@@ -57,11 +58,12 @@ public final class TcpPullTransport implements BlobTransport {
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
-      if (size == null) {
+      if (size == null || !size.canConvertToLong()) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
             "blob " + ObjectIds.format(id) + " does not exist on the agent's instance at " + connection.endpoint());
       }
-      result.put(id, size.asLong());
+      result.put(id, Ranges.requireSize(size.asLong(), ErrorCode.IO_ERROR,
+          () -> "the agent at " + connection.endpoint() + " says blob " + ObjectIds.format(id)));
     }
     return result;
   }
@@ -74,7 +76,7 @@ public final class TcpPullTransport implements BlobTransport {
       destinations.put(transfer.sourceId(), transfer.target());
       sizes.put(transfer.sourceId(), transfer.target().size());
     }
-    long total = sizes.values().stream().mapToLong(Long::longValue).sum();
+    long total = Ranges.total(sizes.values(), ErrorCode.INVALID, () -> "the blobs to pull");
     int connections = ChunkPlan.connectionsFor(total, options.maxConnections());
     List<List<ChunkPlan.Chunk>> plan = ChunkPlan.split(sizes, options.chunkBytes(), connections);
     int chunkCount = plan.stream().mapToInt(List::size).sum();
