@@ -51,6 +51,7 @@ public final class AgentServer implements AutoCloseable {
 
   private final Config config;
   private final PushSessions sessions = new PushSessions();
+  private final Grants grants = new Grants();
   private final AuthThrottle throttle = new AuthThrottle();
   private final RateLimitedLog authFailures = new RateLimitedLog(LoggerFactory.getLogger(AgentHandshake.class));
   private final EventLoopGroup boss = new NioEventLoopGroup(1, new DefaultThreadFactory("vineyard-migrate-accept"));
@@ -133,6 +134,10 @@ public final class AgentServer implements AutoCloseable {
 
   PushSessions sessions() {
     return sessions;
+  }
+
+  Grants grants() {
+    return grants;
   }
 
   /** The name peers reach this agent by: as told, else the bound address, else (wildcard) this host's name. */

@@ -139,7 +139,7 @@ public final class MigrationEngine {
         }
       }
       for (Map.Entry<BlobTransport, List<Long>> entry : toCopy.entrySet()) {
-        Map<Long, Long> blobSizes = entry.getKey().sizes(entry.getValue());
+        Map<Long, Long> blobSizes = entry.getKey().sizes(prepared.source.objectId(), entry.getValue());
         prepared.sizes.put(entry.getKey(), blobSizes);
         prepared.totalBytes = Ranges.add(prepared.totalBytes,
             Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");

@@ -48,7 +48,7 @@ public final class RpcTransport implements BlobTransport {
   }
 
   @Override
-  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
+  public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
     Map<Long, Long> sizes = new LinkedHashMap<>();
     Map<Long, JsonNode> blobs = source.getDatas(sourceBlobIds, false);
     for (long id : sourceBlobIds) {

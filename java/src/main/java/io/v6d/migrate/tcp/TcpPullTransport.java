@@ -35,6 +35,8 @@ public final class TcpPullTransport implements BlobTransport {
   private final byte[] token;
   private final TcpOptions options;
   private final AgentConnection primary;
+  /** The primary connection's grant id, asked for when a second connection first needs it. */
+  private String grant;
 
   public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
     this.endpoint = endpoint;
@@ -48,13 +50,21 @@ public final class TcpPullTransport implements BlobTransport {
   }
 
   @Override
-  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
-    return map(primary, sourceBlobIds);
+  public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
+    return map(primary, rootId, sourceBlobIds);
   }
 
-  /** Has the agent map the blobs for this connection; returns their sizes. */
-  private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids) {
-    JsonNode sizes = connection.call("map", idsRequest(ids), REQUEST_TIMEOUT_MILLIS).path("sizes");
+  /**
+   * Has the agent map the blobs for this connection; returns their sizes. The agent resolves
+   * {@code rootId} (when given) itself and maps only blobs reachable from it, or from objects this
+   * transport's connections named before.
+   */
+  private static Map<Long, Long> map(AgentConnection connection, Long rootId, Collection<Long> ids) {
+    ObjectNode request = idsRequest(ids);
+    if (rootId != null) {
+      request.put("object", ObjectIds.format(rootId));
+    }
+    JsonNode sizes = connection.call("map", request, REQUEST_TIMEOUT_MILLIS).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
@@ -86,11 +96,11 @@ public final class TcpPullTransport implements BlobTransport {
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>(List.of(primary.failure()));
       for (int i = 0; i < plan.size(); i++) {
-        AgentConnection connection = i == 0 ? primary : AgentConnection.open(endpoint, token);
+        AgentConnection connection = i == 0 ? primary : openJoined();
         if (i > 0) {
           extra.add(connection);
           failures.add(connection.failure());
-          map(connection, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList());
+          map(connection, null, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList());
         }
         connection.sink(sink);
         connection.read(plan.get(i).stream()
@@ -124,9 +134,31 @@ public final class TcpPullTransport implements BlobTransport {
     return request;
   }
 
+  /**
+   * Another connection that shares the primary's permissions (the agent's grant): it may map what
+   * the primary's named objects and streams reach, and nothing else.
+   */
+  private AgentConnection openJoined() {
+    AgentConnection connection = AgentConnection.open(endpoint, token);
+    try {
+      connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()), REQUEST_TIMEOUT_MILLIS);
+      return connection;
+    } catch (RuntimeException e) {
+      connection.close();
+      throw e;
+    }
+  }
+
+  private synchronized String grant() {
+    if (grant == null) {
+      grant = primary.call("grant", null, REQUEST_TIMEOUT_MILLIS).path("grant").asText();
+    }
+    return grant;
+  }
+
   @Override
   public StreamReader openStreamReader() {
-    AgentConnection connection = AgentConnection.open(endpoint, token);
+    AgentConnection connection = openJoined();
     return new StreamReader() {
       @Override
       public void open(long streamId) {
