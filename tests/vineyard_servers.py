@@ -3,6 +3,8 @@
 import contextlib
 import dataclasses
 import os
+import pathlib
+import secrets
 import shutil
 import socket
 import subprocess
@@ -157,6 +159,16 @@ class Agent:
                 self.process.send_signal(sig)
             self.process.wait(30)
         return self.process.returncode
+
+
+def private_token_file(path, token=None):
+    """Writes a token file as a user should: mode 0600, 256 random bits unless ``token`` is given."""
+    path = pathlib.Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write((token if token is not None else secrets.token_hex(32)) + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 def start_agent(servers, name, socket_path, host="127.0.0.1", token_file=None, prefix=(), env=None,
