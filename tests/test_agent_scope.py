@@ -133,6 +133,11 @@ def test_data_lands_only_in_the_senders_own_session(agent, solo, b, unchanged):
         assert wire.closed(other)
         owner.sendall(wire.data_frame(theirs, 4096 - 8, b"y" * 16))  # past its own blob's end
         assert wire.closed(owner)
+        for offset in ((1 << 63) - 8, (1 << 63) - 1):  # offset + length wraps around
+            conn = wire.open_authenticated(endpoint, token)
+            _, own = _begin(conn, 4096)
+            conn.sendall(wire.data_frame(own, offset, b"z" * 16))
+            assert wire.closed(conn)
     _still_serves(agent[0], token_file, solo, b)
 
 

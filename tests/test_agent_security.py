@@ -39,6 +39,7 @@ def _still_serves(agent, token_file, solo, b):
 
 def test_garbage_closes_that_connection_only(guarded, solo, b):
     agent, token_file = guarded
+    _still_serves(agent, token_file, solo, b)  # the engine is started: the bystander stays under --idle-timeout
     bystander = agent_wire.connect(agent.endpoint)
     assert agent_wire.authenticate(bystander, token_file.read_text().strip().encode())[0] == agent_wire.AUTH_OK
     conn = agent_wire.connect(agent.endpoint)
