@@ -2,7 +2,9 @@
 Each is refused with a clear error (or the connection closed), the instance is left as it was, and
 the agent still serves a real migration afterwards."""
 
+import contextlib
 import secrets
+import time
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import vineyard
 
 import agent_wire as wire
 import vineyard_migrate
-from vineyard_servers import private_token_file, start_agent
+from vineyard_servers import private_token_file, snapshot, start_agent
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,17 @@ def agent(tmp_path_factory, stack):
         agent = start_agent(servers, "agent-scope", stack.solo.socket, token_file=token_file,
                             extra=["--no-publish"])
         yield agent, token_file, token_file.read_text().strip().encode()
+
+
+@contextlib.contextmanager
+def _rolled_back(client):
+    """Like the ``unchanged`` fixture, allowing the agent a moment to roll back after a connection closes."""
+    before = snapshot(client)
+    yield
+    deadline = time.monotonic() + 20
+    while snapshot(client) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert snapshot(client) == before
 
 
 def _still_serves(agent, token_file, solo, b):
@@ -119,9 +132,9 @@ def _begin(conn, size):
     return session["session"], session["blobs"]["o8000000000000010"]
 
 
-def test_data_lands_only_in_the_senders_own_session(agent, solo, b, unchanged):
+def test_data_lands_only_in_the_senders_own_session(agent, solo, b):
     endpoint, token_file, token = agent[0].endpoint, agent[1], agent[2]
-    with unchanged(solo):
+    with _rolled_back(solo):
         owner = wire.open_authenticated(endpoint, token)
         _, theirs = _begin(owner, 4096)
         stranger = wire.open_authenticated(endpoint, token)  # no session at all
@@ -141,9 +154,9 @@ def test_data_lands_only_in_the_senders_own_session(agent, solo, b, unchanged):
     _still_serves(agent[0], token_file, solo, b)
 
 
-def test_a_second_begin_on_one_connection_is_refused(agent, solo, b, unchanged):
+def test_a_second_begin_on_one_connection_is_refused(agent, solo, b):
     endpoint, token_file, token = agent[0].endpoint, agent[1], agent[2]
-    with unchanged(solo):
+    with _rolled_back(solo):
         conn = wire.open_authenticated(endpoint, token)
         session, _ = _begin(conn, 8 << 20)
         _refused(conn, "begin", "already carries push session " + session, blobs=[["o8000000000000011", 8 << 20]])
@@ -155,7 +168,7 @@ def test_a_second_begin_on_one_connection_is_refused(agent, solo, b, unchanged):
     _still_serves(agent[0], token_file, solo, b)
 
 
-def test_a_commit_may_not_reach_foreign_blobs_or_objects(agent, solo, b, unchanged):
+def test_a_commit_may_not_reach_foreign_blobs_or_objects(agent, solo, b):
     """A pushed tree that names another client's blob or (unpersisted) object is refused."""
     endpoint, token_file, token = agent[0].endpoint, agent[1], agent[2]
     victim = solo.put(np.arange(512, dtype=np.int64))
@@ -163,7 +176,7 @@ def test_a_commit_may_not_reach_foreign_blobs_or_objects(agent, solo, b, unchang
     _, meta = wire.request(conn, "meta", id=wire.object_id(victim), sync_remote=False)
     victim_tree = meta["tree"]
     victim_blob = wire.blobs_of(victim_tree)[0]
-    with unchanged(solo):
+    with _rolled_back(solo):
         session, own = _begin(conn, 4096)
         conn.sendall(wire.data_frame(own, 0, bytes(4096)))
         tree = {"typename": "vineyard::Tensor<int64>", "id": "o0000000000000001", "instance_id": 1,
