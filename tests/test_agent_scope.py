@@ -150,6 +150,8 @@ def test_data_lands_only_in_the_senders_own_session(agent, solo, b):
             conn = wire.open_authenticated(endpoint, token)
             _, own = _begin(conn, 4096)
             conn.sendall(wire.data_frame(own, offset, b"z" * 16))
+            kind, error = wire.recv_frame(conn)
+            assert kind == wire.ERROR and "is not part of push session" in error["message"], error
             assert wire.closed(conn)
     _still_serves(agent[0], token_file, solo, b)
 
