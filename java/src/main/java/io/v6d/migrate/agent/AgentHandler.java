@@ -117,6 +117,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         }
         Map<Long, Long> sizes = new LinkedHashMap<>();
         request.path("blobs").forEach(pair -> sizes.put(ObjectIds.parse(pair.get(0).asText()), pair.get(1).asLong()));
+        Ranges.total(sizes.values(), ErrorCode.INVALID, () -> "the blobs of a push session"); // before any sum
         owned = server.sessions().begin(vineyard(), sizes);
         join(ctx, owned);
         return PushSession.describe(owned);

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.Channel;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.engine.TargetBuild;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
@@ -48,7 +47,7 @@ final class PushSession implements DataSink {
 
   private PushSession(VineyardClient target, Map<Long, Long> sizes) {
     this.target = target;
-    this.totalBytes = Ranges.total(sizes.values(), ErrorCode.INVALID, () -> "the blobs of a push session");
+    this.totalBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
     TargetBuild.checkCapacity(target, totalBytes);
     this.build = new TargetBuild(target);
     try {
