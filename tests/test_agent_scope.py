@@ -204,3 +204,33 @@ def test_errors_after_authentication_do_not_blame_it(agent, solo, b, unchanged):
     with unchanged(b), pytest.raises(vineyard.ObjectNotExistsException) as raised:
         vineyard_migrate.migrate("o00000000000000aa", b, source=agent[0].endpoint, token_file=token_file)
     assert "authenticat" not in str(raised.value)
+
+
+def test_stream_chunks_are_readable_only_by_the_client_the_stream_gave_them_to(agent, stack, solo, b):
+    import os
+    import subprocess
+    import sys
+
+    endpoint, token_file, token = agent[0].endpoint, agent[1], agent[2]
+    producer = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "stream_producer.py"),
+                                 stack.solo.socket, "bytes", "2", "0.1", "finish"], stdout=subprocess.PIPE, text=True)
+    stream = producer.stdout.readline().strip()
+    reader = wire.open_authenticated(endpoint, token)
+    _, grant = wire.request(reader, "grant")
+    assert wire.request(reader, "stream_open", id=stream)[0] == wire.REPLY
+    kind, next_chunk = wire.request(reader, "stream_next", id=stream)
+    assert kind == wire.REPLY, next_chunk
+    chunk = next_chunk["chunk"]
+    outsider = wire.open_authenticated(endpoint, token)  # another client: no stream gave it this chunk
+    _refused(outsider, "map", "is a blob", object=chunk, ids=[chunk])
+    _refused(outsider, "stream_next", "not opened by this client", id=stream)
+    joined = wire.open_authenticated(endpoint, token)  # the reader's own second connection
+    assert wire.request(joined, "join", grant=grant["grant"])[0] == wire.REPLY
+    kind, mapped = wire.request(joined, "map", object=chunk, ids=[chunk])
+    assert kind == wire.REPLY and mapped["sizes"] == {chunk: 1 << 20}, mapped
+    assert wire.request(joined, "unmap", ids=[chunk])[0] == wire.REPLY
+    _refused(joined, "map", "is a blob", object=chunk, ids=[chunk])  # released: no longer readable
+    for conn in (reader, outsider, joined):
+        conn.close()
+    producer.wait(30)  # its finish may fail: the reader is gone
+    _still_serves(agent[0], token_file, solo, b)
