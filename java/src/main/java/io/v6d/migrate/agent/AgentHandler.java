@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
  * One authenticated peer of the agent. Runs on a blocking executor of its own (never on an event
  * loop), since it talks to vineyardd over IPC: requests are answered in order, READs are served
  * from this connection's mapping of the source blobs, and pushed DATA lands in a push session.
+ * What a peer may map and READ is its {@link PeerScope}'s to say; what it may commit, {@link CommitCheck}'s.
  */
 final class AgentHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(AgentHandler.class);
