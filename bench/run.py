@@ -185,6 +185,7 @@ def main():
         token = os.path.join(servers.workdir, "token")
         with open(token, "w") as f:
             f.write(secrets.token_hex(32))
+        os.chmod(token, 0o600)  # the agent refuses token files others can read
         here = Host("this host", "127.0.0.1", ())
         print("== same host ==", flush=True)
         records += limits("same host", here, here, args.reps, args.quick, log)

@@ -77,3 +77,66 @@ def authenticate(conn, token):
         expected = _mac(token, b"vineyard-migrate/1 agent", client_nonce, agent_nonce)
         assert base64.b64decode(answer["proof"]) == expected, "the agent's proof is wrong"
     return kind, answer
+
+
+def open_authenticated(endpoint, token):
+    """A connection that has passed the handshake with ``token`` (bytes)."""
+    conn = connect(endpoint)
+    kind, answer = authenticate(conn, token)
+    assert kind == AUTH_OK, answer
+    return conn
+
+
+def recv_any(conn):
+    """(type, id, offset, payload) of the next frame; JSON bodies are decoded."""
+    magic, kind, _, length, blob_id, offset, _, _ = HEADER.unpack(recv_exact(conn, HEADER.size))
+    assert magic == MAGIC
+    body = recv_exact(conn, length)
+    if kind in (HELLO, AUTH, AUTH_OK, REQUEST, REPLY, ERROR):
+        body = json.loads(body or b"{}")
+    return kind, blob_id, offset, body
+
+
+def request(conn, op, **args):
+    """Sends {"op": op, **args}; returns (type, body) of the answer (REPLY or ERROR)."""
+    send_json(conn, REQUEST, {"op": op, **args})
+    return recv_frame(conn)
+
+
+def object_id(oid):
+    """The agent's spelling of an object id (vineyard's own: o + 16 hex digits)."""
+    return "o%016x" % (int(oid) & (2**64 - 1))
+
+
+def blobs_of(tree):
+    """The ids of the blob members of a metadata tree (its "length" fields may say 0: vineyard's own)."""
+    found = []
+    if isinstance(tree, dict):
+        if tree.get("typename") == "vineyard::Blob":
+            if tree["id"] != "o8000000000000000" and tree["id"] not in found:
+                found.append(tree["id"])
+        else:
+            for value in tree.values():
+                found += [blob for blob in blobs_of(value) if blob not in found]
+    return found
+
+
+def signed(blob_id):
+    """A blob id as the signed 64-bit field of a frame header."""
+    value = int(blob_id[1:], 16) if isinstance(blob_id, str) else int(blob_id)
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def crc32c(data):
+    """CRC32C (Castagnoli) of ``data``, as DATA frames carry it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def data_frame(blob_id, offset, payload):
+    crc = crc32c(payload)
+    return header(DATA, len(payload), signed(blob_id), offset, crc - (1 << 32) if crc >= (1 << 31) else crc) + payload

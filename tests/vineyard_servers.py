@@ -3,6 +3,8 @@
 import contextlib
 import dataclasses
 import os
+import pathlib
+import secrets
 import shutil
 import socket
 import subprocess
@@ -159,6 +161,16 @@ class Agent:
         return self.process.returncode
 
 
+def private_token_file(path, token=None):
+    """Writes a token file as a user should: mode 0600, 256 random bits unless ``token`` is given."""
+    path = pathlib.Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write((token if token is not None else secrets.token_hex(32)) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
 def start_agent(servers, name, socket_path, host="127.0.0.1", token_file=None, prefix=(), env=None,
                 jvm_options="", extra=()):
     """Starts the agent through the ``vineyard-migrate`` console script; waits until it listens."""
@@ -192,9 +204,4 @@ def _stop(process):
 
 def write_token(directory):
     """A fresh random token in ``directory``/token (mode 0600), as an operator would make one."""
-    import secrets
-
-    path = directory / "token"
-    path.write_text(secrets.token_hex(32) + "\n")
-    path.chmod(0o600)
-    return path
+    return private_token_file(pathlib.Path(directory) / "token")

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
@@ -21,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,13 +30,14 @@ import org.slf4j.LoggerFactory;
  * One authenticated peer of the agent. Runs on a blocking executor of its own (never on an event
  * loop), since it talks to vineyardd over IPC: requests are answered in order, READs are served
  * from this connection's mapping of the source blobs, and pushed DATA lands in a push session.
+ * What a peer may map and READ is its {@link PeerScope}'s to say; what it may commit, {@link CommitCheck}'s.
  */
 final class AgentHandler extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(AgentHandler.class);
 
   private final AgentServer server;
   private final FrameDecoder decoder;
-  private final Map<Long, Blob> mapped = new ConcurrentHashMap<>();
+  private final PeerScope scope;
   private final PullMetrics pull = new PullMetrics();
   /** Set while waiting for a stream's next chunk, which may take as long as its producer. */
   private final AtomicBoolean waitingForStream;
@@ -50,6 +51,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     this.server = server;
     this.decoder = decoder;
     this.waitingForStream = waitingForStream;
+    this.scope = new PeerScope(server.grants());
   }
 
   @Override
@@ -85,42 +87,49 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "meta" -> reply.set("tree",
           vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
+      case "grant" -> reply.put("grant", scope.grantId());
+      case "join" -> scope.join(request.path("grant").asText());
       case "map" -> {
-        List<Long> ids = new ArrayList<>();
-        request.path("ids").forEach(id -> ids.add(ObjectIds.parse(id.asText())));
-        ObjectNode sizes = reply.putObject("sizes");
-        vineyard().getBuffers(ids).forEach((id, blob) -> {
-          mapped.put(id, blob);
-          sizes.put(ObjectIds.format(id), blob.size());
-        });
-      }
-      case "unmap" -> request.path("ids").forEach(id -> {
-        long blob = ObjectIds.parse(id.asText());
-        if (mapped.remove(blob) != null) {
-          vineyard().release(blob);
+        if (request.hasNonNull("object")) {
+          scope.permitObject(vineyard(), ObjectIds.parse(request.path("object").asText()));
         }
-      });
+        ObjectNode sizes = reply.putObject("sizes");
+        scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
+      }
+      case "unmap" -> scope.unmap(vineyard(), ids(request));
       case "stream_open" -> {
         if (streamReader == null) {
           streamReader = VineyardClient.connect(server.socket());
         }
-        streamReader.streams().open(ObjectIds.parse(request.path("id").asText()), false);
+        long stream = ObjectIds.parse(request.path("id").asText());
+        streamReader.streams().open(stream, false);
+        scope.streamOpened(stream);
       }
       case "stream_next" -> {
+        long stream = ObjectIds.parse(request.path("id").asText());
+        scope.requireStream(stream);
         if (streamReader == null) {
           throw new MigrateException(ErrorCode.INVALID, "no stream opened on this connection");
         }
-        awaitChunk(ctx, streamReader, ObjectIds.parse(request.path("id").asText()));
+        awaitChunk(ctx, streamReader, stream);
         return null; // answered when the producer gives a chunk
       }
       case "begin" -> {
+        if (owned != null || attached != null) {
+          throw new MigrateException(ErrorCode.INVALID, "this connection already carries push session "
+              + (owned != null ? owned : attached).id() + ": commit or abort it first");
+        }
         Map<Long, Long> sizes = new LinkedHashMap<>();
         request.path("blobs").forEach(pair -> sizes.put(ObjectIds.parse(pair.get(0).asText()), pair.get(1).asLong()));
+        Ranges.total(sizes.values(), ErrorCode.INVALID, () -> "the blobs of a push session"); // before any sum
         owned = server.sessions().begin(vineyard(), sizes);
         join(ctx, owned);
         return PushSession.describe(owned);
       }
       case "attach" -> {
+        if (owned != null || attached != null) {
+          throw new MigrateException(ErrorCode.INVALID, "this connection already carries a push session");
+        }
         attached = server.sessions().get(request.path("session").asText());
         join(ctx, attached);
       }
@@ -129,9 +138,11 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         Map<Long, Long> ids = new LinkedHashMap<>();
         request.path("blobs").fields().forEachRemaining(e ->
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+        boolean sameCluster = request.path("same_cluster").asBoolean();
+        CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
         String name = request.hasNonNull("name") ? request.path("name").asText() : null;
         long id = session.commit((ObjectNode) request.path("tree"), ids,
-            request.path("persist").asBoolean(true), name, request.path("same_cluster").asBoolean());
+            request.path("persist").asBoolean(true), name, sameCluster);
         server.sessions().remove(session);
         owned = null;
         reply.put("object_id", ObjectIds.format(id));
@@ -156,6 +167,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     server.streamWaits().execute(() -> {
       try {
         long chunk = reader.streams().pullNext(streamId);
+        scope.chunkDelivered(chunk);
         ctx.writeAndFlush(new ControlFrame(FrameType.REPLY,
             FrameCodec.mapper().createObjectNode().put("chunk", ObjectIds.format(chunk))));
       } catch (MigrateException e) {
@@ -180,8 +192,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void serve(ChannelHandlerContext ctx, ReadRequest read) {
-    Blob blob = mapped.get(read.blobId());
-    if (blob == null || read.offset() + read.length() > blob.size()) {
+    Blob blob = scope.mapped(read.blobId());
+    if (blob == null || !Ranges.inside(read.offset(), read.length(), blob.size())) {
       ctx.writeAndFlush(error(ErrorCode.INVALID, "READ of " + ObjectIds.format(read.blobId()) + " at " + read.offset()
           + " (+" + read.length() + "), which was not mapped")).addListener(ChannelFutureListener.CLOSE);
       return;
@@ -220,13 +232,19 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       owned.abort("the client's connection closed", ctx.channel());
       server.sessions().remove(owned);
     }
-    mapped.clear();
+    scope.close();
     if (vineyard != null) {
       vineyard.close();
     }
     if (streamReader != null) {
       streamReader.close();
     }
+  }
+
+  private static List<Long> ids(JsonNode request) {
+    List<Long> ids = new ArrayList<>();
+    request.path("ids").forEach(id -> ids.add(ObjectIds.parse(id.asText())));
+    return ids;
   }
 
   private static ControlFrame error(ErrorCode code, String message) {

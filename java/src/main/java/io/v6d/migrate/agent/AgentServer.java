@@ -53,6 +53,9 @@ public final class AgentServer implements AutoCloseable {
 
   private final Config config;
   private final PushSessions sessions = new PushSessions();
+  private final Grants grants = new Grants();
+  private final AuthThrottle throttle = new AuthThrottle();
+  private final RateLimitedLog authFailures = new RateLimitedLog(LoggerFactory.getLogger(AgentHandshake.class));
   private final EventLoopGroup boss = new NioEventLoopGroup(1, new DefaultThreadFactory("vineyard-migrate-accept"));
   private final EventLoopGroup workers = new NioEventLoopGroup(0, new DefaultThreadFactory("vineyard-migrate-io"));
   private final EventExecutorGroup blocking = new DefaultEventExecutorGroup(32, new DefaultThreadFactory("vineyard-migrate-ipc"));
@@ -80,7 +83,7 @@ public final class AgentServer implements AutoCloseable {
               AgentMetrics.connectionOpened(ch);
               java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
               FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds(), waiting::get);
-              ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder));
+              ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder, throttle, authFailures));
               ch.pipeline().addLast(blocking, "agent", new AgentHandler(AgentServer.this, decoder, waiting));
             }
           });
@@ -140,6 +143,10 @@ public final class AgentServer implements AutoCloseable {
 
   PushSessions sessions() {
     return sessions;
+  }
+
+  Grants grants() {
+    return grants;
   }
 
   /** The name peers reach this agent by: as told, else the bound address, else (wildcard) this host's name. */

@@ -82,6 +82,12 @@ final class PushSession implements DataSink {
     return bySource;
   }
 
+  /** The size of this session's target blob {@code targetId}, or -1 when it is not one of them. */
+  long sizeOf(long targetId) {
+    Blob blob = blobs.get(targetId);
+    return blob == null ? -1 : blob.size();
+  }
+
   void attach(Channel channel) {
     channels.add(channel);
   }

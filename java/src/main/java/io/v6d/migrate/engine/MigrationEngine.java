@@ -1,7 +1,9 @@
 package io.v6d.migrate.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
@@ -137,9 +139,10 @@ public final class MigrationEngine {
         }
       }
       for (Map.Entry<BlobTransport, List<Long>> entry : toCopy.entrySet()) {
-        Map<Long, Long> blobSizes = entry.getKey().sizes(entry.getValue());
+        Map<Long, Long> blobSizes = entry.getKey().sizes(prepared.source.objectId(), entry.getValue());
         prepared.sizes.put(entry.getKey(), blobSizes);
-        prepared.totalBytes += blobSizes.values().stream().mapToLong(Long::longValue).sum();
+        prepared.totalBytes = Ranges.add(prepared.totalBytes,
+            Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");
       }
       TargetBuild.checkCapacity(target, prepared.totalBytes);
       return prepared;

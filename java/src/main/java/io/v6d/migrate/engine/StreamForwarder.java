@@ -141,7 +141,7 @@ final class StreamForwarder implements Runnable {
 
   /** A blob chunk: copied into a new target blob, sealed, pushed. */
   private long forwardBlob(long chunk) {
-    long size = transport.sizes(List.of(chunk)).get(chunk);
+    long size = transport.sizes(chunk, List.of(chunk)).get(chunk);
     Blob copy = target.createBuffer(size);
     try {
       transport.transfer(List.of(new BlobTransfer(chunk, copy)), ProgressListener.NONE);

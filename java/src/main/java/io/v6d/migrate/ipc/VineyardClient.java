@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.shm.LibC;
 import io.v6d.migrate.shm.StoreMapping;
@@ -351,7 +352,8 @@ public final class VineyardClient implements AutoCloseable {
 
   private Blob toBlob(JsonNode payload) {
     long id = payload.path("object_id").longValue();
-    long size = payload.path("data_size").longValue();
+    long size = Ranges.requireSize(payload.path("data_size").longValue(), ErrorCode.IO_ERROR,
+        () -> "vineyardd at " + ipcSocket + " says blob " + ObjectIds.format(id));
     if (size == 0) {
       return new Blob(id, 0, 0);
     }

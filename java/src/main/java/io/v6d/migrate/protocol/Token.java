@@ -6,17 +6,22 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.HexFormat;
 
 /**
  * The shared secret of agents and clients: read from a file (first line, trimmed), from
  * {@code VINEYARD_MIGRATE_TOKEN}, or, for same-user use on one host, from a default file that the
  * agent creates (mode 0600) when none exists.
+ *
+ * <p>As ssh does with keys, a token file that group or others may access is refused. A token
+ * must carry at least 128 bits by {@link TokenStrength}'s estimate.
  */
 public final class Token {
   public static final String ENV = "VINEYARD_MIGRATE_TOKEN";
-  private static final int MIN_BYTES = 16;
 
   private Token() {}
 
@@ -62,6 +67,7 @@ public final class Token {
   }
 
   private static byte[] read(Path file) {
+    requirePrivate(file);
     try {
       String text = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("").trim();
       return check(text, file.toString());
@@ -70,12 +76,48 @@ public final class Token {
     }
   }
 
-  private static byte[] check(String token, String where) {
-    byte[] bytes = token.getBytes(StandardCharsets.UTF_8);
-    if (bytes.length < MIN_BYTES) {
-      throw new MigrateException(ErrorCode.INVALID,
-          "the token in " + where + " is too short: use at least " + MIN_BYTES + " characters");
+  /**
+   * Refuses a token file that group or others may read or write (mode bits 077), as ssh does; one
+   * exception, PostgreSQL's rule for its key files: a file owned by root may also be readable by its
+   * group (0640 or less). That is how Kubernetes hands a Secret to a non-root container (files owned
+   * by root, group {@code fsGroup}), and only root can have made such a file.
+   */
+  static void requirePrivate(Path file) {
+    Set<PosixFilePermission> permissions;
+    try {
+      permissions = Files.getPosixFilePermissions(file);
+    } catch (UnsupportedOperationException e) {
+      return; // not a POSIX file system: nothing to judge
+    } catch (IOException e) {
+      throw new MigrateException(ErrorCode.INVALID, "cannot read the token file " + file + ": " + e.getMessage(), e);
     }
-    return bytes;
+    Set<PosixFilePermission> open = EnumSet.copyOf(permissions);
+    open.removeAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+        PosixFilePermission.OWNER_EXECUTE));
+    if (open.equals(EnumSet.of(PosixFilePermission.GROUP_READ)) && ownedByRoot(file)) {
+      return;
+    }
+    if (!open.isEmpty()) {
+      throw new MigrateException(ErrorCode.INVALID, "the token file " + file + " is accessible by group or others ("
+          + PosixFilePermissions.toString(permissions) + "): a token must be private; run `chmod 600 " + file
+          + "` (a root-owned file may be 0640)");
+    }
+  }
+
+  private static boolean ownedByRoot(Path file) {
+    try {
+      return "root".equals(Files.getOwner(file).getName());
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  private static byte[] check(String token, String where) {
+    String weakness = TokenStrength.weakness(token);
+    if (weakness != null) {
+      throw new MigrateException(ErrorCode.INVALID, "the token in " + where + " is too weak: " + weakness
+          + "; use at least 128 random bits, e.g. `openssl rand -hex 32`");
+    }
+    return token.getBytes(StandardCharsets.UTF_8);
   }
 }

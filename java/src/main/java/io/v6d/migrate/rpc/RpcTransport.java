@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.FramedConnection;
@@ -47,7 +48,7 @@ public final class RpcTransport implements BlobTransport {
   }
 
   @Override
-  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
+  public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
     Map<Long, Long> sizes = new LinkedHashMap<>();
     Map<Long, JsonNode> blobs = source.getDatas(sourceBlobIds, false);
     for (long id : sourceBlobIds) {
@@ -56,14 +57,17 @@ public final class RpcTransport implements BlobTransport {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
             "blob " + ObjectIds.format(id) + " does not exist on vineyardd at " + source.connection().peer());
       }
-      sizes.put(id, blob.path("length").asLong(blob.path("nbytes").asLong(0)));
+      long size = blob.path("length").asLong(blob.path("nbytes").asLong(0));
+      sizes.put(id, Ranges.requireSize(size, ErrorCode.IO_ERROR,
+          () -> "vineyardd at " + source.connection().peer() + " says blob " + ObjectIds.format(id)));
     }
     return sizes;
   }
 
   @Override
   public void transfer(List<BlobTransfer> transfers, ProgressListener progress) {
-    long total = transfers.stream().mapToLong(t -> t.target().size()).sum();
+    long total = Ranges.total(transfers.stream().map(t -> t.target().size()).toList(), ErrorCode.INVALID,
+        () -> "the blobs to read");
     ThrottledProgress landed = new ThrottledProgress(progress, total, 50_000_000L);
     ObjectNode request = FrameCodec.newMessage("get_remote_buffers_request")
         .put("num", transfers.size()).put("unsafe", false).put("compress", compress).put("use_rdma", false);

@@ -2,6 +2,7 @@ package io.v6d.migrate.shm;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import jnr.ffi.Pointer;
 
 /**
@@ -40,7 +41,7 @@ public final class StoreMapping implements AutoCloseable {
 
   /** The address of {@code length} bytes at {@code offset}, checked to lie inside the mapping. */
   public long address(long offset, long length) {
-    if (offset < 0 || length < 0 || offset + length > size) {
+    if (!Ranges.inside(offset, length, size)) {
       throw new MigrateException(
           ErrorCode.INVALID,
           "blob at offset " + offset + " (+" + length + ") lies outside the mapped store of " + size + " bytes");

@@ -42,8 +42,8 @@ final class ClientHandshake extends SimpleChannelInboundHandler<ControlFrame> {
             .put("proof", encode(Handshake.clientProof(token, agentNonce, clientNonce)))));
       }
       case AUTH_OK -> {
-        byte[] expected = Handshake.agentProof(token, agentNonce, clientNonce);
-        if (agentNonce == null || !Handshake.matches(expected, decode(body.path("proof").asText()))) {
+        if (agentNonce == null
+            || !Handshake.matches(Handshake.agentProof(token, agentNonce, clientNonce), decode(body.path("proof").asText()))) {
           throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent could not prove it holds the token");
         }
         decoder.authenticated();
@@ -56,8 +56,16 @@ final class ClientHandshake extends SimpleChannelInboundHandler<ControlFrame> {
     }
   }
 
+  /**
+   * A failure during the handshake fails it; one after it (the handler is on its way out) belongs
+   * to the authenticated connection and is passed on, never reported as an authentication failure.
+   */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (done.isDone()) {
+      ctx.fireExceptionCaught(cause);
+      return;
+    }
     done.completeExceptionally(cause);
     ctx.close();
   }

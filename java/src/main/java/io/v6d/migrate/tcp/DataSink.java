@@ -2,6 +2,7 @@ package io.v6d.migrate.tcp;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.meta.ObjectIds;
 import java.util.Map;
@@ -26,7 +27,7 @@ public interface DataSink {
    */
   static long addressIn(Map<Long, Blob> blobs, long id, long offset, int length, String what) {
     Blob blob = blobs.get(id);
-    if (blob == null || offset < 0 || offset + length > blob.size()) {
+    if (blob == null || !Ranges.inside(offset, length, blob.size())) {
       throw new MigrateException(ErrorCode.IO_ERROR, "DATA for blob " + ObjectIds.format(id) + " at " + offset
           + " (+" + length + ") is not part of " + what);
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.meta.ObjectIds;
@@ -34,6 +35,8 @@ public final class TcpPullTransport implements BlobTransport {
   private final byte[] token;
   private final TcpOptions options;
   private final AgentConnection primary;
+  /** The primary connection's grant id, asked for when a second connection first needs it. */
+  private String grant;
 
   public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
     this.endpoint = endpoint;
@@ -47,24 +50,31 @@ public final class TcpPullTransport implements BlobTransport {
   }
 
   @Override
-  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
-    return map(primary, sourceBlobIds, true);
+  public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
+    return map(primary, rootId, sourceBlobIds, true);
   }
 
   /**
-   * Has the agent map the blobs for this connection; returns their sizes. The first connection of a
-   * pull {@code leads} it (the agent counts a pull once, by that connection).
+   * Has the agent map the blobs for this connection; returns their sizes. The agent resolves
+   * {@code rootId} (when given) itself and maps only blobs reachable from it, or from objects this
+   * transport's connections named before. The first connection of a pull
+   * {@code leads} it (the agent counts a pull once, by that connection).
    */
-  private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids, boolean leads) {
-    JsonNode sizes = connection.call("map", idsRequest(ids).put("leads", leads), REQUEST_TIMEOUT_MILLIS).path("sizes");
+  private static Map<Long, Long> map(AgentConnection connection, Long rootId, Collection<Long> ids, boolean leads) {
+    ObjectNode request = idsRequest(ids).put("leads", leads);
+    if (rootId != null) {
+      request.put("object", ObjectIds.format(rootId));
+    }
+    JsonNode sizes = connection.call("map", request, REQUEST_TIMEOUT_MILLIS).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
-      if (size == null) {
+      if (size == null || !size.canConvertToLong()) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
             "blob " + ObjectIds.format(id) + " does not exist on the agent's instance at " + connection.endpoint());
       }
-      result.put(id, size.asLong());
+      result.put(id, Ranges.requireSize(size.asLong(), ErrorCode.IO_ERROR,
+          () -> "the agent at " + connection.endpoint() + " says blob " + ObjectIds.format(id)));
     }
     return result;
   }
@@ -77,7 +87,7 @@ public final class TcpPullTransport implements BlobTransport {
       destinations.put(transfer.sourceId(), transfer.target());
       sizes.put(transfer.sourceId(), transfer.target().size());
     }
-    long total = sizes.values().stream().mapToLong(Long::longValue).sum();
+    long total = Ranges.total(sizes.values(), ErrorCode.INVALID, () -> "the blobs to pull");
     int connections = ChunkPlan.connectionsFor(total, options.maxConnections());
     List<List<ChunkPlan.Chunk>> plan = ChunkPlan.split(sizes, options.chunkBytes(), connections);
     int chunkCount = plan.stream().mapToInt(List::size).sum();
@@ -87,11 +97,11 @@ public final class TcpPullTransport implements BlobTransport {
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>(List.of(primary.failure()));
       for (int i = 0; i < plan.size(); i++) {
-        AgentConnection connection = i == 0 ? primary : AgentConnection.open(endpoint, token);
+        AgentConnection connection = i == 0 ? primary : openJoined();
         if (i > 0) {
           extra.add(connection);
           failures.add(connection.failure());
-          map(connection, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList(), false);
+          map(connection, null, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList(), false);
         }
         connection.sink(sink);
         connection.read(plan.get(i).stream()
@@ -125,9 +135,31 @@ public final class TcpPullTransport implements BlobTransport {
     return request;
   }
 
+  /**
+   * Another connection that shares the primary's permissions (the agent's grant): it may map what
+   * the primary's named objects and streams reach, and nothing else.
+   */
+  private AgentConnection openJoined() {
+    AgentConnection connection = AgentConnection.open(endpoint, token);
+    try {
+      connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()), REQUEST_TIMEOUT_MILLIS);
+      return connection;
+    } catch (RuntimeException e) {
+      connection.close();
+      throw e;
+    }
+  }
+
+  private synchronized String grant() {
+    if (grant == null) {
+      grant = primary.call("grant", null, REQUEST_TIMEOUT_MILLIS).path("grant").asText();
+    }
+    return grant;
+  }
+
   @Override
   public StreamReader openStreamReader() {
-    AgentConnection connection = AgentConnection.open(endpoint, token);
+    AgentConnection connection = openJoined();
     return new StreamReader() {
       @Override
       public void open(long streamId) {

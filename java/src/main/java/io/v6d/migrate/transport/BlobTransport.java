@@ -9,8 +9,12 @@ import java.util.Map;
  * allocate the target blobs), then hands over the mapped, unsealed target blobs to fill.
  */
 public interface BlobTransport extends AutoCloseable {
-  /** Size in bytes of each source blob, by id; fails when one does not exist on the source. */
-  Map<Long, Long> sizes(Collection<Long> sourceBlobIds);
+  /**
+   * Size in bytes of each source blob, by id; fails when one does not exist on the source. The
+   * blobs are reachable from object {@code rootId} (or are chunks a stream of this transport gave):
+   * an agent serves no other blobs.
+   */
+  Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds);
 
   /** Fills every target blob with its source blob's bytes. */
   void transfer(List<BlobTransfer> transfers, ProgressListener progress);

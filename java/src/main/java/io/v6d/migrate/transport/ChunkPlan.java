@@ -1,5 +1,9 @@
 package io.v6d.migrate.transport;
 
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.bounds.Ranges;
+import io.v6d.migrate.meta.ObjectIds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,19 +20,22 @@ public final class ChunkPlan {
 
   /** How many connections an object of {@code totalBytes} deserves: one per 64 MiB, at most {@code max}. */
   public static int connectionsFor(long totalBytes, int max) {
-    long wanted = (totalBytes + (64L << 20) - 1) / (64L << 20);
+    long wanted = Ranges.ceilDiv(Math.max(0, totalBytes), 64L << 20);
     return (int) Math.max(1, Math.min(max, wanted));
   }
 
   /** Chunks of at most {@code chunkBytes}, by connection; blobs of size 0 get one empty chunk. */
   public static List<List<Chunk>> split(Map<Long, Long> sizes, int chunkBytes, int connections) {
+    if (chunkBytes <= 0 || connections <= 0) {
+      throw new MigrateException(ErrorCode.INVALID, "chunks of " + chunkBytes + " bytes over " + connections + " connections");
+    }
     List<List<Chunk>> plan = new ArrayList<>();
     for (int i = 0; i < connections; i++) {
       plan.add(new ArrayList<>());
     }
     int next = 0;
     for (Map.Entry<Long, Long> blob : sizes.entrySet()) {
-      long size = blob.getValue();
+      long size = Ranges.requireSize(blob.getValue(), ErrorCode.INVALID, () -> "blob " + ObjectIds.format(blob.getKey()));
       long offset = 0;
       do {
         int length = (int) Math.min(chunkBytes, size - offset);

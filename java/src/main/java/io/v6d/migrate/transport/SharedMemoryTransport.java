@@ -28,7 +28,7 @@ public final class SharedMemoryTransport implements BlobTransport {
   }
 
   @Override
-  public Map<Long, Long> sizes(Collection<Long> sourceBlobIds) {
+  public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
     mapped.putAll(source.getBuffers(sourceBlobIds));
     Map<Long, Long> sizes = new LinkedHashMap<>();
     for (long id : sourceBlobIds) {

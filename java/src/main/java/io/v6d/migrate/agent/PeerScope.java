@@ -1,0 +1,144 @@
+package io.v6d.migrate.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.meta.ObjectIds;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What one connection may read, and what it has mapped. A peer never maps a blob id it picked
+ * itself: it names an object (or opens a stream), the agent resolves that object's tree from its
+ * own vineyardd, and only the blobs of that tree -- or chunks the stream gave this client -- may be
+ * mapped and READ. A bare blob id is not an object a peer may name, unless a stream of this client
+ * handed it out. Permissions are shared with the client's other connections ({@link Grants}).
+ */
+final class PeerScope implements AutoCloseable {
+  private final Grants grants;
+  private final Map<Long, Blob> mapped = new ConcurrentHashMap<>();
+  private volatile Grants.Grant grant;
+  private boolean owner;
+
+  PeerScope(Grants grants) {
+    this.grants = grants;
+  }
+
+  /** This connection's grant id (created on first use), for the client's other connections to join. */
+  String grantId() {
+    return grant().id;
+  }
+
+  /** Shares the permissions of grant {@code id}; only a connection that has none of its own may join. */
+  void join(String id) {
+    Grants.Grant joined = grants.get(id);
+    if (grant != null && grant != joined) {
+      throw new MigrateException(ErrorCode.INVALID, "this connection already has a grant of its own");
+    }
+    grant = joined;
+  }
+
+  /**
+   * Permits the blobs of object {@code root}, which the agent resolves itself (its own instance's
+   * view first, then the cluster's). A blob id is permitted only as a chunk a stream gave us.
+   */
+  void permitObject(VineyardClient vineyard, long root) {
+    Grants.Grant g = grant();
+    if (ObjectIds.isBlob(root)) {
+      if (!g.chunks.contains(root)) {
+        throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(root) + " is a blob: the agent serves blobs "
+            + "only as members of an object, or chunks of a stream, the peer named");
+      }
+      return;
+    }
+    if (g.roots.contains(root)) {
+      return;
+    }
+    JsonNode tree;
+    try {
+      tree = vineyard.getData(root, false);
+    } catch (MigrateException e) {
+      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+        throw e;
+      }
+      tree = vineyard.getData(root, true);
+    }
+    g.blobs.addAll(MetaTree.blobs(tree).keySet());
+    g.roots.add(root);
+  }
+
+  /** Maps permitted blobs for this connection's READs; returns their sizes. */
+  Map<Long, Long> map(VineyardClient vineyard, List<Long> ids) {
+    Grants.Grant g = grant();
+    for (long id : ids) {
+      if (!g.blobs.contains(id)) {
+        throw new MigrateException(ErrorCode.INVALID, "blob " + ObjectIds.format(id)
+            + " is not part of an object (or stream) this connection named");
+      }
+    }
+    Map<Long, Long> sizes = new LinkedHashMap<>();
+    vineyard.getBuffers(ids).forEach((id, blob) -> {
+      mapped.put(id, blob);
+      sizes.put(id, blob.size());
+    });
+    return sizes;
+  }
+
+  /** Unmaps blobs; a stream chunk released is no longer readable by the client. */
+  void unmap(VineyardClient vineyard, List<Long> ids) {
+    for (long id : ids) {
+      if (mapped.remove(id) != null) {
+        vineyard.release(id);
+      }
+      if (grant != null && grant.chunks.remove(id)) {
+        grant.blobs.remove(id);
+      }
+    }
+  }
+
+  /** The mapping READs of blob {@code id} are served from, or null when this connection has none. */
+  Blob mapped(long id) {
+    return mapped.get(id);
+  }
+
+  void streamOpened(long streamId) {
+    grant().streams.add(streamId);
+  }
+
+  void requireStream(long streamId) {
+    if (!grant().streams.contains(streamId)) {
+      throw new MigrateException(ErrorCode.INVALID, "stream " + ObjectIds.format(streamId)
+          + " was not opened by this client");
+    }
+  }
+
+  /** A chunk the stream gave this client: a blob chunk becomes readable, an object chunk nameable. */
+  void chunkDelivered(long chunk) {
+    Grants.Grant g = grant();
+    g.chunks.add(chunk);
+    if (ObjectIds.isBlob(chunk)) {
+      g.blobs.add(chunk);
+    }
+  }
+
+  private Grants.Grant grant() {
+    if (grant == null) {
+      grant = grants.create();
+      owner = true;
+    }
+    return grant;
+  }
+
+  @Override
+  public void close() {
+    mapped.clear();
+    if (owner) {
+      grants.remove(grant);
+    }
+  }
+}
