@@ -99,7 +99,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       });
       case "stream_open" -> {
         if (streamReader == null) {
-          streamReader = VineyardClient.connect(server.socket());
+          streamReader = server.connectVineyard();
         }
         streamReader.streams().open(ObjectIds.parse(request.path("id").asText()), false);
       }
@@ -194,7 +194,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private VineyardClient vineyard() {
     if (vineyard == null) {
-      vineyard = VineyardClient.connect(server.socket());
+      vineyard = server.connectVineyard();
     }
     return vineyard;
   }

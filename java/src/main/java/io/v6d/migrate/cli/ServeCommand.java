@@ -36,10 +36,15 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
   int idleSeconds;
 
+  @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+      description = "how long the served vineyardd may leave a request unanswered before the peer gets an error "
+          + "(default: ${DEFAULT-VALUE})")
+  double timeoutSeconds;
+
   @Override
   public Integer call() throws InterruptedException {
-    AgentServer agent = AgentServer.start(
-        new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish, idleSeconds));
+    AgentServer agent = AgentServer.start(new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish,
+        idleSeconds, HowOptions.millis(timeoutSeconds)));
     CountDownLatch stop = new CountDownLatch(1);
     // SIGTERM/SIGINT end the agent cleanly (exit 0): connections closed, unfinished pushes rolled
     // back, the endpoint unpublished.

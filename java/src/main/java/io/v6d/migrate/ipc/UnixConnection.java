@@ -2,23 +2,30 @@ package io.v6d.migrate.ipc;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import jnr.constants.platform.Errno;
 import jnr.posix.CmsgHdr;
 import jnr.posix.MsgHdr;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 import jnr.unixsocket.UnixSocketAddress;
 import jnr.unixsocket.UnixSocketChannel;
+import jnr.unixsocket.UnixSocketOptions;
 
 /**
  * vineyardd's IPC socket. Besides frames it carries the store file descriptors that vineyardd
  * passes with SCM_RIGHTS after some replies. Frames are read to their exact length and no further:
  * the byte that carries a passed descriptor follows the reply, and an ordinary read of it would
  * drop the descriptor.
+ *
+ * <p>The deadline is the kernel's: SO_RCVTIMEO and SO_SNDTIMEO bound each blocking read, write and
+ * recvmsg, which then fail with EAGAIN (jnr's channel returns 0). No thread or selector is needed,
+ * progress restarts the clock at every read, and the descriptor-passing recvmsg is bounded too.
  */
 public final class UnixConnection extends FramedConnection {
   private static final int SOL_SOCKET = 1;
@@ -27,12 +34,13 @@ public final class UnixConnection extends FramedConnection {
 
   private final UnixSocketChannel channel;
 
-  private UnixConnection(String socketPath, UnixSocketChannel channel) {
-    super(socketPath, channel);
+  private UnixConnection(String socketPath, UnixSocketChannel channel, long timeoutMillis) {
+    super(socketPath, channel, timeoutMillis);
     this.channel = channel;
   }
 
-  public static UnixConnection open(String socketPath) {
+  /** Connects; vineyardd may then be silent for at most {@code timeoutMillis} at a time. */
+  public static UnixConnection open(String socketPath, long timeoutMillis) {
     if (socketPath == null || socketPath.isEmpty()) {
       throw new MigrateException(ErrorCode.INVALID, "no IPC socket given");
     }
@@ -40,12 +48,33 @@ public final class UnixConnection extends FramedConnection {
       throw new MigrateException(
           ErrorCode.CONNECTION_FAILED, "no vineyardd IPC socket at '" + socketPath + "' (is vineyardd running?)");
     }
+    UnixSocketChannel channel = null;
     try {
-      return new UnixConnection(socketPath, UnixSocketChannel.open(new UnixSocketAddress(socketPath)));
+      channel = UnixSocketChannel.open(new UnixSocketAddress(socketPath));
+      channel.setOption(UnixSocketOptions.SO_RCVTIMEO, Timeouts.asInt(timeoutMillis));
+      channel.setOption(UnixSocketOptions.SO_SNDTIMEO, Timeouts.asInt(timeoutMillis));
+      return new UnixConnection(socketPath, channel, timeoutMillis);
     } catch (IOException e) {
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException ignored) {
+          // already failing
+        }
+      }
       throw new MigrateException(
           ErrorCode.CONNECTION_FAILED, "cannot connect to vineyardd at '" + socketPath + "': " + e.getMessage(), e);
     }
+  }
+
+  @Override
+  protected int readWithin(ByteBuffer buffer) throws IOException {
+    return channel.read(buffer); // 0: SO_RCVTIMEO passed
+  }
+
+  @Override
+  protected int writeWithin(ByteBuffer buffer) throws IOException {
+    return channel.write(buffer); // 0: SO_SNDTIMEO passed
   }
 
   /** Receives one file descriptor passed by vineyardd (one descriptor per message). */
@@ -55,6 +84,12 @@ public final class UnixConnection extends FramedConnection {
     message.setIov(new ByteBuffer[] {ByteBuffer.allocateDirect(1)});
     message.allocateControl(Integer.BYTES);
     int received = POSIX_API.recvmsg(channel.getFD(), message, 0);
+    if (received < 0) {
+      int errno = POSIX_API.errno();
+      if (errno == Errno.EAGAIN.intValue() || errno == Errno.EWOULDBLOCK.intValue()) {
+        throw timedOut("the file descriptor after");
+      }
+    }
     if (received <= 0) {
       throw new MigrateException(
           ErrorCode.IO_ERROR, "vineyardd at " + peer() + " did not pass the store's file descriptor");

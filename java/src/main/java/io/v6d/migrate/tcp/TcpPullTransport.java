@@ -28,18 +28,19 @@ import java.util.concurrent.CompletableFuture;
  * ({@link FrameDecoder}), each chunk checked against its CRC32C.
  */
 public final class TcpPullTransport implements BlobTransport {
-  private static final long REQUEST_TIMEOUT_MILLIS = 120_000;
-
   private final AgentEndpoint endpoint;
   private final byte[] token;
   private final TcpOptions options;
+  private final long timeoutMillis;
   private final AgentConnection primary;
 
-  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
+  /** @param timeoutMillis how long the agent may be silent while we wait for it ({@link io.v6d.migrate.Timeouts}) */
+  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
     this.endpoint = endpoint;
     this.token = token;
     this.options = options;
-    this.primary = AgentConnection.open(endpoint, token);
+    this.timeoutMillis = timeoutMillis;
+    this.primary = AgentConnection.open(endpoint, token, timeoutMillis);
   }
 
   public AgentConnection primary() {
@@ -53,7 +54,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   /** Has the agent map the blobs for this connection; returns their sizes. */
   private static Map<Long, Long> map(AgentConnection connection, Collection<Long> ids) {
-    JsonNode sizes = connection.call("map", idsRequest(ids), REQUEST_TIMEOUT_MILLIS).path("sizes");
+    JsonNode sizes = connection.call("map", idsRequest(ids)).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
@@ -84,7 +85,7 @@ public final class TcpPullTransport implements BlobTransport {
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>(List.of(primary.failure()));
       for (int i = 0; i < plan.size(); i++) {
-        AgentConnection connection = i == 0 ? primary : AgentConnection.open(endpoint, token);
+        AgentConnection connection = i == 0 ? primary : AgentConnection.open(endpoint, token, timeoutMillis);
         if (i > 0) {
           extra.add(connection);
           failures.add(connection.failure());
@@ -96,6 +97,7 @@ public final class TcpPullTransport implements BlobTransport {
       }
       CompletableFuture<Object> outcome = CompletableFuture.anyOf(
           sink.done(), CompletableFuture.anyOf(failures.toArray(CompletableFuture[]::new)));
+      // no deadline here: each connection fails by itself when the agent falls silent (AgentConnection)
       AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
     } catch (RuntimeException e) {
       // Nothing may land in the target blobs once we return: they are about to be freed.
@@ -111,7 +113,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   @Override
   public void release(Collection<Long> sourceBlobIds) {
-    primary.call("unmap", idsRequest(sourceBlobIds), REQUEST_TIMEOUT_MILLIS);
+    primary.call("unmap", idsRequest(sourceBlobIds));
   }
 
   /** {"ids": [...]}: the blobs a map or unmap request names. */
@@ -124,19 +126,19 @@ public final class TcpPullTransport implements BlobTransport {
 
   @Override
   public StreamReader openStreamReader() {
-    AgentConnection connection = AgentConnection.open(endpoint, token);
+    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis);
     return new StreamReader() {
       @Override
       public void open(long streamId) {
-        connection.call("stream_open", FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)),
-            REQUEST_TIMEOUT_MILLIS);
+        connection.call("stream_open", FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)));
       }
 
       @Override
       public long next(long streamId) {
-        // waits as long as the producer takes: the agent answers when a chunk exists
-        return ObjectIds.parse(connection.call("stream_next",
-            FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)), Long.MAX_VALUE)
+        // waits as long as the producer takes (the agent answers when a chunk exists), but the
+        // agent must answer 'info' on a connection of its own once per timeout meanwhile
+        return ObjectIds.parse(connection.callWaiting("stream_next",
+            FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)), () -> checkAlive(streamId))
             .path("chunk").asText());
       }
 
@@ -145,6 +147,16 @@ public final class TcpPullTransport implements BlobTransport {
         connection.close();
       }
     };
+  }
+
+  /** Throws unless the agent (and its vineyardd) answers a request on a fresh connection within the timeout. */
+  private void checkAlive(long streamId) {
+    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis)) {
+      probe.call("info", null);
+    } catch (MigrateException e) {
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR, "waiting for the next chunk of stream "
+          + ObjectIds.format(streamId) + " from the agent at " + endpoint + ": it stopped answering (" + e.getMessage() + ")", e);
+    }
   }
 
   @Override
