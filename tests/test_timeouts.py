@@ -279,3 +279,28 @@ def test_cli_timeout(world, unchanged):
 def test_bad_timeout_is_refused(world, bad, error):
     with pytest.raises(error, match="timeout"):
         vineyard_migrate.migrate("o0000000000000001", world.dst.socket, source=world.src.socket, timeout=bad)
+
+
+def test_agent_that_stops_taking_a_push(world):
+    """Pushing to an agent that stops taking DATA fails after the timeout; the agent, once it runs
+    again, rolls the push back."""
+    source, target = world.src.client(), world.dst.client()
+    value = np.random.default_rng(4).random(32 << 20)  # 256 MiB
+    oid = source.put(value)
+    agent = start_agent(world.servers, "to-agent-dst", world.dst.socket, token_file=world.token, extra=["--no-publish"])
+    before = snapshot(target)
+    # the pusher holds after 64 MiB, so the push is surely mid-DATA when the agent is stopped
+    running = start_migrate(
+        timeout=3, obj=_oid(oid), target=agent.endpoint, source=world.src.socket, token_file=world.token,
+        connections=1, env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.stallAfterBytes=%d" % (64 << 20)})
+    _wait_until(lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
+    time.sleep(1.0)  # the agent allocated the blobs; its reply and the first 64 MiB are on their way
+    with stopped(agent.process):
+        result = outcome(running, 3)
+    _assert_connection_error(result, agent.endpoint[len("tcp://"):], "DATA")
+    _wait_until(lambda: snapshot(target) == before, seconds=30)  # the agent rolled back
+    retry = migrate(10, obj=_oid(oid), target=agent.endpoint, source=world.src.socket, token_file=world.token)
+    new_id = vineyard.ObjectID(retry["object_id"])
+    np.testing.assert_array_equal(target.get(new_id), value)
+    target.delete(new_id, deep=True)
+    source.delete(oid, deep=True)

@@ -123,6 +123,11 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "commit" -> {
         PushSession session = ownedSession(request);
+        if (!ctx.channel().isActive()) {
+          // the client gave up (its timeout passed while this agent was stopped or slow): the
+          // session is rolled back when the connection's close is handled, instead of committed
+          throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the client closed the connection before its commit was read");
+        }
         Map<Long, Long> ids = new LinkedHashMap<>();
         request.path("blobs").fields().forEachRemaining(e ->
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
