@@ -227,11 +227,18 @@ def _produce(socket_path, chunks, delay):
     return process, process.stdout.readline().strip()
 
 
-def test_slow_stream_producer_is_not_a_timeout(world):
+def _stream_source(world, through):
+    if through == "agent":
+        return {"source": world.agent.endpoint, "token_file": world.token}
+    return {"source": world.src.socket}
+
+
+@pytest.mark.parametrize("through", ["ipc", "agent"])
+def test_slow_stream_producer_is_not_a_timeout(world, through):
     """A stream's next chunk may take longer than the timeout: the producer sets the pace."""
     producer, stream_id = _produce(world.src.socket, 3, 2.5)
     target = world.dst.client()
-    forwarding = vineyard_migrate.migrate_stream(stream_id, target, source=world.src.socket, timeout=1)
+    forwarding = vineyard_migrate.migrate_stream(stream_id, target, timeout=1, **_stream_source(world, through))
     reader = target.get(forwarding.stream_id).open_reader(target)
     chunks = []
     while True:
@@ -245,18 +252,21 @@ def test_slow_stream_producer_is_not_a_timeout(world):
     assert producer.wait(30) == 0
 
 
-def test_stopped_source_fails_a_stream_wait(world):
-    """While waiting for a chunk, the source vineyardd must still answer once per timeout."""
+@pytest.mark.parametrize("through", ["ipc", "agent"])
+def test_stopped_peer_fails_a_stream_wait(world, through):
+    """While waiting for a chunk, the peer holding the stream must still answer once per timeout."""
     producer, stream_id = _produce(world.src.socket, 100, 5.0)
     target = world.dst.client()
-    forwarding = vineyard_migrate.migrate_stream(stream_id, target, source=world.src.socket, timeout=1)
+    forwarding = vineyard_migrate.migrate_stream(stream_id, target, timeout=1, **_stream_source(world, through))
+    peer = world.agent if through == "agent" else world.src
     try:
-        with stopped(world.src.process), pytest.raises(vineyard.ConnectionErrorException) as failed:
+        with stopped(peer.process), pytest.raises(vineyard.ConnectionErrorException) as failed:
             forwarding.wait(timeout=1 + SLACK)  # TimeoutError (a failure, not a hang) if it waits on
     finally:
         producer.kill()
         producer.wait()
-    assert world.src.socket in str(failed.value) and "stopped answering" in str(failed.value), str(failed.value)
+    name = world.agent.endpoint if through == "agent" else world.src.socket
+    assert name in str(failed.value) and "stopped answering" in str(failed.value), str(failed.value)
     assert forwarding.state == "failed"
 
 
