@@ -31,6 +31,8 @@ public final class UnixConnection extends FramedConnection {
   private static final int SOL_SOCKET = 1;
   private static final int SCM_RIGHTS = 1;
   private static final POSIX POSIX_API = POSIXFactory.getNativePOSIX();
+  /** Bounds retries of interrupted calls, should the saved errno ever be stale. */
+  private static final int MAX_INTERRUPTED_RETRIES = 1000;
 
   private final UnixSocketChannel channel;
 
@@ -69,12 +71,35 @@ public final class UnixConnection extends FramedConnection {
 
   @Override
   protected int readWithin(ByteBuffer buffer) throws IOException {
-    return channel.read(buffer); // 0: SO_RCVTIMEO passed
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return channel.read(buffer); // 0: SO_RCVTIMEO passed
+      } catch (IOException e) {
+        retryIfInterrupted(e, attempt);
+      }
+    }
   }
 
   @Override
   protected int writeWithin(ByteBuffer buffer) throws IOException {
-    return channel.write(buffer); // 0: SO_SNDTIMEO passed
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return channel.write(buffer); // 0: SO_SNDTIMEO passed
+      } catch (IOException e) {
+        retryIfInterrupted(e, attempt);
+      }
+    }
+  }
+
+  /**
+   * With a timeout set, the kernel never restarts a socket call that a signal handler interrupted
+   * (signal(7)): a signal meant for someone else in this process (Python's SIGINT or SIGCHLD
+   * handlers) would otherwise fail the request. The call is made again; anything else is thrown.
+   */
+  private static void retryIfInterrupted(IOException e, int attempt) throws IOException {
+    if (attempt >= MAX_INTERRUPTED_RETRIES || POSIX_API.errno() != Errno.EINTR.intValue()) {
+      throw e;
+    }
   }
 
   /** Receives one file descriptor passed by vineyardd (one descriptor per message). */
@@ -84,6 +109,10 @@ public final class UnixConnection extends FramedConnection {
     message.setIov(new ByteBuffer[] {ByteBuffer.allocateDirect(1)});
     message.allocateControl(Integer.BYTES);
     int received = POSIX_API.recvmsg(channel.getFD(), message, 0);
+    for (int attempt = 0; received < 0 && POSIX_API.errno() == Errno.EINTR.intValue()
+        && attempt < MAX_INTERRUPTED_RETRIES; attempt++) {
+      received = POSIX_API.recvmsg(channel.getFD(), message, 0);
+    }
     if (received < 0) {
       int errno = POSIX_API.errno();
       if (errno == Errno.EAGAIN.intValue() || errno == Errno.EWOULDBLOCK.intValue()) {
