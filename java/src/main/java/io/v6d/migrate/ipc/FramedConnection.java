@@ -39,6 +39,11 @@ public abstract class FramedConnection implements AutoCloseable {
     return peer;
   }
 
+  /** Whether the connection is still open: a missed deadline or a lost peer closes it. */
+  public boolean channelIsOpen() {
+    return channel.isOpen();
+  }
+
   /** How long vineyardd may stay silent while we wait for it. */
   public long timeoutMillis() {
     return timeoutMillis;
