@@ -22,7 +22,7 @@ import pytest
 import vineyard
 
 import vineyard_migrate
-from vineyard_servers import Servers, snapshot, start_agent
+from vineyard_servers import Servers, read_byte_stream, snapshot, start_agent
 
 HELPER = os.path.join(os.path.dirname(__file__), "remote_migrate.py")
 PRODUCER = os.path.join(os.path.dirname(__file__), "stream_producer.py")
@@ -239,14 +239,7 @@ def test_slow_stream_producer_is_not_a_timeout(world, through):
     producer, stream_id = _produce(world.src.socket, 3, 2.5)
     target = world.dst.client()
     forwarding = vineyard_migrate.migrate_stream(stream_id, target, timeout=1, **_stream_source(world, through))
-    reader = target.get(forwarding.stream_id).open_reader(target)
-    chunks = []
-    while True:
-        try:
-            chunks.append(bytes(reader.next()))
-        except StopIteration:
-            break
-    assert chunks == [bytes([i]) * (1 << 20) for i in range(3)]
+    assert read_byte_stream(target, forwarding.stream_id) == [bytes([i]) * (1 << 20) for i in range(3)]
     forwarding.wait(timeout=60)
     assert forwarding.state == "finished"
     assert producer.wait(30) == 0

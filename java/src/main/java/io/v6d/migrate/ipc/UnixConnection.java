@@ -71,24 +71,16 @@ public final class UnixConnection extends FramedConnection {
 
   @Override
   protected int readWithin(ByteBuffer buffer) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return channel.read(buffer); // 0: SO_RCVTIMEO passed
-      } catch (IOException e) {
-        retryIfInterrupted(e, attempt);
-      }
-    }
+    return unlessInterrupted(() -> channel.read(buffer)); // 0: SO_RCVTIMEO passed
   }
 
   @Override
   protected int writeWithin(ByteBuffer buffer) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return channel.write(buffer); // 0: SO_SNDTIMEO passed
-      } catch (IOException e) {
-        retryIfInterrupted(e, attempt);
-      }
-    }
+    return unlessInterrupted(() -> channel.write(buffer)); // 0: SO_SNDTIMEO passed
+  }
+
+  private interface SocketCall {
+    int run() throws IOException;
   }
 
   /**
@@ -96,9 +88,15 @@ public final class UnixConnection extends FramedConnection {
    * (signal(7)): a signal meant for someone else in this process (Python's SIGINT or SIGCHLD
    * handlers) would otherwise fail the request. The call is made again; anything else is thrown.
    */
-  private static void retryIfInterrupted(IOException e, int attempt) throws IOException {
-    if (attempt >= MAX_INTERRUPTED_RETRIES || POSIX_API.errno() != Errno.EINTR.intValue()) {
-      throw e;
+  private static int unlessInterrupted(SocketCall call) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return call.run();
+      } catch (IOException e) {
+        if (attempt >= MAX_INTERRUPTED_RETRIES || POSIX_API.errno() != Errno.EINTR.intValue()) {
+          throw e;
+        }
+      }
     }
   }
 
