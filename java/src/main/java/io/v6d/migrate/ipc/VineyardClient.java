@@ -113,10 +113,7 @@ public final class VineyardClient implements AutoCloseable {
     return register(reconnect);
   }
 
-  /**
-   * Throws unless vineyardd answers a request within the timeout, on a connection of its own: for
-   * waits that are long by design (a stream's next chunk), to tell a slow writer from a stopped vineyardd.
-   */
+  /** Throws unless vineyardd answers a request on a new connection within the timeout (see StreamRequests). */
   public void checkAlive() {
     try (VineyardClient probe = reconnect()) {
       probe.instanceStatus();
