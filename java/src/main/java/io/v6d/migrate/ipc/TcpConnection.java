@@ -50,6 +50,11 @@ public final class TcpConnection extends FramedConnection {
       channel.configureBlocking(false);
       selector = Selector.open();
       return new TcpConnection(endpoint, channel, selector, timeoutMillis);
+    } catch (java.net.SocketTimeoutException e) {
+      closeQuietly(channel);
+      closeQuietly(selector);
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR, "vineyardd's RPC port at " + endpoint
+          + " did not accept the connection within " + Timeouts.describe(timeoutMillis) + " (the timeout)", e);
     } catch (IOException e) {
       closeQuietly(channel);
       closeQuietly(selector);

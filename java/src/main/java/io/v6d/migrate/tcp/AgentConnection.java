@@ -78,6 +78,10 @@ public final class AgentConnection implements AutoCloseable {
     if (!connect.awaitUninterruptibly(timeoutMillis + 1000) || !connect.isSuccess()) {
       connect.channel().close();
       Throwable cause = connect.cause();
+      if (cause == null || cause instanceof io.netty.channel.ConnectTimeoutException) {
+        throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent at " + endpoint
+            + " did not accept the connection within " + Timeouts.describe(timeoutMillis) + " (the timeout)", cause);
+      }
       throw new MigrateException(ErrorCode.CONNECTION_FAILED,
           "cannot connect to the agent at " + endpoint + (cause == null ? ": timed out" : ": " + cause.getMessage()), cause);
     }

@@ -52,6 +52,35 @@ class DeadlineTest {
   }
 
   @Test
+  void rpcPortThatNeverAccepts() throws Exception {
+    // a full accept queue: the kernel drops further SYNs, so a connect gets no answer at all
+    try (java.net.ServerSocket server = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      java.util.List<java.net.Socket> queued = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 4; i++) {
+          java.net.Socket socket = new java.net.Socket();
+          try {
+            socket.connect(server.getLocalSocketAddress(), 200);
+            queued.add(socket);
+          } catch (java.io.IOException full) {
+            socket.close();
+            break;
+          }
+        }
+        String endpoint = "127.0.0.1:" + server.getLocalPort();
+        MigrateException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(MigrateException.class,
+            () -> TcpConnection.open(endpoint, 300)));
+        assertEquals(ErrorCode.CONNECTION_ERROR, e.code());
+        assertTrue(e.getMessage().contains(endpoint) && e.getMessage().contains("accept"), e.getMessage());
+      } finally {
+        for (java.net.Socket socket : queued) {
+          socket.close();
+        }
+      }
+    }
+  }
+
+  @Test
   void aTimedOutConnectionIsClosed() throws Exception {
     try (ServerSocketChannel server = ServerSocketChannel.open()) {
       server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
