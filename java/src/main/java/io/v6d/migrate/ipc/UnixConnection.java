@@ -52,17 +52,25 @@ public final class UnixConnection extends FramedConnection {
     }
     UnixSocketChannel channel = null;
     try {
-      channel = UnixSocketChannel.open(new UnixSocketAddress(socketPath));
+      channel = UnixSocketChannel.open();
       channel.setOption(UnixSocketOptions.SO_RCVTIMEO, Timeouts.asInt(timeoutMillis));
       channel.setOption(UnixSocketOptions.SO_SNDTIMEO, Timeouts.asInt(timeoutMillis));
+      // set before connecting: a connect to a full accept queue waits at most SO_SNDTIMEO, then is "pending"
+      if (!channel.connect(new UnixSocketAddress(socketPath))) {
+        throw new MigrateException(ErrorCode.CONNECTION_ERROR, "vineyardd at " + socketPath
+            + " did not accept the connection within " + Timeouts.describe(timeoutMillis) + " (the timeout)");
+      }
       return new UnixConnection(socketPath, channel, timeoutMillis);
-    } catch (IOException e) {
+    } catch (IOException | MigrateException e) {
       if (channel != null) {
         try {
           channel.close();
         } catch (IOException ignored) {
           // already failing
         }
+      }
+      if (e instanceof MigrateException m) {
+        throw m;
       }
       throw new MigrateException(
           ErrorCode.CONNECTION_FAILED, "cannot connect to vineyardd at '" + socketPath + "': " + e.getMessage(), e);

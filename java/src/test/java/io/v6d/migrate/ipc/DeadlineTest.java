@@ -41,6 +41,37 @@ class DeadlineTest {
   }
 
   @Test
+  void ipcSocketThatNeverAccepts(@TempDir Path dir) throws Exception {
+    Path socket = dir.resolve("full.sock");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(socket), 1);
+      java.util.List<java.nio.channels.SocketChannel> queued = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < 4; i++) { // fills the accept queue; a blocking connect would then wait for ever
+          java.nio.channels.SocketChannel client = java.nio.channels.SocketChannel.open(StandardProtocolFamily.UNIX);
+          client.configureBlocking(false);
+          queued.add(client);
+          try {
+            client.connect(UnixDomainSocketAddress.of(socket));
+          } catch (java.io.IOException full) { // EAGAIN: the queue is full
+            break;
+          }
+        }
+        MigrateException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(MigrateException.class,
+            () -> UnixConnection.open(socket.toString(), 300)));
+        assertEquals(ErrorCode.CONNECTION_ERROR, e.code());
+        assertTrue(e.getMessage().contains(socket.toString()) && e.getMessage().contains("accept"), e.getMessage());
+      } finally {
+        for (java.nio.channels.SocketChannel client : queued) {
+          client.close();
+        }
+      }
+    } finally {
+      Files.deleteIfExists(socket);
+    }
+  }
+
+  @Test
   void rpcPortThatNeverAnswers() throws Exception {
     try (ServerSocketChannel server = ServerSocketChannel.open()) {
       server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
