@@ -20,6 +20,17 @@ def snapshot(client):
     return {"objects": objects, "memory_usage": client.status.memory_usage}
 
 
+def read_byte_stream(client, stream_id):
+    """Every chunk of a ByteStream on ``client``'s instance, to its end, as bytes."""
+    reader = client.get(stream_id).open_reader(client)
+    chunks = []
+    while True:
+        try:
+            chunks.append(bytes(reader.next()))  # a copy: vineyard frees a chunk when the next is pulled
+        except StopIteration:
+            return chunks
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

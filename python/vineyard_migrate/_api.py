@@ -31,6 +31,7 @@ def migrate(
     transport="auto",
     token_file=None,
     connections=None,
+    timeout=None,
     progress=None,
     details=False,
 ):
@@ -56,6 +57,11 @@ def migrate(
         token_file: the agents' shared token (default: ``$VINEYARD_MIGRATE_TOKEN``, else
             ``~/.vineyard-migrate/token``).
         connections: at most this many parallel TCP connections (default 4).
+        timeout: seconds any peer (a vineyardd, an agent) may stay silent while we wait for it
+            (default 30). It bounds silence, not the whole migration: each request must be answered,
+            and a transfer must keep moving, within it. When it passes, the migration fails with
+            ``vineyard.ConnectionErrorException`` naming the peer and the request, and the target
+            is left as it was.
         progress: show a progress bar: None (default) on a terminal for transfers over 64 MiB,
             True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
@@ -68,7 +74,7 @@ def migrate(
         vineyard.NotEnoughMemoryException: the target cannot hold the object.
         vineyard.InvalidException: bad arguments.
         vineyard.ConnectionFailedException / ConnectionErrorException: an instance or agent cannot
-            be reached, or went away midway.
+            be reached, went away midway, or stayed silent past ``timeout``.
         vineyard.IOErrorException: data corrupted in transit (a CRC32C mismatch).
         JavaNotFoundError: no Java runtime to run the engine.
 
@@ -78,6 +84,7 @@ def migrate(
     >>> vineyard.connect("/tmp/b.sock").get(new_id)
     >>> vineyard_migrate.migrate(df_id, b_client)                  # in a cluster: source found
     >>> vineyard_migrate.migrate(df_id, "tcp://host2:9700", source=a_client)   # push to host2
+    >>> vineyard_migrate.migrate(df_id, b_client, source="rpc://host1:9600", timeout=10)
     """
     ref = _objects.object_ref(obj)
     target_endpoint = _objects.endpoint_of(target, "target")
@@ -87,13 +94,14 @@ def migrate(
     _objects.transport_of(transport)
     if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
         raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
+    timeout_ms = _objects.timeout_millis(timeout)
     engine = _jvm.engine()
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
             result = engine.migrate(
                 ref, target_endpoint, source_endpoint, name, bool(persist), transport,
-                _objects.path_or_none(token_file), connections or 0, bar,
+                _objects.path_or_none(token_file), connections or 0, timeout_ms, bar,
             )
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
@@ -110,16 +118,18 @@ def migrate(
     return outcome if details else outcome.object_id
 
 
-def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None):
+def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None):
     """What :func:`migrate` would do, without doing it: a dict with ``object_id``,
     ``already_on_target``, ``bytes_to_move``, ``transports`` and ``blobs`` (each with ``id``,
-    ``size``, ``instance_id``, ``action`` "copy" or "reuse", and ``transport``)."""
+    ``size``, ``instance_id``, ``action`` "copy" or "reuse", and ``transport``). ``timeout`` is as
+    for :func:`migrate`."""
     import json
 
     ref = _objects.object_ref(obj)
     _objects.transport_of(transport)
+    timeout_ms = _objects.timeout_millis(timeout)
     engine = _jvm.engine()
     with _errors.mapped_errors():
         result = engine.plan(ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
-                             transport, _objects.path_or_none(token_file), connections or 0)
+                             transport, _objects.path_or_none(token_file), connections or 0, timeout_ms)
         return json.loads(str(result.toJson().toString()))

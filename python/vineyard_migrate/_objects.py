@@ -62,6 +62,23 @@ def transport_of(transport):
     return transport
 
 
+DEFAULT_TIMEOUT = 30.0  #: seconds; the engine's Timeouts.DEFAULT_MILLIS
+_MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
+def timeout_millis(timeout):
+    """``timeout=`` (seconds, None for the default) as milliseconds for the engine, checked."""
+    import math
+
+    if timeout is None:
+        return 0
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("timeout must be a number of seconds, not %s" % type(timeout).__name__)
+    if not (math.isfinite(timeout) and 0 < timeout <= _MAX_TIMEOUT):
+        raise ValueError("timeout must be a positive number of seconds, at most %d, not %r" % (_MAX_TIMEOUT, timeout))
+    return max(1, int(math.ceil(timeout * 1000)))
+
+
 def path_or_none(path):
     """A path for the engine (a str), or None."""
     return None if path is None else str(path)

@@ -61,7 +61,7 @@ class StreamMigration:
 
 
 def migrate_stream(stream, target, *, source=None, transport="auto", token_file=None, connections=None,
-                   max_in_flight=256 << 20):
+                   max_in_flight=256 << 20, timeout=None):
     """Forward a vineyard stream to another instance as it is written; returns at once.
 
     A stream of the same type and parameters (ByteStream, RecordBatchStream, DataframeStream) is
@@ -75,6 +75,11 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
         target, source, transport, token_file, connections: as for :func:`migrate`.
         max_in_flight: bytes of forwarded chunks not yet read on the target, at most (one chunk
             always passes); beyond it, forwarding waits for the target's readers.
+        timeout: as for :func:`migrate`, with one difference: waiting for the source's next chunk is
+            not bounded by it, since a producer may legitimately be slow; instead the peer holding the
+            stream (its vineyardd, or its agent) must answer a request once per ``timeout`` while we
+            wait, so a stopped peer fails the forwarding (``ConnectionErrorException``) and a slow
+            producer does not.
 
     Returns:
         A :class:`StreamMigration`: ``.stream_id`` is the target stream, ``.wait()`` waits for the
@@ -84,15 +89,16 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
     _objects.transport_of(transport)
     if not isinstance(max_in_flight, int) or max_in_flight <= 0:
         raise ValueError("max_in_flight must be a positive number of bytes")
+    timeout_ms = _objects.timeout_millis(timeout)
     engine = _jvm.engine()
     with _errors.mapped_errors():
         handle = engine.migrateStream(
             ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"), transport,
-            _objects.path_or_none(token_file), connections or 0, max_in_flight)
+            _objects.path_or_none(token_file), connections or 0, max_in_flight, timeout_ms)
         return StreamMigration(handle)
 
 
-def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", token_file=None):
+def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", token_file=None, timeout=None):
     """Gather rank ``rank``'s share of a global object onto ``client``'s instance.
 
     The share follows the original ``vineyard-migrate-to-local``: the global object's chunks are
@@ -103,6 +109,8 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
     >>> ids = vineyard_migrate.migrate_to_local(gdf_id, replica=3, rank=1, client=client)
     >>> frames = [client.get(i) for i in ids]
 
+    ``timeout`` is as for :func:`migrate`.
+
     Returns:
         The local ``ObjectID`` of each chunk of the share, in order.
     """
@@ -111,8 +119,9 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
     if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < replica:
         raise ValueError("rank must be an int in [0, %d), not %r" % (replica, rank))
     ref = _objects.object_ref(global_obj)
+    timeout_ms = _objects.timeout_millis(timeout)
     engine = _jvm.engine()
     with _errors.mapped_errors():
         ids = engine.migrateToLocal(ref, replica, rank, _objects.endpoint_of(client, "client"), transport,
-                                    _objects.path_or_none(token_file), 0)
+                                    _objects.path_or_none(token_file), 0, timeout_ms)
         return [_objects.object_id(i) for i in ids]

@@ -55,14 +55,34 @@ public final class Migrate {
    */
   public static MigrationResult migrate(String object, String target, String source, String name, boolean persist,
       String transport, String tokenFile, int connections, ProgressListener progress) {
-    return new MigrationEngine().migrate(request(object, target, source, name, persist, transport, tokenFile, connections),
+    return migrate(object, target, source, name, persist, transport, tokenFile, connections, 0, progress);
+  }
+
+  /**
+   * The same with a timeout.
+   *
+   * @param timeoutMillis how long any peer (vineyardd, an agent) may stay silent while we wait for it
+   *     (0: {@link Timeouts#DEFAULT_MILLIS}); progress restarts the clock. A missed deadline is a
+   *     CONNECTION_ERROR naming the peer and the request, and the target is left as it was.
+   */
+  public static MigrationResult migrate(String object, String target, String source, String name, boolean persist,
+      String transport, String tokenFile, int connections, long timeoutMillis, ProgressListener progress) {
+    return new MigrationEngine().migrate(
+        request(object, target, source, name, persist, transport, tokenFile, connections, timeoutMillis),
         progress == null ? ProgressListener.NONE : progress);
   }
 
   /** A dry run of {@link #migrate(String, String, String, String, boolean, String, String, int, ProgressListener)}. */
   public static MigrationPlan plan(String object, String target, String source, String transport, String tokenFile,
       int connections) {
-    return new MigrationEngine().plan(request(object, target, source, null, true, transport, tokenFile, connections));
+    return plan(object, target, source, transport, tokenFile, connections, 0);
+  }
+
+  /** A dry run with a timeout (0: the default). */
+  public static MigrationPlan plan(String object, String target, String source, String transport, String tokenFile,
+      int connections, long timeoutMillis) {
+    return new MigrationEngine().plan(
+        request(object, target, source, null, true, transport, tokenFile, connections, timeoutMillis));
   }
 
   /**
@@ -72,21 +92,37 @@ public final class Migrate {
    */
   public static StreamMigration migrateStream(String stream, String target, String source, String transport,
       String tokenFile, int connections, long maxInFlightBytes) {
+    return migrateStream(stream, target, source, transport, tokenFile, connections, maxInFlightBytes, 0);
+  }
+
+  /**
+   * The same with a timeout (0: the default). Waiting for the source's next chunk is not bounded by
+   * it (a producer may be slow), but the peer holding the stream must answer once per timeout.
+   */
+  public static StreamMigration migrateStream(String stream, String target, String source, String transport,
+      String tokenFile, int connections, long maxInFlightBytes, long timeoutMillis) {
     return new MigrationEngine().migrateStream(
-        request(stream, target, source, null, true, transport, tokenFile, connections), maxInFlightBytes);
+        request(stream, target, source, null, true, transport, tokenFile, connections, timeoutMillis), maxInFlightBytes);
   }
 
   /** Gathers rank {@code rank}'s share of a global object onto the target; returns the local ids. */
   public static String[] migrateToLocal(String globalObject, int replica, int rank, String target, String transport,
       String tokenFile, int connections) {
-    return ToLocal.run(request(globalObject, target, null, null, true, transport, tokenFile, connections), replica, rank)
-        .stream().map(ObjectIds::format).toArray(String[]::new);
+    return migrateToLocal(globalObject, replica, rank, target, transport, tokenFile, connections, 0);
+  }
+
+  /** The same with a timeout (0: the default). */
+  public static String[] migrateToLocal(String globalObject, int replica, int rank, String target, String transport,
+      String tokenFile, int connections, long timeoutMillis) {
+    return ToLocal.run(request(globalObject, target, null, null, true, transport, tokenFile, connections, timeoutMillis),
+        replica, rank).stream().map(ObjectIds::format).toArray(String[]::new);
   }
 
   private static MigrationRequest request(String object, String target, String source, String name, boolean persist,
-      String transport, String tokenFile, int connections) {
+      String transport, String tokenFile, int connections, long timeoutMillis) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
-    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
+    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
+        timeoutMillis);
   }
 
   /**

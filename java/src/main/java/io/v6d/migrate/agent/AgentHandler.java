@@ -99,7 +99,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "unmap" -> scope.unmap(vineyard(), ids(request));
       case "stream_open" -> {
         if (streamReader == null) {
-          streamReader = VineyardClient.connect(server.socket());
+          streamReader = server.connectVineyard();
         }
         long stream = ObjectIds.parse(request.path("id").asText());
         streamReader.streams().open(stream, false);
@@ -135,6 +135,11 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "commit" -> {
         PushSession session = ownedSession(request);
+        if (!ctx.channel().isActive()) {
+          // the client gave up (its timeout passed while this agent was stopped or slow): the
+          // session is rolled back when the connection's close is handled, instead of committed
+          throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the client closed the connection before its commit was read");
+        }
         Map<Long, Long> ids = new LinkedHashMap<>();
         request.path("blobs").fields().forEachRemaining(e ->
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
@@ -209,7 +214,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private VineyardClient vineyard() {
     if (vineyard == null) {
-      vineyard = VineyardClient.connect(server.socket());
+      vineyard = server.connectVineyard();
     }
     return vineyard;
   }

@@ -47,9 +47,20 @@ public final class AgentServer implements AutoCloseable {
    * @param advertise the host name peers reach it by (null: the bound address)
    * @param publish publish the endpoint in the cluster's metadata
    * @param idleSeconds close peers idle for this long
+   * @param timeoutMillis how long its vineyardd may be silent while the agent waits for it (0: the default)
    */
   public record Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
-      int idleSeconds) {}
+      int idleSeconds, long timeoutMillis) {
+    public Config {
+      timeoutMillis = io.v6d.migrate.Timeouts.orDefault(timeoutMillis);
+    }
+
+    /** With the default timeout. */
+    public Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
+        int idleSeconds) {
+      this(socket, host, port, tokenFile, advertise, publish, idleSeconds, 0);
+    }
+  }
 
   private final Config config;
   private final PushSessions sessions = new PushSessions();
@@ -108,7 +119,7 @@ public final class AgentServer implements AutoCloseable {
       throw new MigrateException(ErrorCode.INVALID, "refusing to listen on " + config.host()
           + " without a token: pass --token-file (or set " + Token.ENV + ")");
     }
-    VineyardClient control = VineyardClient.connect(config.socket());
+    VineyardClient control = VineyardClient.connect(config.socket(), config.timeoutMillis());
     try {
       byte[] token;
       if (config.tokenFile() != null || System.getenv(Token.ENV) != null) {
@@ -135,6 +146,11 @@ public final class AgentServer implements AutoCloseable {
 
   String socket() {
     return config.socket();
+  }
+
+  /** A new client of the vineyardd served, under the agent's timeout: no peer waits for ever on a stopped vineyardd. */
+  VineyardClient connectVineyard() {
+    return VineyardClient.connect(config.socket(), config.timeoutMillis());
   }
 
   java.util.concurrent.ExecutorService streamWaits() {

@@ -18,6 +18,25 @@ final class HowOptions {
       description = "at most N parallel TCP connections (default: ${DEFAULT-VALUE})")
   int connections;
 
+  @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+      description = "how long any peer (vineyardd, an agent) may stay silent while we wait for it; progress "
+          + "restarts the clock (default: ${DEFAULT-VALUE})")
+  double timeoutSeconds;
+
+  long timeoutMillis() {
+    return millis(timeoutSeconds);
+  }
+
+  /** Seconds given on the command line, as milliseconds; refuses what is not a positive duration. */
+  static long millis(double seconds) {
+    if (!(seconds > 0) || seconds * 1000 > io.v6d.migrate.Timeouts.MAX_MILLIS) {
+      throw new io.v6d.migrate.MigrateException(io.v6d.migrate.ErrorCode.INVALID,
+          "--timeout must be a positive number of seconds, at most " + io.v6d.migrate.Timeouts.MAX_MILLIS / 1000
+              + ", not " + seconds);
+    }
+    return Math.max(1, (long) Math.ceil(seconds * 1000));
+  }
+
   TransportChoice choice() {
     return TransportChoice.parse(transport);
   }

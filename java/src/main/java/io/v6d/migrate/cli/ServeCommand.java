@@ -38,6 +38,11 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
   int idleSeconds;
 
+  @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+      description = "how long the served vineyardd may leave a request unanswered before the peer gets an error "
+          + "(default: ${DEFAULT-VALUE})")
+  double timeoutSeconds;
+
   @Option(names = "--metrics-port", paramLabel = "PORT",
       description = "serve /metrics (Prometheus text format) and /healthz on this port, 0 for any (default: off)")
   Integer metricsPort;
@@ -48,8 +53,8 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException, IOException {
-    AgentServer agent = AgentServer.start(
-        new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish, idleSeconds));
+    AgentServer agent = AgentServer.start(new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish,
+        idleSeconds, HowOptions.millis(timeoutSeconds)));
     try (MetricsServer metrics = metricsPort == null ? null : MetricsServer.start(metricsHost, metricsPort, agent::healthy)) {
       return serve(agent, metrics);
     } finally {

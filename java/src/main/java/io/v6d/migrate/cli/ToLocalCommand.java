@@ -35,7 +35,8 @@ final class ToLocalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, how.transport, how.tokenFile, how.connections);
+    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, how.transport, how.tokenFile, how.connections,
+        how.timeoutMillis());
     if (json) {
       var out = FrameCodec.mapper().createObjectNode();
       var chunks = out.putArray("chunks");

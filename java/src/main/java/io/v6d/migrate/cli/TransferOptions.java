@@ -19,6 +19,7 @@ final class TransferOptions {
   HowOptions how;
 
   MigrationRequest request(String object, String name, boolean persist) {
-    return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp());
+    return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp(),
+        how.timeoutMillis());
   }
 }

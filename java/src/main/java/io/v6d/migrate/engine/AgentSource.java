@@ -12,16 +12,14 @@ import io.v6d.migrate.transport.BlobTransport;
 
 /** A source reached through the agent beside it: metadata by agent requests, blobs pulled over TCP. */
 final class AgentSource implements SourceEndpoint {
-  private static final long TIMEOUT_MILLIS = 60_000;
-
   private final TcpPullTransport transport;
   private final AgentConnection connection;
   private final JsonNode info;
 
-  AgentSource(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
-    this.transport = new TcpPullTransport(endpoint, token, options);
+  AgentSource(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
+    this.transport = new TcpPullTransport(endpoint, token, options, timeoutMillis);
     this.connection = transport.primary();
-    this.info = connection.call("info", null, TIMEOUT_MILLIS);
+    this.info = connection.call("info", null);
   }
 
   @Override
@@ -41,20 +39,20 @@ final class AgentSource implements SourceEndpoint {
 
   @Override
   public JsonNode clusterMeta() {
-    return connection.call("cluster", null, TIMEOUT_MILLIS).path("cluster");
+    return connection.call("cluster", null).path("cluster");
   }
 
   @Override
   public ObjectNode getData(long id, boolean syncRemote) {
     ObjectNode request = FrameCodec.mapper().createObjectNode()
         .put("id", ObjectIds.format(id)).put("sync_remote", syncRemote);
-    return (ObjectNode) connection.call("meta", request, TIMEOUT_MILLIS).path("tree");
+    return (ObjectNode) connection.call("meta", request).path("tree");
   }
 
   @Override
   public long getName(String name) {
     ObjectNode request = FrameCodec.mapper().createObjectNode().put("name", name);
-    return ObjectIds.parse(connection.call("name", request, TIMEOUT_MILLIS).path("id").asText());
+    return ObjectIds.parse(connection.call("name", request).path("id").asText());
   }
 
   @Override

@@ -17,8 +17,8 @@ final class ClientSource implements SourceEndpoint {
     this.transport = transport;
   }
 
-  static ClientSource ipc(String socket) {
-    VineyardClient client = VineyardClient.connect(socket);
+  static ClientSource ipc(String socket, long timeoutMillis) {
+    VineyardClient client = VineyardClient.connect(socket, timeoutMillis);
     return new ClientSource(client, new SharedMemoryTransport(client, false));
   }
 
@@ -27,8 +27,8 @@ final class ClientSource implements SourceEndpoint {
     return new ClientSource(target, null);
   }
 
-  static ClientSource rpc(String endpoint) {
-    VineyardClient client = VineyardClient.connectRpc(endpoint);
+  static ClientSource rpc(String endpoint, long timeoutMillis) {
+    VineyardClient client = VineyardClient.connectRpc(endpoint, timeoutMillis);
     return new ClientSource(client, new RpcTransport(client));
   }
 

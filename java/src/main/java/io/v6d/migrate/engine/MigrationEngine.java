@@ -121,8 +121,8 @@ public final class MigrationEngine {
 
   /** Everything up to the first allocation on the target: source, blobs, their sizes, capacity. */
   private static Prepared prepare(MigrationRequest request) {
-    TransportSelector selector = new TransportSelector(request.transport(), request.tokenFile(), request.tcp());
-    VineyardClient target = VineyardClient.connect(request.target());
+    TransportSelector selector = new TransportSelector(request);
+    VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
     Prepared prepared = new Prepared(target);
     try {
       prepared.source = SourceSet.resolve(request, target, selector);

@@ -2,6 +2,7 @@ package io.v6d.migrate.engine;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.tcp.TcpOptions;
 
 /**
@@ -17,9 +18,17 @@ import io.v6d.migrate.tcp.TcpOptions;
  * @param transport how the bytes travel
  * @param tokenFile the agents' shared token (null: {@code VINEYARD_MIGRATE_TOKEN} or the default file)
  * @param tcp tuning of the TCP transport
+ * @param timeoutMillis how long any peer (vineyardd, an agent) may be silent while we wait for it;
+ *     0 for {@link Timeouts#DEFAULT_MILLIS}
  */
 public record MigrationRequest(String object, String target, String source, String name, boolean persist,
-    TransportChoice transport, String tokenFile, TcpOptions tcp) {
+    TransportChoice transport, String tokenFile, TcpOptions tcp, long timeoutMillis) {
+  /** A request with the default timeout. */
+  public MigrationRequest(String object, String target, String source, String name, boolean persist,
+      TransportChoice transport, String tokenFile, TcpOptions tcp) {
+    this(object, target, source, name, persist, transport, tokenFile, tcp, 0);
+  }
+
   public MigrationRequest {
     if (object == null || object.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "no object given: pass an object id or a name");
@@ -35,6 +44,7 @@ public record MigrationRequest(String object, String target, String source, Stri
     }
     transport = transport == null ? TransportChoice.AUTO : transport;
     tcp = tcp == null ? TcpOptions.DEFAULT : tcp;
+    timeoutMillis = Timeouts.orDefault(timeoutMillis);
   }
 
 }

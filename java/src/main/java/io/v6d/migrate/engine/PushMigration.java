@@ -31,8 +31,6 @@ import java.util.concurrent.CompletableFuture;
  * or, on any failure, frees everything it created.
  */
 final class PushMigration {
-  private static final long CALL_TIMEOUT_MILLIS = 600_000;
-
   private final MigrationRequest request;
 
   PushMigration(MigrationRequest request) {
@@ -49,7 +47,7 @@ final class PushMigration {
       long total = p.mapped.values().stream().mapToLong(Blob::size).sum();
       ObjectNode begin = FrameCodec.mapper().createObjectNode();
       p.mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
-      JsonNode session = p.primary.call("begin", begin, CALL_TIMEOUT_MILLIS);
+      JsonNode session = p.primary.call("begin", begin);
       String sessionId = session.path("session").asText();
       List<AgentConnection> extra = new ArrayList<>();
       try {
@@ -65,7 +63,7 @@ final class PushMigration {
         }
         ObjectNode ids = commit.putObject("blobs");
         newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
-        long newId = ObjectIds.parse(p.primary.call("commit", commit, CALL_TIMEOUT_MILLIS).path("object_id").asText());
+        long newId = ObjectIds.parse(p.primary.call("commit", commit).path("object_id").asText());
         return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
             MigrationEngine.seconds(started), "tcp-push");
       } catch (RuntimeException e) {
@@ -105,9 +103,9 @@ final class PushMigration {
     try {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
-      p.source = ClientSource.ipc(request.source());
-      p.primary = AgentConnection.open(p.endpoint, p.token);
-      JsonNode info = p.primary.call("info", null, CALL_TIMEOUT_MILLIS);
+      p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
+      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis());
+      JsonNode info = p.primary.call("info", null);
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
@@ -116,7 +114,7 @@ final class PushMigration {
       AgentConnection agent = p.primary;
       long id = p.id;
       p.alreadyOnTarget = SourceSet.alreadyOn(p.tree, p.targetInstance, p.sameCluster, () -> agent.call("exists",
-          FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id)), CALL_TIMEOUT_MILLIS).path("exists").asBoolean());
+          FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id))).path("exists").asBoolean());
       if (p.alreadyOnTarget) {
         return p;
       }
@@ -179,14 +177,15 @@ final class PushMigration {
     for (int i = 0; i < plan.size(); i++) {
       AgentConnection connection = primary;
       if (i > 0) {
-        connection = AgentConnection.open(endpoint, token);
+        connection = AgentConnection.open(endpoint, token, request.timeoutMillis());
         extra.add(connection);
-        connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId), CALL_TIMEOUT_MILLIS);
+        connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId));
       }
       List<ChunkWriter.Chunk> chunks = plan.get(i).stream().map(c -> new ChunkWriter.Chunk(
           newBlobIds.get(c.blobId()), c.offset(), c.length(), mapped.get(c.blobId()).address() + c.offset())).toList();
       outcomes.add(written(connection.write(new ChunkWriter(chunks, progress::add)), connection));
     }
+    // no deadline here: each connection fails by itself when the agent stops taking DATA (AgentConnection)
     AgentConnection.await(CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new)),
         Long.MAX_VALUE, "pushing " + total + " bytes to the agent at " + endpoint);
   }
@@ -207,7 +206,7 @@ final class PushMigration {
 
   private static void abort(AgentConnection primary, String sessionId) {
     try {
-      primary.call("abort", FrameCodec.mapper().createObjectNode().put("session", sessionId), 10_000);
+      primary.call("abort", FrameCodec.mapper().createObjectNode().put("session", sessionId));
     } catch (MigrateException ignored) {
       // the agent rolls back on its own when the connection closes
     }

@@ -60,8 +60,8 @@ final class StreamForwarder implements Runnable {
 
   /** Opens the source stream, creates the target stream, and starts forwarding in the background. */
   static StreamMigration start(MigrationRequest request, long maxInFlightBytes) {
-    TransportSelector selector = new TransportSelector(request.transport(), request.tokenFile(), request.tcp());
-    VineyardClient target = VineyardClient.connect(request.target());
+    TransportSelector selector = new TransportSelector(request);
+    VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
     SourceSet source = null;
     StreamReader reader = null;
     try {
@@ -161,7 +161,8 @@ final class StreamForwarder implements Runnable {
   /** An object chunk (a RecordBatch, a DataFrame): migrated like any object, then pushed. */
   private long forwardObject(long chunk) {
     MigrationResult result = new MigrationEngine().migrate(new MigrationRequest(ObjectIds.format(chunk),
-        request.target(), transport.endpoint(), null, false, request.transport(), request.tokenFile(), request.tcp()),
+        request.target(), transport.endpoint(), null, false, request.transport(), request.tokenFile(), request.tcp(),
+        request.timeoutMillis()),
         ProgressListener.NONE);
     target.streams().pushNext(targetStream, result.targetId());
     unconsumed.add(new long[] {result.targetId(), result.bytesCopied()});

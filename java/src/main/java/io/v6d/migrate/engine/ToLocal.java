@@ -47,7 +47,7 @@ public final class ToLocal {
   /** Migrates the share of {@code rank} to the target instance; returns the local ids, in order. */
   public static List<Long> run(MigrationRequest request, int replica, int rank) {
     List<Chunk> chunks = new ArrayList<>();
-    try (VineyardClient target = VineyardClient.connect(request.target())) {
+    try (VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis())) {
       long id = ObjectIds.looksLikeId(request.object()) ? ObjectIds.parse(request.object()) : target.getName(request.object());
       JsonNode tree = target.getData(id, true);
       if (!MetaTree.isGlobal(tree)) {
@@ -65,7 +65,7 @@ public final class ToLocal {
     List<Long> local = new ArrayList<>();
     for (long chunk : share(chunks, replica, rank)) {
       MigrationRequest one = new MigrationRequest(ObjectIds.format(chunk), request.target(), null, null,
-          request.persist(), request.transport(), request.tokenFile(), request.tcp());
+          request.persist(), request.transport(), request.tokenFile(), request.tcp(), request.timeoutMillis());
       local.add(new MigrationEngine().migrate(one, ProgressListener.NONE).targetId());
     }
     return local;

@@ -33,24 +33,26 @@ final class TransportSelector {
   private final TransportChoice choice;
   private final String tokenFile;
   private final TcpOptions tcp;
+  private final long timeoutMillis;
 
-  TransportSelector(TransportChoice choice, String tokenFile, TcpOptions tcp) {
-    this.choice = choice;
-    this.tokenFile = tokenFile;
-    this.tcp = tcp;
+  TransportSelector(MigrationRequest request) {
+    this.choice = request.transport();
+    this.tokenFile = request.tokenFile();
+    this.tcp = request.tcp();
+    this.timeoutMillis = request.timeoutMillis();
   }
 
   /** The source the caller named: an IPC socket path, {@code rpc://host:port} or {@code tcp://host:port}. */
   SourceEndpoint openExplicit(String source) {
     if (AgentEndpoint.isEndpoint(source)) {
       require(TransportChoice.TCP, source);
-      return new AgentSource(AgentEndpoint.parse(source), token(), tcp);
+      return new AgentSource(AgentEndpoint.parse(source), token(), tcp, timeoutMillis);
     }
     if (source.startsWith(RPC_SCHEME)) {
       require(TransportChoice.RPC, source);
-      return ClientSource.rpc(source.substring(RPC_SCHEME.length()));
+      return ClientSource.rpc(source.substring(RPC_SCHEME.length()), timeoutMillis);
     }
-    return ClientSource.ipc(source);
+    return ClientSource.ipc(source, timeoutMillis);
   }
 
   /** Whether the explicit source's own transport is the one asked for. */
@@ -103,22 +105,22 @@ final class TransportSelector {
     return entry.path("hostname").asText().equals(LocalHost.name()) && !socket.isEmpty() && Files.exists(Path.of(socket));
   }
 
-  private static BlobTransport local(JsonNode entry, long holder) {
+  private BlobTransport local(JsonNode entry, long holder) {
     String socket = entry.path("ipc_socket").asText("");
     if (socket.isEmpty() || !Files.exists(Path.of(socket))) {
       throw new MigrateException(ErrorCode.CONNECTION_FAILED, "instance " + holder + " ("
           + entry.path("hostname").asText("unknown host") + ") has no IPC socket on this host ('" + socket
           + "'): use transport='tcp' or 'rpc' to reach another host");
     }
-    return new SharedMemoryTransport(VineyardClient.connect(socket), true);
+    return new SharedMemoryTransport(VineyardClient.connect(socket, timeoutMillis), true);
   }
 
   private BlobTransport tcp(AgentEndpoint endpoint) {
-    return new TcpPullTransport(endpoint, token(), tcp);
+    return new TcpPullTransport(endpoint, token(), tcp, timeoutMillis);
   }
 
-  private static BlobTransport rpc(JsonNode entry) {
-    return new RpcTransport(VineyardClient.connectRpc(entry.path("rpc_endpoint").asText()));
+  private BlobTransport rpc(JsonNode entry) {
+    return new RpcTransport(VineyardClient.connectRpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
   }
 
   private static Optional<AgentEndpoint> agentOf(SourceEndpoint view, long holder) {

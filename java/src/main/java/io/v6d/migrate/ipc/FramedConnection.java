@@ -3,31 +3,60 @@ package io.v6d.migrate.ipc;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.ByteChannel;
+import java.nio.channels.Channel;
 
 /**
  * A blocking connection to vineyardd speaking its framed JSON protocol, over the IPC socket
  * ({@link UnixConnection}) or the RPC port ({@link TcpConnection}). Not thread-safe.
+ *
+ * <p>Every read and write has a deadline ({@link Timeouts}): vineyardd may be silent for at most
+ * {@link #timeoutMillis()} while we wait for it, however long the whole exchange takes. A missed
+ * deadline closes the connection (a late reply would be taken for the next one) and is a
+ * CONNECTION_ERROR naming vineyardd and the request.
  */
 public abstract class FramedConnection implements AutoCloseable {
   private final String peer;
-  private final ByteChannel channel;
+  private final Channel channel;
+  private final long timeoutMillis;
   private final FrameCodec codec = new FrameCodec();
   private final ByteBuffer header =
       ByteBuffer.allocateDirect(FrameCodec.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+  /** The type of the request last sent, for messages. */
+  private String request = "connect";
 
-  protected FramedConnection(String peer, ByteChannel channel) {
+  protected FramedConnection(String peer, Channel channel, long timeoutMillis) {
     this.peer = peer;
     this.channel = channel;
+    this.timeoutMillis = timeoutMillis;
   }
 
   /** The socket path or host:port of the vineyardd at the other end. */
   public String peer() {
     return peer;
   }
+
+  /** Whether the connection is still open: a missed deadline or a lost peer closes it. */
+  public boolean channelIsOpen() {
+    return channel.isOpen();
+  }
+
+  /** How long vineyardd may stay silent while we wait for it. */
+  public long timeoutMillis() {
+    return timeoutMillis;
+  }
+
+  /**
+   * Reads some bytes into {@code buffer}, waiting at most {@link #timeoutMillis()} for the first:
+   * the count, -1 at the end of the stream, or 0 when the deadline passed with nothing to read.
+   */
+  protected abstract int readWithin(ByteBuffer buffer) throws IOException;
+
+  /** Writes some bytes, waiting at most {@link #timeoutMillis()}; 0 when the deadline passed. */
+  protected abstract int writeWithin(ByteBuffer buffer) throws IOException;
 
   /**
    * Sends a request and reads its reply. A reply carrying a non-zero vineyard status becomes a
@@ -36,6 +65,32 @@ public abstract class FramedConnection implements AutoCloseable {
   public JsonNode call(JsonNode request, String expectedReplyType) {
     send(request);
     return checked(receive(), expectedReplyType, request.path("type").asText());
+  }
+
+  /**
+   * The same for a request vineyardd answers only when something else happens (a stream's next
+   * chunk): the wait is unbounded, but each time vineyardd has been silent for the timeout,
+   * {@code stillThere} must show it still answers (it throws if not).
+   */
+  public JsonNode callWaiting(JsonNode request, String expectedReplyType, Runnable stillThere) {
+    send(request);
+    header.clear();
+    while (header.position() == 0) {
+      try {
+        if (readWithin(header) < 0) {
+          throw closedByPeer();
+        }
+      } catch (IOException e) {
+        throw lost("read from", e);
+      }
+      if (header.position() == 0) {
+        if (!channel.isOpen()) {
+          throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the connection to vineyardd at " + peer + " was closed");
+        }
+        stillThere.run();
+      }
+    }
+    return checked(receiveRest(), expectedReplyType, request.path("type").asText());
   }
 
   /** The reply itself, or its error as a {@link MigrateException}. */
@@ -54,10 +109,13 @@ public abstract class FramedConnection implements AutoCloseable {
   }
 
   public void send(JsonNode request) {
+    this.request = request.path("type").asText("request");
     ByteBuffer frame = codec.encode(request);
     try {
       while (frame.hasRemaining()) {
-        channel.write(frame);
+        if (writeWithin(frame) == 0 && frame.hasRemaining()) {
+          throw timedOut("sending");
+        }
       }
     } catch (IOException e) {
       throw lost("write to", e);
@@ -66,6 +124,11 @@ public abstract class FramedConnection implements AutoCloseable {
 
   public JsonNode receive() {
     header.clear();
+    return receiveRest();
+  }
+
+  /** Reads the rest of a frame whose header may have begun to arrive. */
+  private JsonNode receiveRest() {
     readFully(header);
     header.flip();
     ByteBuffer body = ByteBuffer.allocate(codec.bodyLength(header));
@@ -78,8 +141,12 @@ public abstract class FramedConnection implements AutoCloseable {
   public void readFully(ByteBuffer buffer) {
     try {
       while (buffer.hasRemaining()) {
-        if (channel.read(buffer) < 0) {
-          throw new MigrateException(ErrorCode.CONNECTION_ERROR, "vineyardd at " + peer + " closed the connection");
+        int n = readWithin(buffer);
+        if (n < 0) {
+          throw closedByPeer();
+        }
+        if (n == 0 && buffer.hasRemaining()) {
+          throw timedOut("the reply to");
         }
       }
     } catch (IOException e) {
@@ -93,7 +160,21 @@ public abstract class FramedConnection implements AutoCloseable {
   }
 
   protected MigrateException lost(String what, IOException e) {
+    close();
     return new MigrateException(ErrorCode.CONNECTION_ERROR, "cannot " + what + " vineyardd at " + peer + ": " + e.getMessage(), e);
+  }
+
+  private MigrateException closedByPeer() {
+    close();
+    return new MigrateException(ErrorCode.CONNECTION_ERROR,
+        "vineyardd at " + peer + " closed the connection (during '" + request + "')");
+  }
+
+  /** The deadline passed: the connection is out of step with vineyardd, so it is closed. */
+  protected MigrateException timedOut(String what) {
+    close();
+    return new MigrateException(ErrorCode.CONNECTION_ERROR, "vineyardd at " + peer + " did not answer: no progress on "
+        + what + " '" + request + "' for " + Timeouts.describe(timeoutMillis) + " (the timeout)");
   }
 
   @Override

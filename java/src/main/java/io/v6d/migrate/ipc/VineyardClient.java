@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.shm.LibC;
@@ -31,6 +32,8 @@ public final class VineyardClient implements AutoCloseable {
   private static final int PIPELINE_WINDOW = 128;
 
   private final FramedConnection connection;
+  /** Opens another connection of the same kind to the same vineyardd (liveness checks). */
+  private final java.util.function.Supplier<FramedConnection> reconnect;
   private final long instanceId;
   private final String ipcSocket;
   private final String rpcEndpoint;
@@ -38,8 +41,10 @@ public final class VineyardClient implements AutoCloseable {
   /** Mappings by the store fd number as vineyardd names it (not our local fd). */
   private final Map<Integer, StoreMapping> mappings = new HashMap<>();
 
-  private VineyardClient(FramedConnection connection, JsonNode registered) {
+  private VineyardClient(FramedConnection connection, java.util.function.Supplier<FramedConnection> reconnect,
+      JsonNode registered) {
     this.connection = connection;
+    this.reconnect = reconnect;
     this.instanceId = registered.path("instance_id").longValue();
     this.ipcSocket = registered.path("ipc_socket").asText("");
     this.compression = registered.path("support_rpc_compression").asBoolean(false);
@@ -48,15 +53,21 @@ public final class VineyardClient implements AutoCloseable {
 
   /** Connects to the vineyardd listening on {@code socketPath} and registers as a client. */
   public static VineyardClient connect(String socketPath) {
-    return register(UnixConnection.open(socketPath));
+    return connect(socketPath, Timeouts.DEFAULT_MILLIS);
+  }
+
+  /** The same; vineyardd may be silent for at most {@code timeoutMillis} at a time ({@link Timeouts}). */
+  public static VineyardClient connect(String socketPath, long timeoutMillis) {
+    return register(() -> UnixConnection.open(socketPath, timeoutMillis));
   }
 
   /** Connects to vineyardd's RPC port ({@code host:port}); metadata only, and remote blobs. */
-  public static VineyardClient connectRpc(String endpoint) {
-    return register(TcpConnection.open(endpoint));
+  public static VineyardClient connectRpc(String endpoint, long timeoutMillis) {
+    return register(() -> TcpConnection.open(endpoint, timeoutMillis));
   }
 
-  private static VineyardClient register(FramedConnection connection) {
+  private static VineyardClient register(java.util.function.Supplier<FramedConnection> open) {
+    FramedConnection connection = open.get();
     String socketPath = connection.peer();
     try {
       ObjectNode request = FrameCodec.newMessage("register_request")
@@ -69,7 +80,7 @@ public final class VineyardClient implements AutoCloseable {
       if (!reply.path("store_match").asBoolean(true)) {
         throw new MigrateException(ErrorCode.INVALID, "vineyardd at " + socketPath + " uses another store type");
       }
-      return new VineyardClient(connection, reply);
+      return new VineyardClient(connection, open, reply);
     } catch (RuntimeException e) {
       connection.close();
       throw e;
@@ -91,6 +102,23 @@ public final class VineyardClient implements AutoCloseable {
   /** Whether vineyardd offers compressed remote blobs (its --compression). */
   public boolean supportsCompression() {
     return compression;
+  }
+
+  /** How long vineyardd may be silent while we wait for it. */
+  public long timeoutMillis() {
+    return connection.timeoutMillis();
+  }
+
+  /** Another client of the same vineyardd, over the same kind of connection, with the same timeout. */
+  public VineyardClient reconnect() {
+    return register(reconnect);
+  }
+
+  /** Throws unless vineyardd answers a request on a new connection within the timeout (see StreamRequests). */
+  public void checkAlive() {
+    try (VineyardClient probe = reconnect()) {
+      probe.instanceStatus();
+    }
   }
 
   /** The connection, for requests whose payload follows the reply (remote blobs). */
@@ -294,7 +322,7 @@ public final class VineyardClient implements AutoCloseable {
 
   /** Stream requests on this connection. */
   public StreamRequests streams() {
-    return new StreamRequests(connection);
+    return new StreamRequests(connection, this::checkAlive);
   }
 
   /** instance_id, memory_usage, memory_limit, ... of this instance. */

@@ -133,7 +133,7 @@ public final class RpcTransport implements BlobTransport {
 
   @Override
   public StreamReader openStreamReader() {
-    return new ClientStreamReader(VineyardClient.connectRpc(source.connection().peer()));
+    return new ClientStreamReader(source.reconnect());
   }
 
   @Override

@@ -13,6 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameType;
 import java.util.ArrayDeque;
@@ -22,94 +23,172 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One authenticated connection to an agent: JSON requests answered in order, READ requests, DATA
  * writes, and a sink for DATA frames that arrive. Any failure of the connection fails what waits
  * on it, {@link #failure()} included.
+ *
+ * <p>Deadlines ({@link Timeouts}): connecting, authenticating and each request's reply must come
+ * within the timeout; while replies, requested DATA or our own DATA writes are outstanding, the
+ * agent may not be silent for longer (traffic restarts the clock, so a long transfer that keeps
+ * moving is fine). A connection with nothing outstanding may be idle as long as it likes.
  */
 public final class AgentConnection implements AutoCloseable {
-  public static final int IDLE_TIMEOUT_SECONDS = 60;
-  private static final long CONNECT_TIMEOUT_MILLIS = 10_000;
-
   private final AgentEndpoint endpoint;
   private final Channel channel;
   private final FrameDecoder decoder;
   private final Replies replies;
+  private final long timeoutMillis;
 
-  private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies) {
+  private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
+      long timeoutMillis) {
     this.endpoint = endpoint;
     this.channel = channel;
     this.decoder = decoder;
     this.replies = replies;
+    this.timeoutMillis = timeoutMillis;
   }
 
-  /** Connects and authenticates with {@code token}. */
+  /** Connects and authenticates with {@code token}, with the default timeout. */
   public static AgentConnection open(AgentEndpoint endpoint, byte[] token) {
+    return open(endpoint, token, Timeouts.DEFAULT_MILLIS);
+  }
+
+  /** Connects and authenticates with {@code token}; the agent may be silent for at most {@code timeoutMillis}. */
+  public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis) {
     CompletableFuture<Void> handshake = new CompletableFuture<>();
     FrameDecoder[] decoder = new FrameDecoder[1];
     Replies replies = new Replies(endpoint);
     Bootstrap bootstrap = new Bootstrap()
         .group(EventLoops.client())
         .channel(NioSocketChannel.class)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT_MILLIS)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Timeouts.asInt(timeoutMillis))
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            decoder[0] = Pipelines.install(ch, IDLE_TIMEOUT_SECONDS, replies::waitingForStream);
+            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited));
             ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake));
             ch.pipeline().addLast("replies", replies);
           }
         });
     ChannelFuture connect = bootstrap.connect(endpoint.host(), endpoint.port());
-    if (!connect.awaitUninterruptibly(CONNECT_TIMEOUT_MILLIS + 1000) || !connect.isSuccess()) {
+    if (!connect.awaitUninterruptibly(timeoutMillis + 1000) || !connect.isSuccess()) {
       connect.channel().close();
       Throwable cause = connect.cause();
+      if (cause == null || cause instanceof io.netty.channel.ConnectTimeoutException) {
+        throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent at " + endpoint
+            + " did not accept the connection within " + Timeouts.describe(timeoutMillis) + " (the timeout)", cause);
+      }
       throw new MigrateException(ErrorCode.CONNECTION_FAILED,
           "cannot connect to the agent at " + endpoint + (cause == null ? ": timed out" : ": " + cause.getMessage()), cause);
     }
     try {
-      await(handshake, CONNECT_TIMEOUT_MILLIS, "authenticating with the agent at " + endpoint);
+      await(handshake, timeoutMillis, "authenticating with the agent at " + endpoint);
     } catch (RuntimeException e) {
       connect.channel().close().awaitUninterruptibly();
       throw e;
     }
-    return new AgentConnection(endpoint, connect.channel(), decoder[0], replies);
+    return new AgentConnection(endpoint, connect.channel(), decoder[0], replies, timeoutMillis);
   }
 
   public AgentEndpoint endpoint() {
     return endpoint;
   }
 
-  /** Sends a request and waits for its reply; an ERROR reply becomes a MigrateException. */
-  public JsonNode call(String op, ObjectNode args, long timeoutMillis) {
-    ObjectNode request = args == null ? FrameCodec.mapper().createObjectNode() : args;
-    request.put("op", op);
-    CompletableFuture<JsonNode> reply = replies.expect();
-    replies.streamWait = op.equals("stream_next");
+  public long timeoutMillis() {
+    return timeoutMillis;
+  }
+
+  /**
+   * Sends a request and waits for its reply, at most the timeout; an ERROR reply becomes a
+   * MigrateException. A missed deadline closes the connection (a late reply would answer the next request).
+   */
+  public JsonNode call(String op, ObjectNode args) {
+    CompletableFuture<JsonNode> reply = send(op, args, false);
     try {
-      channel.writeAndFlush(new ControlFrame(FrameType.REQUEST, request));
       return await(reply, timeoutMillis, "'" + op + "' on the agent at " + endpoint);
+    } catch (MigrateException e) {
+      if (!reply.isDone()) {
+        channel.close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The same for a request the agent answers only when something else happens (a stream's next
+   * chunk): the wait is unbounded, but each time the agent has been silent for the timeout,
+   * {@code stillThere} must show it still answers (it throws if not; the connection is then closed).
+   */
+  public JsonNode callWaiting(String op, ObjectNode args, Runnable stillThere) {
+    CompletableFuture<JsonNode> reply = send(op, args, true);
+    String what = "'" + op + "' on the agent at " + endpoint;
+    try {
+      while (!reply.isDone()) {
+        try {
+          reply.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          stillThere.run();
+        } catch (ExecutionException e) {
+          break; // reported below
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new MigrateException(ErrorCode.CONNECTION_ERROR, what + ": interrupted");
+        }
+      }
+    } catch (RuntimeException e) {
+      channel.close();
+      throw e;
     } finally {
       replies.streamWait = false;
     }
+    return await(reply, 0, what);
+  }
+
+  private CompletableFuture<JsonNode> send(String op, ObjectNode args, boolean waitsLong) {
+    ObjectNode request = args == null ? FrameCodec.mapper().createObjectNode() : args;
+    request.put("op", op);
+    CompletableFuture<JsonNode> reply = replies.expect(op);
+    replies.streamWait = waitsLong;
+    channel.writeAndFlush(new ControlFrame(FrameType.REQUEST, request));
+    return reply;
   }
 
   /** Routes DATA frames that arrive to {@code sink}; effective before this returns. */
   public void sink(DataSink sink) {
-    channel.eventLoop().submit(() -> decoder.sink(sink)).syncUninterruptibly();
+    DataSink counted = new DataSink() {
+      @Override
+      public long destination(long id, long offset, int length) {
+        return sink.destination(id, offset, length);
+      }
+
+      @Override
+      public void landed(long id, long offset, int length) {
+        replies.dataExpected.decrementAndGet();
+        sink.landed(id, offset, length);
+      }
+    };
+    channel.eventLoop().submit(() -> decoder.sink(counted)).syncUninterruptibly();
   }
 
+  /** Asks for DATA; until it has all come, the agent may not fall silent for longer than the timeout. */
   public void read(List<ReadRequest> requests) {
+    replies.dataExpected.addAndGet(requests.size());
     for (ReadRequest request : requests) {
       channel.write(request);
     }
     channel.flush();
   }
 
+  /** Writes DATA; until it is out, the agent must keep taking it (or the connection times out). */
   public ChannelFuture write(ChunkWriter chunks) {
-    return channel.writeAndFlush(chunks);
+    replies.writing.incrementAndGet();
+    ChannelFuture written = channel.writeAndFlush(chunks);
+    written.addListener(f -> replies.writing.decrementAndGet());
+    return written;
   }
 
   /** Completes exceptionally when the connection fails or closes; never completes normally. */
@@ -133,7 +212,8 @@ public final class AgentConnection implements AutoCloseable {
       }
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, what + " failed: " + cause, cause);
     } catch (TimeoutException e) {
-      throw new MigrateException(ErrorCode.CONNECTION_ERROR, what + ": no answer in " + timeoutMillis + " ms");
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR,
+          what + ": no answer in " + Timeouts.describe(timeoutMillis) + " (the timeout)");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, what + ": interrupted");
@@ -145,6 +225,10 @@ public final class AgentConnection implements AutoCloseable {
     private final AgentEndpoint endpoint;
     private final Queue<CompletableFuture<JsonNode>> pending = new ArrayDeque<>();
     private final CompletableFuture<Void> failure = new CompletableFuture<>();
+    /** DATA frames asked for and not yet landed; our DATA writes not yet out. */
+    final AtomicInteger dataExpected = new AtomicInteger();
+    final AtomicInteger writing = new AtomicInteger();
+    private volatile String lastOp = "";
 
     Replies(AgentEndpoint endpoint) {
       this.endpoint = endpoint;
@@ -153,12 +237,30 @@ public final class AgentConnection implements AutoCloseable {
     /** A reply may take as long as a stream's producer: the connection is not idle meanwhile. */
     volatile boolean streamWait;
 
-    boolean waitingForStream() {
-      return streamWait;
+    /** Silence is fine: nothing is awaited, or only a reply that waits for a stream's producer. */
+    boolean quiet() {
+      boolean replyAwaited;
+      synchronized (this) {
+        replyAwaited = !pending.isEmpty();
+      }
+      return streamWait || !(replyAwaited || dataExpected.get() > 0 || writing.get() > 0);
     }
 
-    synchronized CompletableFuture<JsonNode> expect() {
+    /** What is awaited, for the message of a timeout. */
+    String awaited() {
+      String reply;
+      synchronized (this) {
+        reply = pending.isEmpty() ? null : "the reply to '" + lastOp + "'";
+      }
+      String what = reply != null ? reply
+          : dataExpected.get() > 0 ? "DATA for " + dataExpected.get() + " READ request(s)"
+          : "our DATA to be taken";
+      return what + " from the agent at " + endpoint;
+    }
+
+    synchronized CompletableFuture<JsonNode> expect(String op) {
       CompletableFuture<JsonNode> reply = new CompletableFuture<>();
+      lastOp = op;
       if (failure.isCompletedExceptionally()) {
         failure.whenComplete((ok, cause) -> reply.completeExceptionally(cause));
       } else {

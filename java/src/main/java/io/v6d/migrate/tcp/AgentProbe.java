@@ -1,5 +1,6 @@
 package io.v6d.migrate.tcp;
 
+import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.protocol.Token;
 import java.nio.file.Path;
 
@@ -8,8 +9,6 @@ import java.nio.file.Path;
  * what it serves. Any failure (unreachable, refused token) is the MigrateException saying so.
  */
 public final class AgentProbe {
-  private static final long TIMEOUT_MILLIS = 30_000;
-
   private AgentProbe() {}
 
   /**
@@ -20,8 +19,8 @@ public final class AgentProbe {
    */
   public static String info(String endpoint, String tokenFile) {
     byte[] token = Token.load(tokenFile == null ? null : Path.of(tokenFile));
-    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token)) {
-      return connection.call("info", null, TIMEOUT_MILLIS).toString();
+    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token, Timeouts.DEFAULT_MILLIS)) {
+      return connection.call("info", null).toString();
     }
   }
 }

@@ -19,10 +19,14 @@ public final class Pipelines {
    * {@code busy} holds (a long request under way), the connection is not idle.
    */
   public static FrameDecoder install(SocketChannel channel, int idleTimeoutSeconds, BooleanSupplier busy) {
+    return install(channel, new IdleTimeout(idleTimeoutSeconds, busy));
+  }
+
+  static FrameDecoder install(SocketChannel channel, IdleTimeout timeout) {
     FrameDecoder decoder = new FrameDecoder(LIMITS);
     channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
     ChannelPipeline pipeline = channel.pipeline();
-    pipeline.addLast("timeout", new IdleTimeout(idleTimeoutSeconds, busy));
+    pipeline.addLast("timeout", timeout);
     pipeline.addLast("chunks", new ChunkedWriteHandler());
     pipeline.addLast("encoder", ENCODER);
     pipeline.addLast("decoder", decoder);

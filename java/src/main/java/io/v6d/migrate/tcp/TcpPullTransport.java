@@ -29,20 +29,21 @@ import java.util.concurrent.CompletableFuture;
  * ({@link FrameDecoder}), each chunk checked against its CRC32C.
  */
 public final class TcpPullTransport implements BlobTransport {
-  private static final long REQUEST_TIMEOUT_MILLIS = 120_000;
-
   private final AgentEndpoint endpoint;
   private final byte[] token;
   private final TcpOptions options;
+  private final long timeoutMillis;
   private final AgentConnection primary;
   /** The primary connection's grant id, asked for when a second connection first needs it. */
   private String grant;
 
-  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options) {
+  /** @param timeoutMillis how long the agent may be silent while we wait for it ({@link io.v6d.migrate.Timeouts}) */
+  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
     this.endpoint = endpoint;
     this.token = token;
     this.options = options;
-    this.primary = AgentConnection.open(endpoint, token);
+    this.timeoutMillis = timeoutMillis;
+    this.primary = AgentConnection.open(endpoint, token, timeoutMillis);
   }
 
   public AgentConnection primary() {
@@ -65,7 +66,7 @@ public final class TcpPullTransport implements BlobTransport {
     if (rootId != null) {
       request.put("object", ObjectIds.format(rootId));
     }
-    JsonNode sizes = connection.call("map", request, REQUEST_TIMEOUT_MILLIS).path("sizes");
+    JsonNode sizes = connection.call("map", request).path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
@@ -109,6 +110,7 @@ public final class TcpPullTransport implements BlobTransport {
       }
       CompletableFuture<Object> outcome = CompletableFuture.anyOf(
           sink.done(), CompletableFuture.anyOf(failures.toArray(CompletableFuture[]::new)));
+      // no deadline here: each connection fails by itself when the agent falls silent (AgentConnection)
       AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
     } catch (RuntimeException e) {
       // Nothing may land in the target blobs once we return: they are about to be freed.
@@ -124,7 +126,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   @Override
   public void release(Collection<Long> sourceBlobIds) {
-    primary.call("unmap", idsRequest(sourceBlobIds), REQUEST_TIMEOUT_MILLIS);
+    primary.call("unmap", idsRequest(sourceBlobIds));
   }
 
   /** {"ids": [...]}: the blobs a map or unmap request names. */
@@ -140,9 +142,9 @@ public final class TcpPullTransport implements BlobTransport {
    * the primary's named objects and streams reach, and nothing else.
    */
   private AgentConnection openJoined() {
-    AgentConnection connection = AgentConnection.open(endpoint, token);
+    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis);
     try {
-      connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()), REQUEST_TIMEOUT_MILLIS);
+      connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()));
       return connection;
     } catch (RuntimeException e) {
       connection.close();
@@ -152,7 +154,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   private synchronized String grant() {
     if (grant == null) {
-      grant = primary.call("grant", null, REQUEST_TIMEOUT_MILLIS).path("grant").asText();
+      grant = primary.call("grant", null).path("grant").asText();
     }
     return grant;
   }
@@ -163,15 +165,15 @@ public final class TcpPullTransport implements BlobTransport {
     return new StreamReader() {
       @Override
       public void open(long streamId) {
-        connection.call("stream_open", FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)),
-            REQUEST_TIMEOUT_MILLIS);
+        connection.call("stream_open", FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)));
       }
 
       @Override
       public long next(long streamId) {
-        // waits as long as the producer takes: the agent answers when a chunk exists
-        return ObjectIds.parse(connection.call("stream_next",
-            FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)), Long.MAX_VALUE)
+        // waits as long as the producer takes (the agent answers when a chunk exists), but the
+        // agent must answer 'info' on a connection of its own once per timeout meanwhile
+        return ObjectIds.parse(connection.callWaiting("stream_next",
+            FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(streamId)), () -> checkAlive(streamId))
             .path("chunk").asText());
       }
 
@@ -180,6 +182,16 @@ public final class TcpPullTransport implements BlobTransport {
         connection.close();
       }
     };
+  }
+
+  /** Throws unless the agent (and its vineyardd) answers a request on a fresh connection within the timeout. */
+  private void checkAlive(long streamId) {
+    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis)) {
+      probe.call("info", null);
+    } catch (MigrateException e) {
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR, "waiting for the next chunk of stream "
+          + ObjectIds.format(streamId) + " from the agent at " + endpoint + ": it stopped answering (" + e.getMessage() + ")", e);
+    }
   }
 
   @Override

@@ -69,7 +69,7 @@ public final class SharedMemoryTransport implements BlobTransport {
 
   @Override
   public StreamReader openStreamReader() {
-    return new ClientStreamReader(VineyardClient.connect(source.ipcSocket()));
+    return new ClientStreamReader(VineyardClient.connect(source.ipcSocket(), source.timeoutMillis()));
   }
 
   @Override
