@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from . import _errors, _jvm, _objects, _progress
+from . import _calls, _errors, _jvm, _objects, _progress
 
 @dataclasses.dataclass(frozen=True)
 class MigrationResult:
@@ -27,6 +27,7 @@ def migrate(
     *,
     source=None,
     name=None,
+    overwrite_name=False,
     persist=True,
     transport="auto",
     token_file=None,
@@ -49,7 +50,9 @@ def migrate(
             (its agent) or ``"rpc://host:port"`` (its vineyardd's RPC port). In a cluster it
             defaults to the holder, found through the target's cluster metadata; for independent
             instances (``--meta local``) it is required.
-        name: a name to give the migrated object on the target.
+        name: a name to give the migrated object on the target. A name that names another object
+            there already is refused (``vineyard.ObjectExistsException``) before anything is copied.
+        overwrite_name: move ``name`` to the migrated object even when it names another one.
         persist: persist the migrated object on the target (default True).
         transport: ``"auto"`` (shared memory on one host, else the source's agent, else
             vineyardd's RPC), ``"local"``, ``"tcp"`` or ``"rpc"``.
@@ -84,6 +87,11 @@ def migrate(
     source_endpoint = _objects.endpoint_of(source, "source")
     if name is not None and not isinstance(name, str):
         raise TypeError("name must be a str, not %s" % type(name).__name__)
+    _objects.flag(overwrite_name, "overwrite_name")
+    _objects.flag(persist, "persist")
+    _objects.flag(details, "details")
+    if progress is not None:
+        _objects.flag(progress, "progress")
     _objects.transport_of(transport)
     if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
         raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
@@ -91,10 +99,10 @@ def migrate(
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
-            result = engine.migrate(
-                ref, target_endpoint, source_endpoint, name, bool(persist), transport,
+            result = _calls.result_of(engine.startMigrate(
+                ref, target_endpoint, source_endpoint, name, persist, overwrite_name, transport,
                 _objects.path_or_none(token_file), connections or 0, bar,
-            )
+            ))
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
                 source_id=_objects.object_id(result.sourceIdString()),
@@ -120,6 +128,7 @@ def plan(obj, target, *, source=None, transport="auto", token_file=None, connect
     _objects.transport_of(transport)
     engine = _jvm.engine()
     with _errors.mapped_errors():
-        result = engine.plan(ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
-                             transport, _objects.path_or_none(token_file), connections or 0)
+        result = _calls.result_of(engine.startPlan(
+            ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
+            transport, _objects.path_or_none(token_file), connections or 0))
         return json.loads(str(result.toJson().toString()))

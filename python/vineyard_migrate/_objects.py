@@ -63,8 +63,15 @@ def transport_of(transport):
 
 
 def path_or_none(path):
-    """A path for the engine (a str), or None."""
-    return None if path is None else str(path)
+    """A path for the engine (a str, ``~`` expanded), or None."""
+    return None if path is None else os.path.expanduser(os.fspath(path))
+
+
+def flag(value, option):
+    """A boolean option, checked: ``persist='no'`` must not mean True."""
+    if not isinstance(value, bool):
+        raise TypeError("%s must be True or False, not %r" % (option, value))
+    return value
 
 
 def object_id(text):

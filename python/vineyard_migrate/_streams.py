@@ -1,6 +1,6 @@
 """Streams and global objects: ``migrate_stream`` and ``migrate_to_local``."""
 
-from . import _errors, _jvm, _objects
+from . import _calls, _errors, _jvm, _objects
 
 
 class StreamMigration:
@@ -44,8 +44,7 @@ class StreamMigration:
 
     def wait(self, timeout=None):
         """Waits until forwarding ends; raises its error if it failed, TimeoutError if still running."""
-        millis = -1 if timeout is None else max(0, int(timeout * 1000))
-        if not self._handle.await_(millis):
+        if not _calls.wait_for(self._handle.await_, timeout):
             raise TimeoutError("stream migration to %s still running after %ss" % (self.stream_id, timeout))
         if self.error is not None:
             raise self.error
@@ -113,6 +112,6 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
     ref = _objects.object_ref(global_obj)
     engine = _jvm.engine()
     with _errors.mapped_errors():
-        ids = engine.migrateToLocal(ref, replica, rank, _objects.endpoint_of(client, "client"), transport,
-                                    _objects.path_or_none(token_file), 0)
+        ids = _calls.result_of(engine.startMigrateToLocal(
+            ref, replica, rank, _objects.endpoint_of(client, "client"), transport, _objects.path_or_none(token_file), 0))
         return [_objects.object_id(i) for i in ids]

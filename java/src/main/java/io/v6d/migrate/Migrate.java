@@ -1,5 +1,6 @@
 package io.v6d.migrate;
 
+import io.v6d.migrate.engine.EngineCall;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationPlan;
@@ -55,14 +56,39 @@ public final class Migrate {
    */
   public static MigrationResult migrate(String object, String target, String source, String name, boolean persist,
       String transport, String tokenFile, int connections, ProgressListener progress) {
-    return new MigrationEngine().migrate(request(object, target, source, name, persist, transport, tokenFile, connections),
+    return new MigrationEngine().migrate(
+        request(object, target, source, name, persist, false, transport, tokenFile, connections),
         progress == null ? ProgressListener.NONE : progress);
+  }
+
+  /**
+   * {@link #migrate(String, String, String, String, boolean, String, String, int, ProgressListener)}
+   * on a thread of the engine, returning at once: the caller waits for it in slices and may cancel it
+   * (the Python face does, so that Ctrl-C reaches Python and the target is rolled back).
+   *
+   * @param overwriteName move {@code name} to the migrated object even when it names another object
+   *     on the target (otherwise refused)
+   */
+  public static EngineCall<MigrationResult> startMigrate(String object, String target, String source, String name,
+      boolean persist, boolean overwriteName, String transport, String tokenFile, int connections,
+      ProgressListener progress) {
+    MigrationRequest request =
+        request(object, target, source, name, persist, overwriteName, transport, tokenFile, connections);
+    ProgressListener listener = progress == null ? ProgressListener.NONE : progress;
+    return EngineCall.start(() -> new MigrationEngine().migrate(request, listener));
   }
 
   /** A dry run of {@link #migrate(String, String, String, String, boolean, String, String, int, ProgressListener)}. */
   public static MigrationPlan plan(String object, String target, String source, String transport, String tokenFile,
       int connections) {
-    return new MigrationEngine().plan(request(object, target, source, null, true, transport, tokenFile, connections));
+    return new MigrationEngine().plan(request(object, target, source, null, true, false, transport, tokenFile, connections));
+  }
+
+  /** {@link #plan} on a thread of the engine (see {@link #startMigrate}). */
+  public static EngineCall<MigrationPlan> startPlan(String object, String target, String source, String transport,
+      String tokenFile, int connections) {
+    MigrationRequest request = request(object, target, source, null, true, false, transport, tokenFile, connections);
+    return EngineCall.start(() -> new MigrationEngine().plan(request));
   }
 
   /**
@@ -73,20 +99,31 @@ public final class Migrate {
   public static StreamMigration migrateStream(String stream, String target, String source, String transport,
       String tokenFile, int connections, long maxInFlightBytes) {
     return new MigrationEngine().migrateStream(
-        request(stream, target, source, null, true, transport, tokenFile, connections), maxInFlightBytes);
+        request(stream, target, source, null, true, false, transport, tokenFile, connections), maxInFlightBytes);
   }
 
   /** Gathers rank {@code rank}'s share of a global object onto the target; returns the local ids. */
   public static String[] migrateToLocal(String globalObject, int replica, int rank, String target, String transport,
       String tokenFile, int connections) {
-    return ToLocal.run(request(globalObject, target, null, null, true, transport, tokenFile, connections), replica, rank)
+    return ToLocal.run(request(globalObject, target, null, null, true, false, transport, tokenFile, connections),
+            replica, rank)
         .stream().map(ObjectIds::format).toArray(String[]::new);
   }
 
-  private static MigrationRequest request(String object, String target, String source, String name, boolean persist,
+  /** {@link #migrateToLocal} on a thread of the engine (see {@link #startMigrate}). */
+  public static EngineCall<String[]> startMigrateToLocal(String globalObject, int replica, int rank, String target,
       String transport, String tokenFile, int connections) {
+    MigrationRequest request =
+        request(globalObject, target, null, null, true, false, transport, tokenFile, connections);
+    return EngineCall.start(() -> ToLocal.run(request, replica, rank).stream().map(ObjectIds::format)
+        .toArray(String[]::new));
+  }
+
+  private static MigrationRequest request(String object, String target, String source, String name, boolean persist,
+      boolean overwriteName, String transport, String tokenFile, int connections) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
-    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp);
+    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
+        overwriteName);
   }
 
   /** The engine's version, as built. */

@@ -128,7 +128,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
         String name = request.hasNonNull("name") ? request.path("name").asText() : null;
         long id = session.commit((ObjectNode) request.path("tree"), ids,
-            request.path("persist").asBoolean(true), name, request.path("same_cluster").asBoolean());
+            request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
+            request.path("same_cluster").asBoolean());
         server.sessions().remove(session);
         owned = null;
         reply.put("object_id", ObjectIds.format(id));

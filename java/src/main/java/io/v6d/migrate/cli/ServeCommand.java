@@ -1,11 +1,15 @@
 package io.v6d.migrate.cli;
 
 import io.v6d.migrate.agent.AgentServer;
+import io.v6d.migrate.engine.MigrationRequest;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 /** {@code vineyard-migrate serve}: runs the agent until SIGTERM or SIGINT. */
@@ -33,11 +37,25 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-publish", description = "do not publish the endpoint in the cluster's metadata")
   boolean noPublish;
 
-  @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
   int idleSeconds;
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
+  void idleSeconds(int seconds) {
+    if (seconds <= 0) {
+      throw new ParameterException(spec.commandLine(),
+          "--idle-timeout must be a positive number of seconds, not " + seconds);
+    }
+    idleSeconds = seconds;
+  }
 
   @Override
   public Integer call() throws InterruptedException {
+    if (tokenFile != null) {
+      tokenFile = Path.of(MigrationRequest.expandHome(tokenFile.toString()));
+    }
     AgentServer agent = AgentServer.start(
         new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish, idleSeconds));
     CountDownLatch stop = new CountDownLatch(1);

@@ -19,6 +19,11 @@ final class TransferOptions {
   HowOptions how;
 
   MigrationRequest request(String object, String name, boolean persist) {
-    return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp());
+    return request(object, name, persist, false);
+  }
+
+  MigrationRequest request(String object, String name, boolean persist, boolean overwriteName) {
+    return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp(),
+        overwriteName);
   }
 }

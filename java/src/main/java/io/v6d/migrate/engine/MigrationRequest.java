@@ -17,9 +17,17 @@ import io.v6d.migrate.tcp.TcpOptions;
  * @param transport how the bytes travel
  * @param tokenFile the agents' shared token (null: {@code VINEYARD_MIGRATE_TOKEN} or the default file)
  * @param tcp tuning of the TCP transport
+ * @param overwriteName move {@code name} to the migrated object when it names another object on the
+ *     target; when false such a name is refused before anything is created
  */
 public record MigrationRequest(String object, String target, String source, String name, boolean persist,
-    TransportChoice transport, String tokenFile, TcpOptions tcp) {
+    TransportChoice transport, String tokenFile, TcpOptions tcp, boolean overwriteName) {
+  /** A request that refuses to take over a name that is taken. */
+  public MigrationRequest(String object, String target, String source, String name, boolean persist,
+      TransportChoice transport, String tokenFile, TcpOptions tcp) {
+    this(object, target, source, name, persist, transport, tokenFile, tcp, false);
+  }
+
   public MigrationRequest {
     if (object == null || object.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "no object given: pass an object id or a name");
@@ -33,8 +41,16 @@ public record MigrationRequest(String object, String target, String source, Stri
     if (name != null && name.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "the new name must not be blank");
     }
+    tokenFile = expandHome(tokenFile);
     transport = transport == null ? TransportChoice.AUTO : transport;
     tcp = tcp == null ? TcpOptions.DEFAULT : tcp;
   }
 
+  /** {@code ~} or {@code ~/...} as the shell would expand it (a path given as {@code --opt=~/x} is not). */
+  public static String expandHome(String path) {
+    if (path != null && (path.equals("~") || path.startsWith("~/"))) {
+      return System.getProperty("user.home") + path.substring(1);
+    }
+    return path;
+  }
 }

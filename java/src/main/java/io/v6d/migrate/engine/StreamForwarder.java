@@ -67,10 +67,9 @@ final class StreamForwarder implements Runnable {
     try {
       source = SourceSet.resolve(request, target, selector);
       ObjectNode tree = source.tree();
-      String typename = tree.path("typename").asText();
-      if (!typename.endsWith("Stream")) {
+      if (!MetaTree.isStream(tree)) {
         throw new MigrateException(ErrorCode.INVALID,
-            ObjectIds.format(source.objectId()) + " is a " + typename + ", not a stream");
+            ObjectIds.format(source.objectId()) + " is a " + tree.path("typename").asText() + ", not a stream");
       }
       BlobTransport transport = source.transportFor(MetaTree.instanceId(tree));
       reader = transport.openStreamReader();
