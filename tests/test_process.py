@@ -4,6 +4,7 @@ was; and the process's string conversion and signal handling stay as they were."
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 import vineyard
 
 import vineyard_migrate
-from vineyard_servers import Servers, snapshot
+from vineyard_servers import Servers, snapshot, start_agent
 
 
 def _script(code, *args, timeout=60):
@@ -118,23 +119,27 @@ def test_a_jvm_the_user_started_with_our_jar_is_used_as_it_is(stack):
 INTERRUPTED_MIGRATION = """
     import sys
     import vineyard, vineyard_migrate
-    oid, target, source, transport = sys.argv[1:]
+    oid, target, source, transport, token_file = sys.argv[1:]
     print("migrating", flush=True)
-    vineyard_migrate.migrate(oid, target, source=source, transport=transport, progress=True)
+    vineyard_migrate.migrate(oid, target, source=source, transport=transport, token_file=token_file, progress=True)
     print("completed", flush=True)
 """
 
 
 @pytest.fixture(scope="module")
-def big_pair():
+def big_pair(tmp_path_factory):
     """A source holding a 1.25 GiB object (40 blobs of 32 MiB: the progress bar moves in steps
     while the copy goes on) and an empty target, each a vineyardd of its own."""
+    token_file = tmp_path_factory.mktemp("token") / "token"
+    token_file.write_text(secrets.token_hex(32) + "\n")
     with Servers() as servers:
         source = servers.start_vineyardd("big-source", size="1600Mi")
         target = servers.start_vineyardd("big-target", size="1600Mi")
+        agents = {side.name: start_agent(servers, side.name + "-agent", side.socket, token_file=token_file,
+                                         extra=["--no-publish"]) for side in (source, target)}
         client = source.client()
         oid = client.put(tuple(np.full(4 << 20, i, dtype=np.float64) for i in range(40)))
-        yield source, target, oid
+        yield source, target, agents, token_file, oid
         client.close()
 
 
@@ -152,15 +157,21 @@ def _interrupt_midway(process):
                 return True
 
 
-@pytest.mark.parametrize("transport", ["rpc", "local"])
+@pytest.mark.parametrize("transport", ["local", "rpc", "tcp", "tcp-push"])
 def test_ctrl_c_mid_migration_raises_keyboard_interrupt_and_leaves_the_target_clean(big_pair, transport):
-    source, target, oid = big_pair
+    source, target, agents, token_file, oid = big_pair
     watcher = target.client()
     before = snapshot(watcher)
-    source_name = "rpc://127.0.0.1:%d" % source.rpc_port if transport == "rpc" else source.socket
+    to, source_name = target.socket, source.socket
+    if transport == "rpc":
+        source_name = "rpc://127.0.0.1:%d" % source.rpc_port
+    elif transport == "tcp":
+        source_name = agents[source.name].endpoint
+    elif transport == "tcp-push":
+        to, transport = agents[target.name].endpoint, "tcp"
     process = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(INTERRUPTED_MIGRATION), "o%016x" % int(oid), target.socket,
-         source_name, transport],
+        [sys.executable, "-c", textwrap.dedent(INTERRUPTED_MIGRATION), "o%016x" % int(oid), to,
+         source_name, transport, str(token_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         interrupted = _interrupt_midway(process)
