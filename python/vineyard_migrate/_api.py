@@ -69,7 +69,10 @@ def migrate(
     Raises:
         vineyard.ObjectNotExistsException: no such object id or name.
         vineyard.NotEnoughMemoryException: the target cannot hold the object.
-        vineyard.InvalidException: bad arguments.
+        vineyard.InvalidException: bad arguments; ``obj`` is a stream (see :func:`migrate_stream`).
+        vineyard.ObjectExistsException: ``name`` names another object on the target.
+        TypeError: a boolean option that is not a bool.
+        KeyboardInterrupt: Ctrl-C; raised once the target is rolled back.
         vineyard.ConnectionFailedException / ConnectionErrorException: an instance or agent cannot
             be reached, or went away midway.
         vineyard.IOErrorException: data corrupted in transit (a CRC32C mismatch).
