@@ -185,3 +185,28 @@ def test_ctrl_c_mid_migration_raises_keyboard_interrupt_and_leaves_the_target_cl
     assert process.returncode == -signal.SIGINT, err  # how Python ends on an uncaught Ctrl-C
     assert snapshot(watcher) == before
     watcher.close()
+
+
+def test_ctrl_c_on_the_command_line_rolls_back_before_exiting(big_pair):
+    """The command line is a JVM of its own: SIGINT runs its shutdown hooks, one of which cancels
+    the migration and waits for the rollback."""
+    source, target, _, _, oid = big_pair
+    watcher = target.client()
+    before = snapshot(watcher)
+    cli = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    process = subprocess.Popen(
+        [cli, "migrate", "o%016x" % int(oid), "--from", "rpc://127.0.0.1:%d" % source.rpc_port, "--to", target.socket],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the target blobs are allocated before the bytes move: then the transfer is under way
+        while process.poll() is None and watcher.status.memory_usage == before["memory_usage"]:
+            pass
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert out == "", "the migration completed before the interrupt: %s" % out
+    assert process.returncode == 130, err  # 128 + SIGINT, as the JVM exits on it
+    assert snapshot(watcher) == before
+    watcher.close()

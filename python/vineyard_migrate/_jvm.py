@@ -13,6 +13,7 @@ _LIB_CANDIDATES = (
     ("lib", "server", "libjvm.dylib"),
 )
 _lock = threading.Lock()
+_engine_ready = False  # the log bridge and the exit hook are installed (once per process)
 
 
 class JavaNotFoundError(RuntimeError):
@@ -84,6 +85,7 @@ def engine():
     its class path."""
     import jpype
 
+    global _engine_ready
     with _lock:
         if not jpype.isJVMStarted():
             _start_jvm(jpype)
@@ -95,15 +97,12 @@ def engine():
                 "add %s to its class path" % jar_path()
             ) from e
         if not _engine_ready:
-            _engine_ready.append(True)
+            _engine_ready = True
             from . import _logs
 
             _logs.install()
             atexit.register(_stop_engine)  # after jpype's own hook, so it runs before it
     return entry
-
-
-_engine_ready = []
 
 
 def _start_jvm(jpype):
