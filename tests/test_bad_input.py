@@ -135,3 +135,15 @@ def test_boolean_options_take_only_booleans(a, solo, option, value, unchanged):
     oid = a.put(np.arange(4))
     with unchanged(solo), pytest.raises(TypeError, match="%s must be True or False, not %r" % (option, value)):
         vineyard_migrate.migrate(oid, solo, source=a, **{option: value})
+
+
+@pytest.mark.parametrize("call", ["migrate", "plan", "migrate_stream"])
+@pytest.mark.parametrize("connections", [True, 0, 65, "4"])
+def test_connections_is_an_int_from_1_to_64_everywhere(a, solo, call, connections, unchanged):
+    with unchanged(solo), pytest.raises(ValueError, match="connections must be an int from 1 to 64"):
+        getattr(vineyard_migrate, call)("o0000000000000001", solo, source=a, connections=connections)
+
+
+def test_max_in_flight_is_a_positive_int(a, b, stream, unchanged):
+    with unchanged(b), pytest.raises(ValueError, match="max_in_flight"):
+        vineyard_migrate.migrate_stream(stream, b, source=a, max_in_flight=True)

@@ -96,15 +96,14 @@ def migrate(
     if progress is not None:
         _objects.flag(progress, "progress")
     _objects.transport_of(transport)
-    if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
-        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
+    connections = _objects.connections_of(connections)
     engine = _jvm.engine()
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
             result = _calls.result_of(engine.startMigrate(
                 ref, target_endpoint, source_endpoint, name, persist, overwrite_name, transport,
-                _objects.path_or_none(token_file), connections or 0, bar,
+                _objects.path_or_none(token_file), connections, bar,
             ))
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
@@ -129,9 +128,10 @@ def plan(obj, target, *, source=None, transport="auto", token_file=None, connect
 
     ref = _objects.object_ref(obj)
     _objects.transport_of(transport)
+    connections = _objects.connections_of(connections)
     engine = _jvm.engine()
     with _errors.mapped_errors():
         result = _calls.result_of(engine.startPlan(
             ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
-            transport, _objects.path_or_none(token_file), connections or 0))
+            transport, _objects.path_or_none(token_file), connections))
         return json.loads(str(result.toJson().toString()))

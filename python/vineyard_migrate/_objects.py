@@ -67,6 +67,15 @@ def path_or_none(path):
     return None if path is None else os.path.expanduser(os.fspath(path))
 
 
+def connections_of(connections):
+    """The engine's connection count: 0 for the default, else 1 to 64."""
+    if connections is None:
+        return 0
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= 64:
+        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
+    return connections
+
+
 def flag(value, option):
     """A boolean option, checked: ``persist='no'`` must not mean True."""
     if not isinstance(value, bool):

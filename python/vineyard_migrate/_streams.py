@@ -81,13 +81,14 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
     """
     ref = _objects.object_ref(stream)
     _objects.transport_of(transport)
-    if not isinstance(max_in_flight, int) or max_in_flight <= 0:
+    connections = _objects.connections_of(connections)
+    if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight <= 0:
         raise ValueError("max_in_flight must be a positive number of bytes")
     engine = _jvm.engine()
     with _errors.mapped_errors():
         handle = engine.migrateStream(
             ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"), transport,
-            _objects.path_or_none(token_file), connections or 0, max_in_flight)
+            _objects.path_or_none(token_file), connections, max_in_flight)
         return StreamMigration(handle)
 
 
