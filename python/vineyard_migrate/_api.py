@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from . import _errors, _jvm, _objects, _progress
+from . import _calls, _errors, _jvm, _objects, _progress
 
 @dataclasses.dataclass(frozen=True)
 class MigrationResult:
@@ -27,6 +27,7 @@ def migrate(
     *,
     source=None,
     name=None,
+    overwrite_name=False,
     persist=True,
     transport="auto",
     token_file=None,
@@ -50,7 +51,9 @@ def migrate(
             (its agent) or ``"rpc://host:port"`` (its vineyardd's RPC port). In a cluster it
             defaults to the holder, found through the target's cluster metadata; for independent
             instances (``--meta local``) it is required.
-        name: a name to give the migrated object on the target.
+        name: a name to give the migrated object on the target. A name that names another object
+            there already is refused (``vineyard.ObjectExistsException``) before anything is copied.
+        overwrite_name: move ``name`` to the migrated object even when it names another one.
         persist: persist the migrated object on the target (default True).
         transport: ``"auto"`` (shared memory on one host, else the source's agent, else
             vineyardd's RPC), ``"local"``, ``"tcp"`` or ``"rpc"``.
@@ -72,7 +75,10 @@ def migrate(
     Raises:
         vineyard.ObjectNotExistsException: no such object id or name.
         vineyard.NotEnoughMemoryException: the target cannot hold the object.
-        vineyard.InvalidException: bad arguments.
+        vineyard.InvalidException: bad arguments; ``obj`` is a stream (see :func:`migrate_stream`).
+        vineyard.ObjectExistsException: ``name`` names another object on the target.
+        TypeError: a boolean option that is not a bool.
+        KeyboardInterrupt: Ctrl-C; raised once the target is rolled back.
         vineyard.ConnectionFailedException / ConnectionErrorException: an instance or agent cannot
             be reached, went away midway, or stayed silent past ``timeout``.
         vineyard.IOErrorException: data corrupted in transit (a CRC32C mismatch).
@@ -88,21 +94,18 @@ def migrate(
     """
     ref = _objects.object_ref(obj)
     target_endpoint = _objects.endpoint_of(target, "target")
-    source_endpoint = _objects.endpoint_of(source, "source")
     if name is not None and not isinstance(name, str):
         raise TypeError("name must be a str, not %s" % type(name).__name__)
-    _objects.transport_of(transport)
-    if connections is not None and (not isinstance(connections, int) or not 1 <= connections <= 64):
-        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
-    timeout_ms = _objects.timeout_millis(timeout)
-    engine = _jvm.engine()
+    _objects.flag(details, "details")
+    if progress is not None:
+        _objects.flag(progress, "progress")
+    engine, options = _objects.engine_options(
+        source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
+        token_file=token_file, connections=connections, timeout=timeout)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
-            result = engine.migrate(
-                ref, target_endpoint, source_endpoint, name, bool(persist), transport,
-                _objects.path_or_none(token_file), connections or 0, timeout_ms, bar,
-            )
+            result = _calls.result_of(engine.startMigrate(ref, target_endpoint, options, bar))
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
                 source_id=_objects.object_id(result.sourceIdString()),
@@ -126,10 +129,8 @@ def plan(obj, target, *, source=None, transport="auto", token_file=None, connect
     import json
 
     ref = _objects.object_ref(obj)
-    _objects.transport_of(transport)
-    timeout_ms = _objects.timeout_millis(timeout)
-    engine = _jvm.engine()
+    engine, options = _objects.engine_options(source=source, transport=transport, token_file=token_file,
+                                              connections=connections, timeout=timeout)
     with _errors.mapped_errors():
-        result = engine.plan(ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"),
-                             transport, _objects.path_or_none(token_file), connections or 0, timeout_ms)
+        result = _calls.result_of(engine.startPlan(ref, _objects.endpoint_of(target, "target"), options))
         return json.loads(str(result.toJson().toString()))

@@ -1,5 +1,6 @@
 """Finding Java and starting the engine's JVM, lazily, once per process."""
 
+import atexit
 import os
 import re
 import shlex
@@ -14,6 +15,7 @@ _LIB_CANDIDATES = (
     ("lib", "server", "libjvm.dylib"),
 )
 _lock = threading.Lock()
+_engine_ready = False  # the log bridge and the exit hook are installed (once per process)
 
 
 class JavaNotFoundError(RuntimeError):
@@ -156,28 +158,64 @@ def started():
 
 
 def engine():
-    """The engine's entry class ``io.v6d.migrate.Migrate``; starts the JVM on first use."""
+    """The engine's entry class ``io.v6d.migrate.Migrate``; starts the JVM on first use.
+
+    A JVM someone else started in this process is used as it is, when it has the engine's jar on
+    its class path."""
     import jpype
 
+    global _engine_ready
     with _lock:
         if not jpype.isJVMStarted():
-            options = shlex.split(os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", ""))
-            jpype.startJVM(
-                find_jvm_library(),
-                *options,
-                classpath=[jar_path()],
-                convertStrings=True,
-            )
+            _start_jvm(jpype)
+        try:
+            entry = jpype.JClass("io.v6d.migrate.Migrate")
+        except TypeError as e:  # a JVM started by someone else, without our jar
+            raise RuntimeError(
+                "a JVM was already started in this process without the vineyard-migrate jar; "
+                "add %s to its class path" % jar_path()
+            ) from e
+        if not _engine_ready:
+            _engine_ready = True
             from . import _logs
 
             _logs.install()
-    try:
-        return jpype.JClass("io.v6d.migrate.Migrate")
-    except TypeError as e:  # a JVM started by someone else, without our jar
-        raise RuntimeError(
-            "a JVM was already started in this process without the vineyard-migrate jar; "
-            "add %s to its class path" % jar_path()
-        ) from e
+            atexit.register(_stop_engine)  # after jpype's own hook, so it runs before it
+    return entry
+
+
+def _start_jvm(jpype):
+    """Starts the JVM so that it changes nothing for the rest of the process:
+
+    - ``convertStrings=False`` (jpype's default; the setting is process-wide): the engine's face
+      converts the strings it gets with ``str()``;
+    - ``-Xrs`` and ``interrupt=True``: neither the JVM nor jpype installs handlers for SIGINT,
+      SIGTERM, SIGHUP or SIGQUIT, which stay Python's (Ctrl-C raises KeyboardInterrupt, a
+      Python SIGTERM handler still runs);
+    - the thread that starts the JVM is attached to it as a daemon, like every other Python
+      thread jpype attaches. Left as the JVM's non-daemon "main" thread, a worker thread that
+      started it would make the JVM's shutdown at exit wait for it forever once it has ended.
+    """
+    options = shlex.split(os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", ""))
+    jpype.startJVM(
+        find_jvm_library(),
+        "-Xrs",
+        *options,
+        classpath=[jar_path()],
+        convertStrings=False,
+        interrupt=True,
+    )
+    if threading.current_thread() is not threading.main_thread():
+        jpype.java.lang.Thread.detach()
+        jpype.java.lang.Thread.attachAsDaemon()
+
+
+def _stop_engine():
+    """At exit, before jpype shuts the JVM down: no more log records are handed to Python."""
+    import jpype
+
+    if jpype.isJVMStarted():
+        jpype.JClass("io.v6d.migrate.logging.LogBridge").uninstall()
 
 
 def java_class(name):

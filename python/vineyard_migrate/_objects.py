@@ -80,8 +80,39 @@ def timeout_millis(timeout):
 
 
 def path_or_none(path):
-    """A path for the engine (a str), or None."""
-    return None if path is None else str(path)
+    """A path for the engine (a str, ``~`` expanded), or None."""
+    return None if path is None else os.path.expanduser(os.fspath(path))
+
+
+def connections_of(connections):
+    """The engine's connection count: 0 for the default, else 1 to 64."""
+    if connections is None:
+        return 0
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= 64:
+        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
+    return connections
+
+
+def flag(value, option):
+    """A boolean option, checked: ``persist='no'`` must not mean True."""
+    if not isinstance(value, bool):
+        raise TypeError("%s must be True or False, not %r" % (option, value))
+    return value
+
+
+def engine_options(*, source=None, name=None, persist=True, overwrite_name=False, transport="auto",
+                   token_file=None, connections=None, timeout=None):
+    """``(engine, options)``: the keyword arguments checked (before the JVM starts: bad input never
+    costs a JVM), then the engine and its ``MigrateOptions`` holding them."""
+    from . import _jvm
+
+    checked = (endpoint_of(source, "source"), name, flag(persist, "persist"), flag(overwrite_name, "overwrite_name"),
+               transport_of(transport), path_or_none(token_file), connections_of(connections), timeout_millis(timeout))
+    source, name, persist, overwrite_name, transport, token_file, connections, timeout_ms = checked
+    engine = _jvm.engine()
+    options = engine.options().source(source).name(name).persist(persist).overwriteName(overwrite_name)
+    options.transport(transport).tokenFile(token_file).connections(connections).timeoutMillis(timeout_ms)
+    return engine, options
 
 
 def object_id(text):

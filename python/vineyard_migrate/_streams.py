@@ -1,6 +1,6 @@
 """Streams and global objects: ``migrate_stream`` and ``migrate_to_local``."""
 
-from . import _errors, _jvm, _objects
+from . import _calls, _errors, _jvm, _objects
 
 
 class StreamMigration:
@@ -44,8 +44,7 @@ class StreamMigration:
 
     def wait(self, timeout=None):
         """Waits until forwarding ends; raises its error if it failed, TimeoutError if still running."""
-        millis = -1 if timeout is None else max(0, int(timeout * 1000))
-        if not self._handle.await_(millis):
+        if not _calls.wait_for(self._handle.await_, timeout):
             raise TimeoutError("stream migration to %s still running after %ss" % (self.stream_id, timeout))
         if self.error is not None:
             raise self.error
@@ -86,15 +85,12 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
         end, ``.chunks`` / ``.bytes`` / ``.state`` tell the progress.
     """
     ref = _objects.object_ref(stream)
-    _objects.transport_of(transport)
-    if not isinstance(max_in_flight, int) or max_in_flight <= 0:
+    if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight <= 0:
         raise ValueError("max_in_flight must be a positive number of bytes")
-    timeout_ms = _objects.timeout_millis(timeout)
-    engine = _jvm.engine()
+    engine, options = _objects.engine_options(source=source, transport=transport, token_file=token_file,
+                                              connections=connections, timeout=timeout)
     with _errors.mapped_errors():
-        handle = engine.migrateStream(
-            ref, _objects.endpoint_of(target, "target"), _objects.endpoint_of(source, "source"), transport,
-            _objects.path_or_none(token_file), connections or 0, max_in_flight, timeout_ms)
+        handle = engine.migrateStream(ref, _objects.endpoint_of(target, "target"), options, max_in_flight)
         return StreamMigration(handle)
 
 
@@ -119,9 +115,8 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
     if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < replica:
         raise ValueError("rank must be an int in [0, %d), not %r" % (replica, rank))
     ref = _objects.object_ref(global_obj)
-    timeout_ms = _objects.timeout_millis(timeout)
-    engine = _jvm.engine()
+    engine, options = _objects.engine_options(transport=transport, token_file=token_file, timeout=timeout)
     with _errors.mapped_errors():
-        ids = engine.migrateToLocal(ref, replica, rank, _objects.endpoint_of(client, "client"), transport,
-                                    _objects.path_or_none(token_file), 0, timeout_ms)
+        ids = _calls.result_of(engine.startMigrateToLocal(
+            ref, replica, rank, _objects.endpoint_of(client, "client"), options))
         return [_objects.object_id(i) for i in ids]

@@ -29,6 +29,8 @@ public enum ErrorCode {
   CONNECTION_FAILED(33),
   CONNECTION_ERROR(34),
   ETCD_ERROR(35),
+  /** vineyard's kAlreadyStopped: here, a migration cancelled by its caller (Ctrl-C). */
+  ALREADY_STOPPED(36),
   NOT_ENOUGH_MEMORY(41),
   STREAM_DRAINED(42),
   STREAM_FAILED(43),

@@ -147,7 +147,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
         String name = request.hasNonNull("name") ? request.path("name").asText() : null;
         long id = session.commit((ObjectNode) request.path("tree"), ids,
-            request.path("persist").asBoolean(true), name, sameCluster);
+            request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
+            sameCluster);
         server.sessions().remove(session);
         owned = null;
         reply.put("object_id", ObjectIds.format(id));

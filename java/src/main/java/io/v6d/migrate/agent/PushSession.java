@@ -114,11 +114,13 @@ final class PushSession implements DataSink {
   }
 
   /** Waits for every byte, seals the blobs and rebuilds the object; returns its id. */
-  long commit(ObjectNode tree, Map<Long, Long> newBlobIds, boolean persist, String name, boolean sameCluster) {
+  long commit(ObjectNode tree, Map<Long, Long> newBlobIds, boolean persist, String name, boolean overwriteName,
+      boolean sameCluster) {
     awaitAllLanded();
     long instance = target.instanceId();
     long id = build.finish(tree, newBlobIds,
-        member -> sameCluster && !MetaTree.isGlobal(member) && MetaTree.instanceId(member) == instance, persist, name);
+        member -> sameCluster && !MetaTree.isGlobal(member) && MetaTree.instanceId(member) == instance, persist, name,
+        overwriteName);
     committed = true;
     AgentMetrics.migrationServed("push", true, startedNanos);
     return id;

@@ -37,6 +37,12 @@ final class HowOptions {
     return Math.max(1, (long) Math.ceil(seconds * 1000));
   }
 
+  /** These options for the engine's public calls. */
+  io.v6d.migrate.MigrateOptions options() {
+    return new io.v6d.migrate.MigrateOptions().transport(transport).tokenFile(tokenFile).connections(connections)
+        .timeoutMillis(timeoutMillis());
+  }
+
   TransportChoice choice() {
     return TransportChoice.parse(transport);
   }

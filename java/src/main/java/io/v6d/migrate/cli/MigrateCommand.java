@@ -1,6 +1,8 @@
 package io.v6d.migrate.cli;
 
+import io.v6d.migrate.engine.EngineCall;
 import io.v6d.migrate.engine.MigrationEngine;
+import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationResult;
 import io.v6d.migrate.transport.ProgressListener;
 import java.util.concurrent.Callable;
@@ -22,15 +24,45 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--name", description = "name the migrated object on the target")
   String name;
 
+  @Option(names = "--overwrite-name",
+      description = "with --name: move the name to the migrated object even when it names another object there")
+  boolean overwriteName;
+
   @Option(names = "--no-persist", description = "do not persist the migrated object")
   boolean noPersist;
 
   @Option(names = "--json", description = "print the result as JSON")
   boolean json;
 
+  private static final long ROLLBACK_WAIT_MILLIS = 30_000;
+
   @Override
-  public Integer call() {
-    MigrationResult result = new MigrationEngine().migrate(transfer.request(object, name, !noPersist), ProgressListener.NONE);
+  public Integer call() throws InterruptedException {
+    MigrationRequest request = transfer.request(object, name, !noPersist, overwriteName);
+    EngineCall<MigrationResult> migration =
+        EngineCall.start(() -> new MigrationEngine().migrate(request, ProgressListener.NONE));
+    // Ctrl-C or SIGTERM: the JVM runs its shutdown hooks before it halts; this one cancels the
+    // migration and waits for its rollback, so that the target is left as it was.
+    Thread rollBackOnExit = new Thread(() -> {
+      migration.cancel();
+      try {
+        migration.waitFor(ROLLBACK_WAIT_MILLIS);
+      } catch (InterruptedException ignored) {
+        // halting anyway
+      }
+    }, "vineyard-migrate-cancel");
+    Runtime.getRuntime().addShutdownHook(rollBackOnExit);
+    MigrationResult result;
+    try {
+      migration.waitFor(-1);
+      result = migration.result();
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(rollBackOnExit);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs, or has run
+      }
+    }
     if (json) {
       Output.print(System.out, Output.json(result));
     } else {

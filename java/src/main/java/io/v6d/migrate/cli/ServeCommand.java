@@ -1,13 +1,17 @@
 package io.v6d.migrate.cli;
 
 import io.v6d.migrate.agent.AgentServer;
+import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.metrics.MetricsServer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 /** {@code vineyard-migrate serve}: runs the agent until SIGTERM or SIGINT. */
@@ -35,8 +39,19 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-publish", description = "do not publish the endpoint in the cluster's metadata")
   boolean noPublish;
 
-  @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
   int idleSeconds;
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--idle-timeout", defaultValue = "120", paramLabel = "SECONDS", description = "close peers idle this long (default: ${DEFAULT-VALUE})")
+  void idleSeconds(int seconds) {
+    if (seconds <= 0) {
+      throw new ParameterException(spec.commandLine(),
+          "--idle-timeout must be a positive number of seconds, not " + seconds);
+    }
+    idleSeconds = seconds;
+  }
 
   @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
       description = "how long the served vineyardd may leave a request unanswered before the peer gets an error "
@@ -53,6 +68,9 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException, IOException {
+    if (tokenFile != null) {
+      tokenFile = Path.of(MigrationRequest.expandHome(tokenFile.toString()));
+    }
     AgentServer agent = AgentServer.start(new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish,
         idleSeconds, HowOptions.millis(timeoutSeconds)));
     try (MetricsServer metrics = metricsPort == null ? null : MetricsServer.start(metricsHost, metricsPort, agent::healthy)) {

@@ -35,8 +35,7 @@ final class ToLocalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, how.transport, how.tokenFile, how.connections,
-        how.timeoutMillis());
+    String[] ids = Migrate.migrateToLocal(object, replica, rank, target, how.options());
     if (json) {
       var out = FrameCodec.mapper().createObjectNode();
       var chunks = out.putArray("chunks");

@@ -19,7 +19,11 @@ final class TransferOptions {
   HowOptions how;
 
   MigrationRequest request(String object, String name, boolean persist) {
+    return request(object, name, persist, false);
+  }
+
+  MigrationRequest request(String object, String name, boolean persist, boolean overwriteName) {
     return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp(),
-        how.timeoutMillis());
+        overwriteName, how.timeoutMillis());
   }
 }

@@ -52,6 +52,7 @@ public final class MigrationEngine {
       try (TargetBuild build = new TargetBuild(prepared.target)) {
         long base = 0;
         for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
+          EngineCall.checkpoint();
           List<Long> sources = new ArrayList<>(entry.getValue().keySet());
           List<Blob> created = build.createBlobs(new ArrayList<>(entry.getValue().values()));
           List<BlobTransfer> transfers = new ArrayList<>();
@@ -62,13 +63,15 @@ public final class MigrationEngine {
           long offset = base;
           long total = prepared.totalBytes;
           long copyStarted = System.nanoTime();
-          entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total));
+          EngineCall.interruptibly(() ->
+              entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total)));
           LOG.debug("moved {} blobs by {} in {} ms", transfers.size(), entry.getKey().name(),
               (System.nanoTime() - copyStarted) / 1_000_000);
           base += transfers.stream().mapToLong(t -> t.target().size()).sum();
         }
+        EngineCall.checkpoint();
         newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
-            request.persist(), request.name());
+            request.persist(), request.name(), request.overwriteName());
       }
       String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
@@ -126,9 +129,11 @@ public final class MigrationEngine {
     Prepared prepared = new Prepared(target);
     try {
       prepared.source = SourceSet.resolve(request, target, selector);
+      SourceSet.refuseStream(prepared.source.tree());
       if (prepared.source.alreadyOnTarget()) {
         return prepared;
       }
+      TargetBuild.refuseTakenName(request.name(), request.overwriteName(), target::getName);
       Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
       for (BlobRef blob : MetaTree.blobs(prepared.source.tree()).values()) {
         if (prepared.source.onTarget(blob.instanceId())) {

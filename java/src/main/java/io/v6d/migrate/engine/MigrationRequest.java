@@ -18,15 +18,17 @@ import io.v6d.migrate.tcp.TcpOptions;
  * @param transport how the bytes travel
  * @param tokenFile the agents' shared token (null: {@code VINEYARD_MIGRATE_TOKEN} or the default file)
  * @param tcp tuning of the TCP transport
+ * @param overwriteName move {@code name} to the migrated object when it names another object on the
+ *     target; when false such a name is refused before anything is created
  * @param timeoutMillis how long any peer (vineyardd, an agent) may be silent while we wait for it;
  *     0 for {@link Timeouts#DEFAULT_MILLIS}
  */
 public record MigrationRequest(String object, String target, String source, String name, boolean persist,
-    TransportChoice transport, String tokenFile, TcpOptions tcp, long timeoutMillis) {
-  /** A request with the default timeout. */
+    TransportChoice transport, String tokenFile, TcpOptions tcp, boolean overwriteName, long timeoutMillis) {
+  /** A request with the defaults: a taken name is refused, the default timeout. */
   public MigrationRequest(String object, String target, String source, String name, boolean persist,
       TransportChoice transport, String tokenFile, TcpOptions tcp) {
-    this(object, target, source, name, persist, transport, tokenFile, tcp, 0);
+    this(object, target, source, name, persist, transport, tokenFile, tcp, false, 0);
   }
 
   public MigrationRequest {
@@ -42,9 +44,26 @@ public record MigrationRequest(String object, String target, String source, Stri
     if (name != null && name.isBlank()) {
       throw new MigrateException(ErrorCode.INVALID, "the new name must not be blank");
     }
+    tokenFile = expandHome(tokenFile);
     transport = transport == null ? TransportChoice.AUTO : transport;
     tcp = tcp == null ? TcpOptions.DEFAULT : tcp;
     timeoutMillis = Timeouts.orDefault(timeoutMillis);
   }
 
+  /**
+   * A request for a part of this one (a chunk of a global object or of a stream): the same target,
+   * transport, token, tuning and timeout; no name.
+   */
+  public MigrationRequest forPart(String part, String partSource, boolean persistPart) {
+    return new MigrationRequest(part, target, partSource, null, persistPart, transport, tokenFile, tcp, false,
+        timeoutMillis);
+  }
+
+  /** {@code ~} or {@code ~/...} as the shell would expand it (a path given as {@code --opt=~/x} is not). */
+  public static String expandHome(String path) {
+    if (path != null && (path.equals("~") || path.startsWith("~/"))) {
+      return System.getProperty("user.home") + path.substring(1);
+    }
+    return path;
+  }
 }

@@ -47,19 +47,20 @@ final class PushMigration {
       long total = p.mapped.values().stream().mapToLong(Blob::size).sum();
       ObjectNode begin = FrameCodec.mapper().createObjectNode();
       p.mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
+      EngineCall.checkpoint();
       JsonNode session = p.primary.call("begin", begin);
       String sessionId = session.path("session").asText();
       List<AgentConnection> extra = new ArrayList<>();
       try {
         session.path("blobs").fields().forEachRemaining(e ->
             newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-        send(p.endpoint, p.token, p.primary, sessionId, p.mapped, newBlobIds, extra,
-            new ThrottledProgress(progress, total, 50_000_000L));
+        EngineCall.interruptibly(() -> send(p.endpoint, p.token, p.primary, sessionId, p.mapped, newBlobIds, extra,
+            new ThrottledProgress(progress, total, 50_000_000L)));
         ObjectNode commit = FrameCodec.mapper().createObjectNode()
             .put("session", sessionId).put("persist", request.persist()).put("same_cluster", p.sameCluster);
         commit.set("tree", p.tree);
         if (request.name() != null) {
-          commit.put("name", request.name());
+          commit.put("name", request.name()).put("overwrite_name", request.overwriteName());
         }
         ObjectNode ids = commit.putObject("blobs");
         newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
@@ -111,6 +112,7 @@ final class PushMigration {
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
       p.id = SourceSet.resolveId(p.source, request.object(), "the source");
       p.tree = SourceSet.treeFromHolder(p.source, p.id, p.sameCluster);
+      SourceSet.refuseStream(p.tree);
       AgentConnection agent = p.primary;
       long id = p.id;
       p.alreadyOnTarget = SourceSet.alreadyOn(p.tree, p.targetInstance, p.sameCluster, () -> agent.call("exists",
@@ -118,6 +120,8 @@ final class PushMigration {
       if (p.alreadyOnTarget) {
         return p;
       }
+      TargetBuild.refuseTakenName(request.name(), request.overwriteName(), name -> ObjectIds.parse(agent.call("name",
+          FrameCodec.mapper().createObjectNode().put("name", name)).path("id").asText()));
       List<Long> toPush = new ArrayList<>();
       for (BlobRef blob : MetaTree.blobs(p.tree).values()) {
         if (p.sameCluster && blob.instanceId() == p.targetInstance) {

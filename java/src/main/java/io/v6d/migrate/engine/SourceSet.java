@@ -156,6 +156,18 @@ final class SourceSet implements AutoCloseable {
     }
   }
 
+  /**
+   * A stream's chunks are not members of its tree: copying the tree would make a stream that no
+   * writer feeds and no reader can drain. Streams are forwarded as they are written instead.
+   */
+  static void refuseStream(ObjectNode tree) {
+    if (MetaTree.isStream(tree)) {
+      throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(MetaTree.id(tree)) + " is a stream ("
+          + tree.path("typename").asText() + "): forward it with migrate_stream() (vineyard-migrate stream), "
+          + "not migrate()");
+    }
+  }
+
   static long resolveId(SourceEndpoint endpoint, String object, String where) {
     if (ObjectIds.looksLikeId(object)) {
       return ObjectIds.parse(object);

@@ -67,10 +67,9 @@ final class StreamForwarder implements Runnable {
     try {
       source = SourceSet.resolve(request, target, selector);
       ObjectNode tree = source.tree();
-      String typename = tree.path("typename").asText();
-      if (!typename.endsWith("Stream")) {
+      if (!MetaTree.isStream(tree)) {
         throw new MigrateException(ErrorCode.INVALID,
-            ObjectIds.format(source.objectId()) + " is a " + typename + ", not a stream");
+            ObjectIds.format(source.objectId()) + " is a " + tree.path("typename").asText() + ", not a stream");
       }
       BlobTransport transport = source.transportFor(MetaTree.instanceId(tree));
       reader = transport.openStreamReader();
@@ -160,10 +159,8 @@ final class StreamForwarder implements Runnable {
 
   /** An object chunk (a RecordBatch, a DataFrame): migrated like any object, then pushed. */
   private long forwardObject(long chunk) {
-    MigrationResult result = new MigrationEngine().migrate(new MigrationRequest(ObjectIds.format(chunk),
-        request.target(), transport.endpoint(), null, false, request.transport(), request.tokenFile(), request.tcp(),
-        request.timeoutMillis()),
-        ProgressListener.NONE);
+    MigrationResult result = new MigrationEngine().migrate(
+        request.forPart(ObjectIds.format(chunk), transport.endpoint(), false), ProgressListener.NONE);
     target.streams().pushNext(targetStream, result.targetId());
     unconsumed.add(new long[] {result.targetId(), result.bytesCopied()});
     return result.bytesCopied();

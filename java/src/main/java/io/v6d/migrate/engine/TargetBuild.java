@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,29 @@ public final class TargetBuild implements AutoCloseable {
     }
   }
 
+  /**
+   * Refuses {@code name} when it names an object on the target already (vineyard's put_name would
+   * silently move it), unless {@code overwrite}. {@code lookup} resolves a name on the target and
+   * fails with OBJECT_NOT_EXISTS or META_TREE_NAME_NOT_EXISTS when it names nothing.
+   */
+  public static void refuseTakenName(String name, boolean overwrite, ToLongFunction<String> lookup) {
+    if (name == null || overwrite) {
+      return;
+    }
+    long holder;
+    try {
+      holder = lookup.applyAsLong(name);
+    } catch (MigrateException e) {
+      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS || e.code() == ErrorCode.META_TREE_NAME_NOT_EXISTS) {
+        return;
+      }
+      throw e;
+    }
+    throw new MigrateException(ErrorCode.OBJECT_EXISTS, "the name '" + name + "' already names object "
+        + ObjectIds.format(holder) + " on the target; pass overwrite_name=True (--overwrite-name) to move it "
+        + "to the migrated object, or choose another name");
+  }
+
   /** Allocates many blobs at once (pipelined); every one created is recorded, even if a later one fails. */
   public List<Blob> createBlobs(List<Long> sizes) {
     List<Blob> created = new ArrayList<>();
@@ -75,7 +99,7 @@ public final class TargetBuild implements AutoCloseable {
    * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
    */
   public long finish(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
-      boolean persist, String name) {
+      boolean persist, String name, boolean overwriteName) {
     long started = System.nanoTime();
     List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
     target.seal(unsealed, id -> blobs.put(id, true));
@@ -97,6 +121,7 @@ public final class TargetBuild implements AutoCloseable {
     LOG.debug("finish: sealed {} blobs in {} ms, metadata {} ms, persist {} ms", unsealed.size(),
         (sealed - started) / 1_000_000, (described - sealed) / 1_000_000, (System.nanoTime() - described) / 1_000_000);
     if (name != null) {
+      refuseTakenName(name, overwriteName, target::getName); // again: another client may have taken it meanwhile
       target.putName(id, name);
     }
     committed = true;

@@ -64,8 +64,7 @@ public final class ToLocal {
     }
     List<Long> local = new ArrayList<>();
     for (long chunk : share(chunks, replica, rank)) {
-      MigrationRequest one = new MigrationRequest(ObjectIds.format(chunk), request.target(), null, null,
-          request.persist(), request.transport(), request.tokenFile(), request.tcp(), request.timeoutMillis());
+      MigrationRequest one = request.forPart(ObjectIds.format(chunk), null, request.persist());
       local.add(new MigrationEngine().migrate(one, ProgressListener.NONE).targetId());
     }
     return local;

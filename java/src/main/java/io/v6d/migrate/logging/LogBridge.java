@@ -10,7 +10,9 @@ import java.util.logging.SimpleFormatter;
 
 /**
  * Hands the engine's log records (slf4j → java.util.logging) to a sink, so that inside Python they
- * go to Python's logging instead of being printed by the JVM.
+ * go to Python's logging instead of being printed by the JVM. Only the engine's own loggers
+ * ({@code io.v6d.migrate}, shaded libraries included) are routed: the JVM may be shared with other
+ * code in the process, whose logging stays as it was.
  *
  * <p>Records are delivered by a thread of their own: a sink in Python needs the interpreter's lock,
  * which a Python thread blocked in a native call may hold, and the engine must never wait for it.
@@ -22,14 +24,18 @@ public final class LogBridge extends Handler {
   }
 
   private static final int QUEUE_LIMIT = 10_000;
+  /** Held here: java.util.logging keeps loggers weakly, and would drop the configuration with it. */
+  private static final Logger ENGINE = Logger.getLogger("io.v6d.migrate");
+  private static LogBridge installed;
 
   private final Sink sink;
   private final BlockingQueue<LogRecord> queue = new LinkedBlockingQueue<>(QUEUE_LIMIT);
+  private final Thread delivery;
 
   private LogBridge(Sink sink) {
     this.sink = sink;
     setFormatter(new SimpleFormatter());
-    Thread delivery = new Thread(this::deliver, "vineyard-migrate-log");
+    delivery = new Thread(this::deliver, "vineyard-migrate-log");
     delivery.setDaemon(true);
     delivery.start();
   }
@@ -54,16 +60,35 @@ public final class LogBridge extends Handler {
     }
   }
 
-  /** Routes every record at {@code level} and above to {@code sink}, replacing the console handler. */
-  public static void install(Sink sink, int level) {
-    Logger root = Logger.getLogger("");
-    for (Handler handler : root.getHandlers()) {
-      root.removeHandler(handler);
+  /**
+   * Routes the engine's records at {@code level} and above to {@code sink} (instead of the JVM's
+   * console); replaces a sink installed before.
+   */
+  public static synchronized void install(Sink sink, int level) {
+    uninstall();
+    installed = new LogBridge(sink);
+    ENGINE.addHandler(installed);
+    ENGINE.setUseParentHandlers(false);
+    ENGINE.setLevel(Level.parse(Integer.toString(level)));
+  }
+
+  /**
+   * Stops delivering (records go to the JVM's own handlers again) once the record being delivered,
+   * if any, is out: after this returns the sink is never called again. For the end of the process.
+   */
+  public static synchronized void uninstall() {
+    if (installed == null) {
+      return;
     }
-    LogBridge bridge = new LogBridge(sink);
-    root.addHandler(bridge);
-    root.setLevel(Level.parse(Integer.toString(level)));
-    Logger.getLogger("io.v6d.migrate").setLevel(Level.parse(Integer.toString(level)));
+    ENGINE.removeHandler(installed);
+    ENGINE.setUseParentHandlers(true);
+    installed.delivery.interrupt();
+    try {
+      installed.delivery.join(1_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    installed = null;
   }
 
   @Override

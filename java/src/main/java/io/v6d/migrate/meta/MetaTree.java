@@ -33,6 +33,11 @@ public final class MetaTree {
     return BLOB_TYPENAME.equals(node.path("typename").asText()) || (node.has("id") && ObjectIds.isBlob(id(node)));
   }
 
+  /** A vineyard stream (ByteStream, RecordBatchStream, DataframeStream...): its data is not in its tree. */
+  public static boolean isStream(JsonNode node) {
+    return node.path("typename").asText().endsWith("Stream");
+  }
+
   public static boolean isGlobal(JsonNode node) {
     return node.path("global").asBoolean(false);
   }

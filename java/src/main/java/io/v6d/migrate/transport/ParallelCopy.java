@@ -1,12 +1,11 @@
 package io.v6d.migrate.transport;
 
 import io.v6d.migrate.shm.NativeMemory;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Mapping-to-mapping copy of large blobs: split into slices that run on a few threads, each slice's
@@ -24,27 +23,51 @@ final class ParallelCopy {
 
   private ParallelCopy() {}
 
+  /**
+   * Copies {@code bytes}; when interrupted, stops handing out slices and returns (throwing) only once
+   * no copy thread writes into {@code to} any more: the caller frees that memory next.
+   */
   static void copy(long from, long to, long bytes) {
     if (bytes < SLICE) {
       slice(from, to, bytes);
       return;
     }
-    List<Future<?>> slices = new ArrayList<>();
+    int count = (int) ((bytes + SLICE - 1) / SLICE);
+    CountDownLatch finished = new CountDownLatch(count);
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     for (long offset = 0; offset < bytes; offset += SLICE) {
       long at = offset;
       long length = Math.min(SLICE, bytes - offset);
-      slices.add(POOL.submit(() -> slice(from + at, to + at, length)));
+      POOL.execute(() -> {
+        try {
+          if (!stop.get()) {
+            slice(from + at, to + at, length);
+          }
+        } catch (RuntimeException | Error e) {
+          failure.compareAndSet(null, e);
+          stop.set(true);
+        } finally {
+          finished.countDown();
+        }
+      });
     }
-    try {
-      for (Future<?> slice : slices) {
-        slice.get();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        finished.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+        stop.set(true); // slices under way end within one slice's copy; the rest are skipped
       }
-    } catch (InterruptedException e) {
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
-      slices.forEach(s -> s.cancel(false));
-      throw new IllegalStateException("copy interrupted", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("copy failed", e.getCause());
+      throw new IllegalStateException("copy interrupted");
+    }
+    if (failure.get() != null) {
+      throw new IllegalStateException("copy failed", failure.get());
     }
   }
 

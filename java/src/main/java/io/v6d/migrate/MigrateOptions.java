@@ -1,0 +1,88 @@
+package io.v6d.migrate;
+
+import io.v6d.migrate.engine.MigrationRequest;
+import io.v6d.migrate.engine.TransportChoice;
+import io.v6d.migrate.tcp.TcpOptions;
+
+/**
+ * How to migrate: every option of {@link Migrate}'s calls, with vineyard-migrate's defaults. One
+ * object instead of a growing list of positional parameters, so that a new option does not change
+ * every call's signature.
+ *
+ * <pre>{@code
+ * MigrateOptions options = new MigrateOptions().source("/var/run/a.sock").name("frame").timeoutMillis(5_000);
+ * MigrationResult r = Migrate.migrate("o0001a2b3c4d5e6f7", "/var/run/b.sock", options, ProgressListener.NONE);
+ * }</pre>
+ */
+public final class MigrateOptions {
+  private String source;
+  private String name;
+  private boolean persist = true;
+  private boolean overwriteName;
+  private String transport = "auto";
+  private String tokenFile;
+  private int connections;
+  private long timeoutMillis;
+
+  /**
+   * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
+   *     vineyardd, or null to find the holder through the target's cluster
+   */
+  public MigrateOptions source(String source) {
+    this.source = source;
+    return this;
+  }
+
+  /** A name for the migrated object on the target (null: none). */
+  public MigrateOptions name(String name) {
+    this.name = name;
+    return this;
+  }
+
+  /** Persist the migrated object (default true). */
+  public MigrateOptions persist(boolean persist) {
+    this.persist = persist;
+    return this;
+  }
+
+  /** Move {@link #name} to the migrated object even when it names another object (default: refused). */
+  public MigrateOptions overwriteName(boolean overwriteName) {
+    this.overwriteName = overwriteName;
+    return this;
+  }
+
+  /** "auto" (default), "local", "tcp" or "rpc". */
+  public MigrateOptions transport(String transport) {
+    this.transport = transport;
+    return this;
+  }
+
+  /** The agents' shared token file (null: {@code VINEYARD_MIGRATE_TOKEN}, else the default file). */
+  public MigrateOptions tokenFile(String tokenFile) {
+    this.tokenFile = tokenFile;
+    return this;
+  }
+
+  /** At most this many parallel TCP connections (0: the default). */
+  public MigrateOptions connections(int connections) {
+    this.connections = connections;
+    return this;
+  }
+
+  /**
+   * How long any peer (vineyardd, an agent) may stay silent while we wait for it (0: {@link
+   * Timeouts#DEFAULT_MILLIS}); progress restarts the clock. A missed deadline is a CONNECTION_ERROR
+   * naming the peer and the request, and the target is left as it was.
+   */
+  public MigrateOptions timeoutMillis(long timeoutMillis) {
+    this.timeoutMillis = timeoutMillis;
+    return this;
+  }
+
+  /** The engine's request for {@code object} to {@code target} with these options. */
+  MigrationRequest request(String object, String target) {
+    TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
+    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
+        overwriteName, timeoutMillis);
+  }
+}
