@@ -14,6 +14,7 @@ array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 
 from ._api import MigrationResult, migrate, plan
 from ._errors import MigrationError
+from ._gc import gc
 from ._jvm import JavaNotFoundError
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
@@ -24,6 +25,7 @@ __all__ = [
     "migrate_stream",
     "migrate_to_local",
     "plan",
+    "gc",
     "MigrationResult",
     "StreamMigration",
     "MigrationError",

@@ -60,12 +60,15 @@ public final class AgentServer implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final VineyardClient control;
   private final AgentEndpoint endpoint;
+  /** Reclaims what dead migrations (pushes to this agent, or any other) left on the vineyardd. */
+  private io.v6d.migrate.journal.ReclaimSchedule reclaims;
   private long published = -1;
 
   private AgentServer(Config config, byte[] token, VineyardClient control) {
     this.config = config;
     this.control = control;
     try {
+      reclaims = io.v6d.migrate.journal.ReclaimSchedule.start(config.socket());
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(boss, workers)
           .channel(NioServerSocketChannel.class)
@@ -173,6 +176,9 @@ public final class AgentServer implements AutoCloseable {
       published = -1;
     }
     channels.close().awaitUninterruptibly();
+    if (reclaims != null) {
+      reclaims.close();
+    }
     boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     blocking.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();

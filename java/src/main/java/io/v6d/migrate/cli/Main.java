@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Migrate vineyard objects between vineyardd instances.",
     subcommands = {MigrateCommand.class, PlanCommand.class, StreamCommand.class, ToLocalCommand.class,
-        ServeCommand.class})
+        ServeCommand.class, GcCommand.class})
 public final class Main implements Runnable {
   public static void main(String[] args) {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
