@@ -9,7 +9,7 @@ import jnr.ffi.Runtime;
  * which do not conflict within one process; flock locks belong to the open file description, so a
  * reclaimer in the same JVM as a live migration still sees that migration's lock held.
  */
-interface Flock {
+public interface Flock {
   int O_RDWR = 02;
   int O_CREAT = 0100;
   int O_EXCL = 0200;
