@@ -98,6 +98,14 @@ def _start(world, how, pause_at, release=None, obj=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _paused(world, how, point, resumable=False, obj=None, total=BLOBS * BLOB_BYTES):
+    """A migration started and paused at ``point``; with ``resumable``, also the file that resumes it."""
+    release = os.path.join(world.servers.workdir, "release-%s" % secrets.token_hex(4)) if resumable else None
+    process = _start(world, how, point, release=release, obj=obj)
+    _wait_paused(process, total)
+    return process, release
+
+
 def _wait_paused(process, total=BLOBS * BLOB_BYTES):
     for line in process.stdout:
         if line.startswith("PAUSED"):
@@ -151,8 +159,7 @@ def _assert_reclaimed_all(reclaimed):
 @pytest.mark.parametrize("how", ["local", "pull"])
 def test_killed_caller_is_reclaimed_by_gc(world, target, how, point):
     before = snapshot(target)
-    migration = _start(world, how, point)
-    _wait_paused(migration)
+    migration, _ = _paused(world, how, point)
     _kill(migration)
     _leaked(target, before)
     if how == "local":
@@ -167,9 +174,7 @@ def test_killed_caller_is_reclaimed_by_gc(world, target, how, point):
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_target_agent_is_reclaimed_when_it_restarts(world, target, point):
     before = snapshot(target)
-    release = os.path.join(world.servers.workdir, "release-push-%s" % point)
-    pusher = _start(world, "push", point, release=release)
-    _wait_paused(pusher)
+    pusher, release = _paused(world, "push", point, resumable=True)
     world.agent2.stop(signal.SIGKILL)
     _leaked(target, before)
     world.agent2 = _agent(world, "crash-agent-h2-%s" % point, world.target, world.h2)  # reclaims as it starts
@@ -182,8 +187,7 @@ def test_killed_target_agent_is_reclaimed_when_it_restarts(world, target, point)
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_pushing_peer_is_rolled_back_by_the_agent(world, target, point):
     before = snapshot(target)
-    pusher = _start(world, "push", point)
-    _wait_paused(pusher)
+    pusher, _ = _paused(world, "push", point)
     _kill(pusher)
     _eventually_at(target, before)  # the live agent rolls back when the pusher's connections drop
     assert vineyard_migrate.gc(target) == []
@@ -192,9 +196,7 @@ def test_killed_pushing_peer_is_rolled_back_by_the_agent(world, target, point):
 @pytest.mark.parametrize("point", ["first", "half"])
 def test_killed_source_agent_is_rolled_back_by_the_caller(world, target, point):
     before = snapshot(target)
-    release = os.path.join(world.servers.workdir, "release-pull-%s" % point)
-    puller = _start(world, "pull", point, release=release)
-    _wait_paused(puller)
+    puller, release = _paused(world, "pull", point, resumable=True)
     world.agent1.stop(signal.SIGKILL)
     open(release, "w").close()
     outcome = _outcome(puller)
@@ -206,8 +208,7 @@ def test_killed_source_agent_is_rolled_back_by_the_caller(world, target, point):
 
 def test_next_migration_into_the_instance_reclaims_first(world, target):
     before = snapshot(target)
-    migration = _start(world, "local", "half")
-    _wait_paused(migration)
+    migration, _ = _paused(world, "local", "half")
     _kill(migration)
     _leaked(target, before)
     source = world.source.client()
@@ -226,8 +227,7 @@ def test_agent_reclaims_periodically(world, target):
                       jvm_options="-Dio.v6d.migrate.reclaimSeconds=1")
     try:
         before = snapshot(target)
-        migration = _start(world, "local", "first")
-        _wait_paused(migration)
+        migration, _ = _paused(world, "local", "first")
         _kill(migration)
         _leaked(target, before)
         _eventually_at(target, before, seconds=30)
@@ -239,9 +239,7 @@ def test_agent_reclaims_periodically(world, target):
 
 def test_live_migration_is_never_reclaimed(world, target):
     before = snapshot(target)
-    release = os.path.join(world.servers.workdir, "release-live")
-    migration = _start(world, "local", "half", release=release)
-    _wait_paused(migration)
+    migration, release = _paused(world, "local", "half", resumable=True)
     assert _gc_cli(world.target.socket) == []
     assert vineyard_migrate.gc(target) == []
     _leaked(target, before)
@@ -284,8 +282,7 @@ def test_many_blobs_in_several_journal_entries(world, target):
     oid = source.put(tuple(np.full(64 << 10, i % 251, dtype=np.uint8) for i in range(parts)))
     try:
         before = snapshot(target)
-        migration = _start(world, "local", "half", obj="o%016x" % int(oid))
-        _wait_paused(migration, total=parts * (64 << 10))
+        migration, _ = _paused(world, "local", "half", obj="o%016x" % int(oid), total=parts * (64 << 10))
         _kill(migration)
         assert len(target.list_objects(JOURNAL)) >= 3
         reclaimed = vineyard_migrate.gc(target)
