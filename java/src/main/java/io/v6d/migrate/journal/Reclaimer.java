@@ -74,7 +74,12 @@ public final class Reclaimer {
   private static Optional<Reclaimed> reclaimOwner(VineyardClient target, Path lockFile, String owner) {
     OwnerLock lock = OwnerLock.takeIfDead(lockFile);
     if (lock == null) {
-      return Optional.empty();  // alive, being reclaimed by another, or its lock is not in our directory
+      if (!Files.exists(lockFile)) {
+        LOG.warn("the journal of migration {} on {} has no lock file {}: left alone (its owner locks elsewhere: "
+            + "give every process that migrates into this vineyardd the same {})", owner, target.ipcSocket(),
+            lockFile, LockDirs.ENV);
+      }
+      return Optional.empty();  // alive, or being reclaimed by another
     }
     try {
       // read again under the lock: another reclaimer may have finished this owner meanwhile
