@@ -74,7 +74,8 @@ public final class Reclaimer {
   private static Optional<Reclaimed> reclaimOwner(VineyardClient target, Path lockFile, String owner) {
     OwnerLock lock = OwnerLock.takeIfDead(lockFile);
     if (lock == null) {
-      if (!Files.exists(lockFile)) {
+      if (!Files.exists(lockFile)
+          && JournalEntry.list(target).stream().anyMatch(e -> e.owner().equals(owner))) {  // not just finished
         LOG.warn("the journal of migration {} on {} has no lock file {}: left alone (its owner locks elsewhere: "
             + "give every process that migrates into this vineyardd the same {})", owner, target.ipcSocket(),
             lockFile, LockDirs.ENV);
