@@ -291,3 +291,65 @@ def test_many_blobs_in_several_journal_entries(world, target):
     finally:
         source.delete(oid, deep=True)
         source.close()
+
+
+def test_reclaim_touches_only_what_dead_owners_journaled(world, target):
+    """Journals written here as a dead, a live and an unseen owner would have left them: only the dead
+    owner's blobs, objects and (still pointing to its object) name go; never the shared empty blob."""
+    import fcntl
+
+    lock_dir = world.target.socket + ".migrate"
+    os.makedirs(lock_dir, exist_ok=True)
+    dead, live, unseen = (secrets.token_hex(16) for _ in range(3))
+    before = snapshot(target)
+    ours, other = target.put(np.arange(1 << 20)), target.put(np.full(1 << 20, 7))
+    renamed, empty = target.put(np.arange(10)), target.put(np.zeros(0))
+    for named in (ours, other, renamed):
+        target.persist(named)  # vineyardd names persisted objects only
+    target.put_name(ours, "crash-ours")
+    target.put_name(other, "crash-other")
+    target.put_name(renamed, "crash-renamed")
+    blob = {oid: target.get_meta(oid)["buffer_"].id for oid in (ours, other, empty)}
+
+    def journal(owner, blobs=(), objects=(), name=None, root=None):
+        meta = vineyard.ObjectMeta()
+        meta.typename = JOURNAL
+        meta.nbytes = 0
+        meta["owner"], meta["host"], meta["pid"], meta["bytes"] = owner, "test", 0, 0
+        meta["blobs"] = ["o%016x" % int(b) for b in blobs]
+        meta["objects"] = ["o%016x" % int(o) for o in objects]
+        if name:
+            meta["migrate_name"], meta["migrate_root"] = name, "o%016x" % int(root)
+        return target.create_metadata(meta).id
+
+    journal(dead, blobs=[blob[ours], blob[empty]], objects=[ours], name="crash-ours", root=ours)
+    journal(dead, name="crash-renamed", root=ours)  # that name has been given to another object since
+    journal(live, blobs=[blob[other]], objects=[other])
+    unseen_entry = journal(unseen, blobs=[blob[other]], objects=[other])  # its lock file is not here
+    open(os.path.join(lock_dir, dead + ".lock"), "w").close()  # left unlocked by its dead owner
+    with open(os.path.join(lock_dir, live + ".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # alive: this process holds its lock
+
+        reclaimed = vineyard_migrate.gc(target)
+        assert [r["owner"] for r in reclaimed] == [dead]
+        assert reclaimed[0]["blobs"] == ["o%016x" % int(blob[ours])]
+        assert reclaimed[0]["names"] == ["crash-ours"]
+        with pytest.raises(vineyard.ObjectNotExistsException):
+            target.get_meta(ours)
+        with pytest.raises(vineyard.ObjectNotExistsException):
+            target.get_name("crash-ours")
+        assert target.get_name("crash-renamed") == renamed
+        assert target.get_name("crash-other") == other
+        np.testing.assert_array_equal(target.get(other), np.full(1 << 20, 7))
+        assert target.get(empty).shape == (0,)
+        assert {target.get_meta(j.id)["owner"] for j in target.list_objects(JOURNAL)} == {live, unseen}
+        assert not os.path.exists(os.path.join(lock_dir, dead + ".lock"))
+    # its owner gone, the live one's journal is reclaimed next; the unseen one's stays
+    assert [r["owner"] for r in vineyard_migrate.gc(target)] == [live]
+    with pytest.raises(vineyard.ObjectNotExistsException):
+        target.get_meta(other)
+    assert [j.id for j in target.list_objects(JOURNAL)] == [unseen_entry]
+    target.delete([unseen_entry, renamed, empty])
+    target.drop_name("crash-other")
+    target.drop_name("crash-renamed")
+    assert snapshot(target) == before

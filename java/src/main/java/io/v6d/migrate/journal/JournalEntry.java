@@ -56,7 +56,16 @@ record JournalEntry(long id, String owner, String lock, String host, long pid, L
     return entries;
   }
 
-  private static List<Long> ids(JsonNode array) {
+  /** Ids of a JSON array, or of a JSON array in a string (as vineyard's Python client writes lists). */
+  private static List<Long> ids(JsonNode field) {
+    JsonNode array = field;
+    if (field.isTextual()) {
+      try {
+        array = FrameCodec.mapper().readTree(field.asText());
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        return List.of();
+      }
+    }
     List<Long> ids = new ArrayList<>();
     array.forEach(id -> {
       if (id.isTextual() && ObjectIds.looksLikeId(id.asText())) {
