@@ -7,7 +7,8 @@ import jnr.ffi.Runtime;
  * flock(2) through libc. Java's own {@link java.nio.channels.FileLock} takes POSIX record locks,
  * which the JVM drops when any other descriptor of the same file is closed in the process and
  * which do not conflict within one process; flock locks belong to the open file description, so a
- * reclaimer in the same JVM as a live migration still sees that migration's lock held.
+ * reclaimer in the same JVM as a live migration still sees that migration's lock held. Public only
+ * because jnr's generated implementation must see it; nothing outside this package uses it.
  */
 public interface Flock {
   int O_RDWR = 02;
