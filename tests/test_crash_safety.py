@@ -198,12 +198,14 @@ def test_killed_source_agent_is_rolled_back_by_the_caller(world, target, point):
     before = snapshot(target)
     puller, release = _paused(world, "pull", point, resumable=True)
     world.agent1.stop(signal.SIGKILL)
-    open(release, "w").close()
-    outcome = _outcome(puller)
-    assert outcome.get("error") == "ConnectionErrorException", outcome
-    assert snapshot(target) == before  # the caller, alive, rolled back itself
-    assert vineyard_migrate.gc(target) == []
-    world.agent1 = _agent(world, "crash-agent-h1-%s" % point, world.source, world.h1)
+    try:
+        open(release, "w").close()
+        outcome = _outcome(puller)  # it loses its connections, or cannot open one it opens later
+        assert outcome.get("error") in ("ConnectionErrorException", "ConnectionFailedException"), outcome
+        assert snapshot(target) == before  # the caller, alive, rolled back itself
+        assert vineyard_migrate.gc(target) == []
+    finally:
+        world.agent1 = _agent(world, "crash-agent-h1-%s" % point, world.source, world.h1)
 
 
 def test_next_migration_into_the_instance_reclaims_first(world, target):
