@@ -176,8 +176,10 @@ def test_killed_target_agent_is_reclaimed_when_it_restarts(world, target, point)
     before = snapshot(target)
     pusher, release = _paused(world, "push", point, resumable=True)
     world.agent2.stop(signal.SIGKILL)
-    _leaked(target, before)
-    world.agent2 = _agent(world, "crash-agent-h2-%s" % point, world.target, world.h2)  # reclaims as it starts
+    try:
+        _leaked(target, before)
+    finally:
+        world.agent2 = _agent(world, "crash-agent-h2-%s" % point, world.target, world.h2)  # reclaims as it starts
     assert snapshot(target) == before
     open(release, "w").close()
     outcome = _outcome(pusher)  # the pusher fails: its agent is gone (a connection it opens later is refused)
