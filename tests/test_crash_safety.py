@@ -43,6 +43,7 @@ class World:
     agent2: object
     token: str
     oid: str  # the 2 GiB object, on the source
+    started: list = dataclasses.field(default_factory=list)  # migrating processes, killed after each test
 
 
 def _token_file(directory):
@@ -77,6 +78,10 @@ def target(world):
     client = world.target.client()
     yield client
     client.close()
+    for process in world.started:  # a failed test leaves no paused migration behind
+        if process.poll() is None:
+            _kill(process)
+    world.started.clear()
 
 
 def _start(world, how, pause_at, release=None, obj=None):
@@ -94,8 +99,10 @@ def _start(world, how, pause_at, release=None, obj=None):
         kwargs.update(source=world.source.socket, target=world.agent2.endpoint, token_file=world.token)
         prefix, env = world.h1.prefix, world.h1.env
     script = os.path.join(os.path.dirname(__file__), "paused_migrate.py")
-    return subprocess.Popen([*prefix, sys.executable, script, json.dumps(kwargs)], env={**os.environ, **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*prefix, sys.executable, script, json.dumps(kwargs)], env={**os.environ, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    world.started.append(process)
+    return process
 
 
 def _paused(world, how, point, resumable=False, obj=None, total=BLOBS * BLOB_BYTES):
@@ -267,6 +274,7 @@ def test_live_migration_in_another_pid_namespace_is_never_reclaimed(world, targe
     script = os.path.join(os.path.dirname(__file__), "paused_migrate.py")
     namespaced = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", sys.executable, script,
                                    json.dumps(kwargs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    world.started.append(namespaced)
     _wait_paused(namespaced)
     assert vineyard_migrate.gc(target) == []  # its pid means nothing here; its lock is held
     _leaked(target, before)
