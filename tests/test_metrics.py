@@ -131,3 +131,33 @@ def test_metrics_port_listens_on_loopback_by_default(observed):
     bound = [line.split()[3] for line in listening.splitlines() if line.split()[3].endswith(":" + port)]
     # Java reports an IPv4 bind as the v4-mapped address
     assert [address.replace("[::ffff:127.0.0.1]", "127.0.0.1") for address in bound] == ["127.0.0.1:" + port], bound
+
+
+def test_reclaimed_allocations_are_counted(stack, solo, tmp_path):
+    """A migration that died with one blob allocated on the instance (its journal, its unlocked lock
+    file): the agent reclaims it when it starts, and /metrics counts that one allocation."""
+    import os
+    import secrets
+
+    import vineyard
+
+    owner = secrets.token_hex(16)
+    lock_dir = stack.solo.socket + ".migrate"
+    os.makedirs(lock_dir, exist_ok=True)
+    oid = solo.put(np.arange(1 << 16))
+    journal = vineyard.ObjectMeta()
+    journal.typename = "vineyard::migrate::Journal"
+    journal.nbytes = 0
+    journal["owner"], journal["host"], journal["pid"], journal["bytes"] = owner, "test", 0, 0
+    journal["blobs"] = ["o%016x" % int(solo.get_meta(oid)["buffer_"].id)]
+    journal["objects"] = ["o%016x" % int(oid)]
+    solo.create_metadata(journal)
+    open(os.path.join(lock_dir, owner + ".lock"), "w").close()  # its owner is dead: nobody holds the lock
+    with Servers() as servers:
+        agent = start_agent(servers, "agent-reclaims", stack.solo.socket, token_file=write_token(tmp_path),
+                            extra=["--no-publish", "--metrics-port", "0"])
+        url = _metrics_url(agent)
+        after = _scrape_once_moved(url, {}, "vineyard_migrate_agent_reclaimed_allocations_total")
+    assert _value(after, "vineyard_migrate_agent_reclaimed_allocations_total") == 1
+    with pytest.raises(vineyard.ObjectNotExistsException):
+        solo.get_meta(oid)

@@ -15,6 +15,7 @@ array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 from ._api import MigrationResult, migrate, plan
 from ._doctor import Check, doctor
 from ._errors import MigrationError
+from ._gc import gc
 from ._jvm import JavaNotFoundError, JavaVersionError
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
@@ -30,6 +31,7 @@ __all__ = [
     "migrate_stream",
     "migrate_to_local",
     "plan",
+    "gc",
     "MigrationResult",
     "StreamMigration",
     "MigrationError",

@@ -106,6 +106,23 @@ public final class Migrate {
   }
 
   /**
+   * Reclaims what dead migrations left on the vineyardd at the IPC socket {@code target} (see
+   * {@link io.v6d.migrate.journal.Reclaimer}); returns one entry per dead migration.
+   */
+  public static java.util.List<io.v6d.migrate.journal.Reclaimed> reclaim(String target) {
+    try (io.v6d.migrate.ipc.VineyardClient client = io.v6d.migrate.ipc.VineyardClient.connect(target)) {
+      return io.v6d.migrate.journal.Reclaimer.reclaim(client);
+    }
+  }
+
+  /** {@link #reclaim} as a JSON text (a list of objects), for the Python face. */
+  public static String reclaimJson(String target) {
+    com.fasterxml.jackson.databind.node.ArrayNode list = io.v6d.migrate.ipc.FrameCodec.mapper().createArrayNode();
+    reclaim(target).forEach(r -> list.add(r.toJson()));
+    return list.toString();
+  }
+
+  /**
    * The engine's version, as built: the jar manifest's {@code Implementation-Version}, else (run from
    * classes) the version.properties Maven filtered; both come from pom.xml.
    */

@@ -76,13 +76,20 @@ public final class AgentServer implements AutoCloseable {
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final VineyardClient control;
   private final AgentEndpoint endpoint;
+  /** Reclaims what dead migrations (pushes to this agent, or any other) left on the vineyardd. */
+  private io.v6d.migrate.journal.ReclaimSchedule reclaims;
+  /** Counts what this process's reclaims free, for /metrics. */
+  private final java.util.function.Consumer<io.v6d.migrate.journal.Reclaimed> countReclaims =
+      reclaimed -> AgentMetrics.reclaimed(reclaimed.blobs().size());
   private volatile long published = -1;
 
   private AgentServer(Config config, byte[] token, VineyardClient control) {
     this.config = config;
     this.control = control;
     AgentMetrics.load();
+    io.v6d.migrate.journal.Reclaimer.addListener(countReclaims);
     try {
+      reclaims = io.v6d.migrate.journal.ReclaimSchedule.start(config.socket());
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(boss, workers)
           .channel(NioServerSocketChannel.class)
@@ -205,6 +212,10 @@ public final class AgentServer implements AutoCloseable {
       published = -1;
     }
     channels.close().awaitUninterruptibly();
+    io.v6d.migrate.journal.Reclaimer.removeListener(countReclaims);
+    if (reclaims != null) {
+      reclaims.close();
+    }
     boss.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     blocking.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();

@@ -50,6 +50,7 @@ final class PushSession implements DataSink {
   private PushSession(VineyardClient target, Map<Long, Long> sizes) {
     this.target = target;
     this.totalBytes = sizes.values().stream().mapToLong(Long::longValue).sum();
+    TargetBuild.reclaimDeadMigrations(target);
     TargetBuild.checkCapacity(target, totalBytes);
     this.build = new TargetBuild(target);
     try {

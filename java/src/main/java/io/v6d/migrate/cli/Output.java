@@ -22,7 +22,7 @@ final class Output {
         .put("transport", r.transport());
   }
 
-  static void print(PrintStream out, ObjectNode json) {
+  static void print(PrintStream out, com.fasterxml.jackson.databind.JsonNode json) {
     try {
       out.println(FrameCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json));
     } catch (JsonProcessingException e) {

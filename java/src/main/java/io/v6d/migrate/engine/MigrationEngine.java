@@ -40,7 +40,7 @@ public final class MigrationEngine {
       return new PushMigration(request).run(progress);
     }
     long started = System.nanoTime();
-    try (Prepared prepared = prepare(request)) {
+    try (Prepared prepared = prepare(request, true)) {
       long id = prepared.source.objectId();
       LOG.debug("prepared {} in {} ms", ObjectIds.format(id), (System.nanoTime() - started) / 1_000_000);
       if (prepared.source.alreadyOnTarget()) {
@@ -106,7 +106,7 @@ public final class MigrationEngine {
     if (AgentEndpoint.isEndpoint(request.target())) {
       return new PushMigration(request).plan();
     }
-    try (Prepared prepared = prepare(request)) {
+    try (Prepared prepared = prepare(request, false)) {
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
       }
@@ -122,8 +122,11 @@ public final class MigrationEngine {
     }
   }
 
-  /** Everything up to the first allocation on the target: source, blobs, their sizes, capacity. */
-  private static Prepared prepare(MigrationRequest request) {
+  /**
+   * Everything up to the first allocation on the target: source, blobs, their sizes, capacity;
+   * first, for a migration (not a plan), reclaiming what dead migrations left there.
+   */
+  private static Prepared prepare(MigrationRequest request, boolean migrating) {
     TransportSelector selector = new TransportSelector(request);
     VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
     Prepared prepared = new Prepared(target);
@@ -148,6 +151,9 @@ public final class MigrationEngine {
         prepared.sizes.put(entry.getKey(), blobSizes);
         prepared.totalBytes = Ranges.add(prepared.totalBytes,
             Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");
+      }
+      if (migrating) {
+        TargetBuild.reclaimDeadMigrations(target);
       }
       TargetBuild.checkCapacity(target, prepared.totalBytes);
       return prepared;

@@ -7,6 +7,8 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.CreatedObject;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.journal.Journal;
+import io.v6d.migrate.journal.Reclaimer;
 import io.v6d.migrate.meta.MetaRewriter;
 import io.v6d.migrate.meta.ObjectIds;
 import java.util.ArrayList;
@@ -23,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * migrations, the agent for pushed ones): allocate blobs, then seal them and rebuild the metadata.
  *
  * <p>Everything created is recorded, so that a migration that fails leaves nothing behind:
- * {@link #close()} before {@link #finish} succeeded deletes the metadata and frees the blobs.
+ * {@link #close()} before {@link #finish} succeeded deletes the metadata and frees the blobs. It is
+ * also recorded on the target, in a {@link Journal}, before it is used, so that what a migration
+ * whose process died created is reclaimed by the next one (which reclaims first) or by an agent.
  */
 public final class TargetBuild implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TargetBuild.class);
@@ -32,10 +36,13 @@ public final class TargetBuild implements AutoCloseable {
   /** Allocated blobs, in order, with whether each has been sealed. */
   private final Map<Long, Boolean> blobs = new LinkedHashMap<>();
   private final List<Long> objects = new ArrayList<>();
+  private final Journal journal;
   private boolean committed;
 
+  /** Starts this migration's journal (call {@link #reclaimDeadMigrations} before). */
   public TargetBuild(VineyardClient target) {
     this.target = target;
+    this.journal = Journal.open(target);
   }
 
   /** Below this, vineyardd's own refusal (rolled back like any failure) is cheaper than asking first. */
@@ -45,6 +52,23 @@ public final class TargetBuild implements AutoCloseable {
    * (10,000 members: 2.1 s in one request), so large levels go in slices.
    */
   private static final int CREATE_BATCH = Integer.getInteger("io.v6d.migrate.createBatch", 500);
+  /**
+   * Blobs allocated between two journal entries: a process killed after vineyardd allocated a blob
+   * and before its entry is written leaks it, so the batches are small; each entry costs one request.
+   */
+  private static final int JOURNAL_BATCH = 256;
+
+  /**
+   * Reclaims what dead migrations left on the target (one request when there is none), so that a
+   * new migration finds the memory they held free; a failure is logged, never thrown.
+   */
+  public static void reclaimDeadMigrations(VineyardClient target) {
+    try {
+      Reclaimer.reclaim(target);
+    } catch (RuntimeException e) {
+      LOG.warn("could not reclaim what dead migrations left on {}: {}", target.ipcSocket(), e.getMessage());
+    }
+  }
 
   /** Fails early, before allocating anything, when the target cannot hold {@code needed} bytes. */
   public static void checkCapacity(VineyardClient target, long needed) {
@@ -84,13 +108,26 @@ public final class TargetBuild implements AutoCloseable {
         + "to the migrated object, or choose another name");
   }
 
-  /** Allocates many blobs at once (pipelined); every one created is recorded, even if a later one fails. */
+  /**
+   * Allocates many blobs at once (pipelined, in batches); every one created is recorded, here and in
+   * the journal, before this returns (and even if a later one fails).
+   */
   public List<Blob> createBlobs(List<Long> sizes) {
     List<Blob> created = new ArrayList<>();
-    target.createBuffers(sizes, blob -> {
-      blobs.put(blob.id(), false);
-      created.add(blob);
-    });
+    for (int from = 0; from < sizes.size(); from += JOURNAL_BATCH) {
+      List<Blob> batch = new ArrayList<>();
+      try {
+        target.createBuffers(sizes.subList(from, Math.min(sizes.size(), from + JOURNAL_BATCH)), blob -> {
+          blobs.put(blob.id(), false);
+          batch.add(blob);
+        });
+      } finally {
+        if (!batch.isEmpty()) {
+          journal.recordBlobs(batch.stream().map(Blob::id).toList(), batch.stream().mapToLong(Blob::size).sum());
+        }
+        created.addAll(batch);
+      }
+    }
     return created;
   }
 
@@ -109,11 +146,17 @@ public final class TargetBuild implements AutoCloseable {
       for (int from = 0; from < contents.size(); from += CREATE_BATCH) {
         List<CreatedObject> members = target.createDatas(contents.subList(from, Math.min(contents.size(), from + CREATE_BATCH)));
         members.forEach(member -> objects.add(member.id()));
+        journal.recordObjects(members.stream().map(CreatedObject::id).toList());
         members.forEach(m -> created.add(new MetaRewriter.Created(m.id(), m.signature())));
       }
       return created;
     });
     long id = createObject(rewriter.rewriteRoot(tree)).id();
+    if (name != null) {
+      journal.recordName(id, name);
+    } else {
+      journal.recordObjects(List.of(id));
+    }
     long described = System.nanoTime();
     if (persist) {
       target.persist(id);
@@ -124,6 +167,7 @@ public final class TargetBuild implements AutoCloseable {
       refuseTakenName(name, overwriteName, target::getName); // again: another client may have taken it meanwhile
       target.putName(id, name);
     }
+    journal.clear();  // the commit point: from here on the object is the caller's
     committed = true;
     return id;
   }
@@ -137,6 +181,14 @@ public final class TargetBuild implements AutoCloseable {
   /** Undoes what was created unless finished; reports (never throws) what could not be undone. */
   @Override
   public void close() {
+    try {
+      rollBackUnlessCommitted();
+    } finally {
+      journal.close();
+    }
+  }
+
+  private void rollBackUnlessCommitted() {
     if (committed) {
       return;
     }
@@ -157,7 +209,13 @@ public final class TargetBuild implements AutoCloseable {
       }));
     }
     if (!failures.isEmpty()) {
-      LOG.warn("rolling back a failed migration left {} on {}", failures, target.ipcSocket());
+      LOG.warn("rolling back a failed migration left {} on {} (its journal stays: a reclaim retries)", failures,
+          target.ipcSocket());
+      return;
+    }
+    failures.addAll(attempt("journal", journal::clear));
+    if (!failures.isEmpty()) {
+      LOG.warn("rolling back a failed migration could not delete its journal on {}: {}", target.ipcSocket(), failures);
     }
   }
 

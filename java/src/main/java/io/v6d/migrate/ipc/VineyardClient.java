@@ -156,6 +156,20 @@ public final class VineyardClient implements AutoCloseable {
     return trees;
   }
 
+  /**
+   * The metadata of this instance's objects whose typename matches a glob {@code pattern}, at most
+   * {@code limit}, by id (vineyard's list_data, answered as a get_data_reply; unsealed blobs are
+   * never listed).
+   */
+  public Map<Long, JsonNode> listData(String pattern, int limit) {
+    ObjectNode request = FrameCodec.newMessage("list_data_request").put("pattern", pattern).put("regex", false)
+        .put("limit", limit);
+    Map<Long, JsonNode> objects = new LinkedHashMap<>();
+    connection.call(request, "get_data_reply").path("content").fields()
+        .forEachRemaining(e -> objects.put(ObjectIds.parse(e.getKey()), e.getValue()));
+    return objects;
+  }
+
   public boolean exists(long id) {
     ObjectNode request = FrameCodec.newMessage("exists_request");
     JsonIds.put(request, "id", id);

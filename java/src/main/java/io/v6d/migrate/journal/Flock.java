@@ -1,0 +1,44 @@
+package io.v6d.migrate.journal;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+
+/**
+ * flock(2) through libc. Java's own {@link java.nio.channels.FileLock} takes POSIX record locks,
+ * which the JVM drops when any other descriptor of the same file is closed in the process and
+ * which do not conflict within one process; flock locks belong to the open file description, so a
+ * reclaimer in the same JVM as a live migration still sees that migration's lock held. Public only
+ * because jnr's generated implementation must see it; nothing outside this package uses it.
+ */
+public interface Flock {
+  int O_RDWR = 02;
+  int O_CREAT = 0100;
+  int O_EXCL = 0200;
+  int O_NOFOLLOW = 0400000;
+  int O_CLOEXEC = 02000000;
+  int LOCK_EX = 2;
+  int LOCK_NB = 4;
+  int ENOENT = 2;
+  int EWOULDBLOCK = 11;
+
+  int open(String path, int flags, int mode);
+
+  int flock(int fd, int operation);
+
+  int close(int fd);
+
+  /** Loaded once, on first use. */
+  final class Holder {
+    static final Flock INSTANCE = LibraryLoader.create(Flock.class).load("c");
+
+    private Holder() {}
+  }
+
+  static Flock get() {
+    return Holder.INSTANCE;
+  }
+
+  static int errno() {
+    return Runtime.getRuntime(get()).getLastError();
+  }
+}

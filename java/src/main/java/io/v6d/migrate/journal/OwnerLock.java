@@ -1,0 +1,118 @@
+package io.v6d.migrate.journal;
+
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The liveness of one journal's owner: an exclusive flock on {@code <owner>.lock} in the lock
+ * directory, held as long as the owner's process lives (the kernel drops it when the process dies,
+ * whatever its pid namespace). A reclaimer that can take the lock knows the owner is dead.
+ */
+final class OwnerLock implements AutoCloseable {
+  private final Path file;
+  private int fd;
+
+  private OwnerLock(Path file, int fd) {
+    this.file = file;
+    this.fd = fd;
+  }
+
+  /** The lock file of {@code owner} in {@code dir}. */
+  static Path fileOf(Path dir, String owner) {
+    return dir.resolve(owner + ".lock");
+  }
+
+  /**
+   * Creates and locks the lock file of a new owner. The file is locked under a temporary name and
+   * then renamed into place, so that a lock file is never seen unlocked while its owner lives.
+   */
+  static OwnerLock create(Path dir, String owner) {
+    Flock libc = Flock.get();
+    Path temporary = dir.resolve("." + owner + ".new");
+    Path file = fileOf(dir, owner);
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw cannotLock(dir, e.toString());
+    }
+    int fd = libc.open(temporary.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_EXCL | Flock.O_CLOEXEC
+        | Flock.O_NOFOLLOW, 0644);
+    if (fd < 0) {
+      throw cannotLock(dir, "open " + temporary + " failed, errno " + Flock.errno());
+    }
+    try {
+      if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
+        throw cannotLock(dir, "flock " + temporary + " failed, errno " + Flock.errno());
+      }
+      Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+      return new OwnerLock(file, fd);
+    } catch (IOException | RuntimeException e) {
+      libc.close(fd);
+      deleteQuietly(temporary);
+      throw e instanceof MigrateException m ? m : cannotLock(dir, e.toString());
+    }
+  }
+
+  /**
+   * Takes the lock of an owner found in a journal: the taken lock when the owner is dead, null when
+   * it lives (or another reclaimer holds it) or when there is no such file here. A missing file
+   * says nothing of the owner (it may lock in a directory this process does not see), so the
+   * caller must then leave the owner's journal alone.
+   */
+  static OwnerLock takeIfDead(Path file) {
+    Flock libc = Flock.get();
+    int fd = libc.open(file.toString(), Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);  // read-only: flock needs no write
+    if (fd < 0) {
+      return null;
+    }
+    if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
+      libc.close(fd);
+      return null;
+    }
+    return new OwnerLock(file, fd);
+  }
+
+  Path file() {
+    return file;
+  }
+
+  /**
+   * Removes the lock file, then unlocks: only once the owner's journal is gone (a reclaimer that
+   * opened the file before it was removed takes the lock next, finds no journal, and stops).
+   */
+  @Override
+  public void close() {
+    if (fd < 0) {
+      return;
+    }
+    deleteQuietly(file);
+    Flock.get().close(fd);
+    fd = -1;
+  }
+
+  /** Unlocks and leaves the file, for a journal that could not be cleared: a reclaimer finishes it. */
+  void unlockKeepingFile() {
+    if (fd >= 0) {
+      Flock.get().close(fd);
+      fd = -1;
+    }
+  }
+
+  private static void deleteQuietly(Path path) {
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException ignored) {
+      // a leftover file of a dead owner is removed by the next reclaim
+    }
+  }
+
+  private static MigrateException cannotLock(Path dir, String why) {
+    return new MigrateException(ErrorCode.IO_ERROR, "cannot create a migration lock in " + dir + " (" + why
+        + "): the directory must be writable by whoever migrates into this vineyardd; set "
+        + LockDirs.ENV + " to choose another one, shared by every process that migrates into it");
+  }
+}
