@@ -60,7 +60,7 @@ final class GlobalChunks {
       Map.Entry<String, JsonNode> field = it.next();
       JsonNode member = field.getValue();
       if (MetaTree.isMember(member)) {
-        members.add(new Member(field.getKey(), new Chunk(MetaTree.id(member), bytesOf(member), MetaTree.instanceId(member))));
+        members.add(new Member(field.getKey(), new Chunk(MetaTree.id(member), 0, MetaTree.instanceId(member))));
       }
     }
     JsonNode meta = view.clusterMeta();
@@ -80,9 +80,17 @@ final class GlobalChunks {
     }
   }
 
-  List<Chunk> chunks() {
-    return members.stream().map(Member::chunk).toList();
+  /** The chunks with their sizes, asked of their holders once (see {@link BlobSizes}). */
+  List<Chunk> chunks(io.v6d.migrate.engine.MigrationRequest request) {
+    if (sized == null) {
+      Map<Long, Long> sizes = BlobSizes.of(this, request, request.timeoutMillis());
+      sized = members.stream().map(m -> new Chunk(m.chunk().id(),
+          io.v6d.migrate.rebalance.ChunkBytes.of(tree.get(m.field()), sizes), m.chunk().instance())).toList();
+    }
+    return sized;
   }
+
+  private List<Chunk> sized;
 
   /**
    * The instances named by {@code specs} (instance ids, {@code i<id>}, or IPC socket paths), in
@@ -130,38 +138,5 @@ final class GlobalChunks {
     }
     throw new MigrateException(ErrorCode.INVALID, "no instance of the cluster has the IPC socket " + spec
         + " (pass an instance id or an IPC socket path of " + cluster.keySet() + ")");
-  }
-
-  /** A chunk's bytes: the lengths of its blobs (each counted once). */
-  static long bytesOf(JsonNode member) {
-    Map<Long, Long> lengths = new LinkedHashMap<>();
-    collectLengths(member, lengths);
-    long total = 0;
-    for (long length : lengths.values()) {
-      try {
-        total = Math.addExact(total, length);
-      } catch (ArithmeticException e) {
-        throw new MigrateException(ErrorCode.META_TREE_INVALID, "a chunk's blobs add up to more than 2^63-1 bytes");
-      }
-    }
-    return total;
-  }
-
-  private static void collectLengths(JsonNode node, Map<Long, Long> lengths) {
-    if (MetaTree.isMember(node) && MetaTree.isBlob(node)) {
-      long length = node.path("length").asLong(0);
-      if (length < 0) {
-        throw new MigrateException(ErrorCode.META_TREE_INVALID, "blob " + ObjectIds.format(MetaTree.id(node))
-            + " has a negative length " + length);
-      }
-      lengths.putIfAbsent(MetaTree.id(node), length);
-      return;
-    }
-    for (Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
-      JsonNode child = it.next();
-      if (child.isObject()) {
-        collectLengths(child, lengths);
-      }
-    }
   }
 }

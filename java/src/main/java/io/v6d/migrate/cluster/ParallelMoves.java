@@ -132,9 +132,10 @@ final class ParallelMoves {
     GlobalChunks.Instance to = cluster.get(m.to());
     MigrationRequest one = new MigrationRequest(ObjectIds.format(m.chunk()), to.targetEndpoint(), null, null, true,
         base.transport(), base.tokenFile(), base.tcp(), false, base.timeoutMillis());
-    long id = new MigrationEngine().migrate(one, ProgressListener.NONE).targetId();
+    var result = new MigrationEngine().migrate(one, ProgressListener.NONE);
+    long id = result.targetId();
     copies.put(m.chunk(), new Copy(m, id));
-    bytesCopied.addAndGet(m.bytes());
+    bytesCopied.addAndGet(result.bytesCopied());
     LOG.debug("rebalance: {} ({} bytes) from {} to {} as {}", ObjectIds.format(m.chunk()), m.bytes(), m.from(),
         m.to(), ObjectIds.format(id));
   }

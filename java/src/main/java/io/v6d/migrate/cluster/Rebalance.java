@@ -41,7 +41,7 @@ public final class Rebalance {
     MigrationRequest request = options.request(object, via);
     try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
       GlobalChunks global = new GlobalChunks(view, object);
-      return withId(plan(global, instances, by, maxMoves).toJson(), global.id).toString();
+      return withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
     }
   }
 
@@ -57,14 +57,15 @@ public final class Rebalance {
     MigrationRequest request = options.request(object, via);
     try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
       GlobalChunks global = new GlobalChunks(view, object);
-      RebalancePlan plan = plan(global, instances, by, maxMoves);
+      RebalancePlan plan = plan(global, request, instances, by, maxMoves);
       if (name != null) {
         refuseTakenName(view, name);
       }
       ParallelMoves moves = new ParallelMoves(request, global.cluster, perSource, perTarget);
       long newId;
+      Map<Long, Long> copies;
       try {
-        Map<Long, Long> copies = moves.run(plan.moves());
+        copies = moves.run(plan.moves());
         newId = build(view, global, copies, persist, name);
       } catch (RuntimeException e) {
         moves.rollback();
@@ -76,6 +77,8 @@ public final class Rebalance {
           .put("source_id", ObjectIds.format(global.id))
           .put("bytes_moved", moves.bytesCopied());
       out.set("plan", plan.toJson());
+      ObjectNode copied = out.putObject("copies");
+      copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
       notDeleted.forEach(out.putArray("not_deleted")::add);
       return out.toString();
     }
@@ -88,14 +91,14 @@ public final class Rebalance {
         perTarget, options));
   }
 
-  static RebalancePlan plan(GlobalChunks global, String[] instances, String by, int maxMoves) {
+  static RebalancePlan plan(GlobalChunks global, MigrationRequest request, String[] instances, String by, int maxMoves) {
     RebalancePlanner.Measure measure = switch (by == null ? "bytes" : by) {
       case "bytes" -> RebalancePlanner.Measure.BYTES;
       case "count" -> RebalancePlanner.Measure.COUNT;
       default -> throw new MigrateException(ErrorCode.INVALID, "by must be \"bytes\" or \"count\", not \"" + by + "\"");
     };
     List<Long> chosen = global.instances(instances == null ? List.of() : Arrays.asList(instances));
-    return RebalancePlanner.plan(global.chunks(), chosen, measure, maxMoves);
+    return RebalancePlanner.plan(global.chunks(request), chosen, measure, maxMoves);
   }
 
   private static ObjectNode withId(ObjectNode plan, long id) {
