@@ -229,3 +229,34 @@ def test_bad_input_is_refused_before_anything_moves(four):
         vineyard_migrate.rebalance_plan(gid, [four.sockets[0], 12345])
     with pytest.raises(ValueError, match="via="):
         vineyard_migrate.rebalance_plan(gid, [1, 2])
+
+
+def test_migrate_to_local_balanced_keeps_local_chunks_and_balances_bytes(four):
+    clients = four.clients()
+    rows = [3000, 1000, 5000, 2000, 8000, 1000, 6000, 500, 7000, 1500]
+    hosts = [0] * 6 + [1] * 2 + [2] + [3]
+    gid, frames = _global_frame(clients, list(zip(hosts, rows)))
+    old = clients[0].get_meta(gid, sync_remote=True)
+    originals = [old.get_member("partitions_-%d" % k).meta for k in range(len(frames))]
+    seen, loads = [], []
+    for rank, client in enumerate(clients):
+        ids = vineyard_migrate.migrate_to_local(gid, 4, rank, client, policy="balanced", token_file=four.token)
+        load = 0
+        for local_id in ids:
+            meta = client.get_meta(local_id)
+            assert meta.instance_id == client.instance_id
+            frame = client.get(local_id)
+            k = int(frame["x"].iloc[0])
+            pd.testing.assert_frame_equal(frame, frames[k])
+            if originals[k].instance_id == client.instance_id:
+                assert local_id == originals[k].id  # already here: not copied
+            seen.append(k)
+            load += rows[k]
+        loads.append(load)
+    assert sorted(seen) == list(range(len(frames)))
+    # balanced by bytes (rows are proportional to bytes here): ideal share plus less than one chunk
+    assert max(loads) * 4 <= sum(rows) + 3 * max(rows)
+    # the chunks that stay home are the ones the original rule would have moved needlessly
+    assert sum(1 for k in seen if originals[k].instance_id == clients[hosts[k]].instance_id) == len(frames)
+    with pytest.raises(ValueError, match="policy"):
+        vineyard_migrate.migrate_to_local(gid, 4, 0, clients[0], policy="fair")
