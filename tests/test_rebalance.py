@@ -260,3 +260,30 @@ def test_migrate_to_local_balanced_keeps_local_chunks_and_balances_bytes(four):
     assert sum(1 for k in seen if originals[k].instance_id == clients[hosts[k]].instance_id) == len(frames)
     with pytest.raises(ValueError, match="policy"):
         vineyard_migrate.migrate_to_local(gid, 4, 0, clients[0], policy="fair")
+
+
+def test_cli_shows_the_plan_and_rebalances(four):
+    import json
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 1000)] * 4)
+    script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    to = [arg for s in four.sockets for arg in ("--to", s)]
+    before = [snapshot(c) for c in clients]
+    shown = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--by", "count", "--plan", "--json"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    plan = json.loads(shown.stdout)
+    assert len(plan["moves"]) == 3 and set(plan["bytes_before"]) == {str(c.instance_id) for c in clients}
+    text = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--plan"], capture_output=True, text=True,
+                          timeout=120)
+    assert text.returncode == 0 and "3 move(s)" in text.stdout and "before -> after" in text.stdout
+    assert [snapshot(c) for c in clients] == before  # --plan moves nothing
+    done = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--token-file", four.token, "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["bytes_moved"] == plan["bytes_moved"]
+    bad = subprocess.run([script, "rebalance", "o%016x" % int(gid), "--to", "12345"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--via" in bad.stderr
