@@ -287,3 +287,69 @@ def test_cli_shows_the_plan_and_rebalances(four):
     assert json.loads(done.stdout)["bytes_moved"] == plan["bytes_moved"]
     bad = subprocess.run([script, "rebalance", "o%016x" % int(gid), "--to", "12345"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--via" in bad.stderr
+
+
+def _etcd_counts(endpoint):
+    """etcd's own counters of puts, deletes, ranges and transactions (its /metrics)."""
+    import urllib.request
+
+    counts = {}
+    with urllib.request.urlopen(endpoint + "/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            for name in ("etcd_mvcc_put_total", "etcd_mvcc_delete_total", "etcd_mvcc_range_total",
+                         "etcd_mvcc_txn_total"):
+                if line.startswith(name + " "):
+                    counts[name[len("etcd_mvcc_"):-len("_total")]] = int(float(line.split()[1]))
+    return counts
+
+
+def _engine_requests():
+    import jpype
+
+    import json
+
+    return json.loads(str(jpype.JClass("io.v6d.migrate.ipc.RequestLog").snapshotJson()))
+
+
+def _delta(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+def test_request_counts_per_chunk_and_per_blob(four, capsys):
+    """The engine's own request log (and etcd's counters) over one migration and one rebalance;
+    docs/scaling.md quotes these numbers. Requests per moved chunk must not grow with the number of
+    chunks: the rebalance of 12 costs at most 12/4 times the requests of the rebalance of 4."""
+    import json
+
+    clients = four.clients()
+    etcd = four.servers.etcd_endpoint
+    measured = {}
+    for label, layout in (("rebalance-4", [(0, 4000)] * 4), ("rebalance-12", [(0, 4000)] * 12)):
+        gid, _ = _global_frame(clients, layout)
+        vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
+        e0, r0 = _etcd_counts(etcd), _engine_requests()
+        result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
+        measured[label] = {"moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
+                           "etcd": _delta(_etcd_counts(etcd), e0)}
+    oid = clients[0].put(pd.DataFrame({"x": np.arange(4000), "y": np.arange(4000.0)}))
+    clients[0].persist(oid)
+    blobs = sum(1 for _ in _blob_ids(clients[0].get_meta(oid)))
+    e0, r0 = _etcd_counts(etcd), _engine_requests()
+    vineyard_migrate.migrate(oid, clients[1], token_file=four.token)
+    measured["migrate-1-chunk"] = {"blobs": blobs, "engine": _delta(_engine_requests(), r0),
+                                   "etcd": _delta(_etcd_counts(etcd), e0)}
+    with capsys.disabled():
+        print("\nrequest counts: " + json.dumps(measured, sort_keys=True))
+    small, large = measured["rebalance-4"], measured["rebalance-12"]
+    per_small = sum(small["engine"].values()) / small["moves"]
+    per_large = sum(large["engine"].values()) / large["moves"]
+    assert per_large <= per_small * 1.5, measured
+
+
+def _blob_ids(meta):
+    if meta.typename == "vineyard::Blob":
+        yield meta.id
+        return
+    for _, value in meta.items():
+        if isinstance(value, vineyard.ObjectMeta):
+            yield from _blob_ids(value)
