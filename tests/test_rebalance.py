@@ -353,3 +353,31 @@ def _blob_ids(meta):
     for _, value in meta.items():
         if isinstance(value, vineyard.ObjectMeta):
             yield from _blob_ids(value)
+
+
+def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
+    """h2's agent is killed (-9: its published endpoint stays, connections are refused): the move
+    out of h2 fails while those out of h1 may succeed; every copy is deleted, the original intact."""
+    import signal
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 3000)] * 8 + [(1, 3000)] * 4)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    assert any(m["from"] == clients[1].instance_id for m in plan["moves"])
+    assert any(m["from"] == clients[0].instance_id for m in plan["moves"])
+    before = [snapshot(c) for c in clients]
+    host, v = four.hosts[1], four.instances[1]
+    four.agents[1].stop(signal.SIGKILL)
+    try:
+        with pytest.raises((vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)):
+            # transport="tcp": with "auto" the engine would fall back to vineyardd's RPC port and succeed
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp")
+        assert [snapshot(c) for c in clients] == before
+        old = clients[0].get_meta(gid, sync_remote=True)
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(clients[[c.instance_id for c in clients].index(meta.instance_id)].get(meta.id),
+                                          frame)
+    finally:
+        four.agents[1] = start_agent(four.servers, "agent-rb-h2-again", v.socket, host=host.address,
+                                     token_file=four.token, prefix=host.prefix, env=host.env, jvm_options="-Xmx256m")
