@@ -201,6 +201,13 @@ def main():
                 for compression in (True, False):
                     records += phase(ns_servers, link, h1, h2, compression, token, args.reps, args.quick, log)
 
+    import cases_rebalance
+
+    print("== rebalance over four hosts ==", flush=True)
+    rebalance_records = cases_rebalance.run(args.quick)
+    with open(os.path.join(args.out, "results_rebalance.json"), "w") as f:
+        json.dump(rebalance_records, f, indent=2)
+
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB, 1),
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

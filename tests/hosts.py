@@ -99,3 +99,63 @@ class TwoHosts:
     def __exit__(self, *exc):
         if self.mode == "netns":
             self._remove_namespaces()
+
+
+class ManyHosts:
+    """``with ManyHosts(4) as hosts``: ``n`` network namespaces joined by a bridge, which also has
+    an address in this namespace (so a test's own process reaches every host's agent); or, where
+    namespaces cannot be made, loopback addresses 127.0.0.1 .. 127.0.0.n. ``.mode`` says which."""
+
+    def __init__(self, n):
+        if not 2 <= n <= 50:
+            raise ValueError("2 to 50 hosts, not %d" % n)
+        self.n = n
+        self.tag = uuid.uuid4().hex[:6]
+        self.namespaces = ["vm%s-n%d" % (self.tag, i + 1) for i in range(n)]
+        self.bridge = "vm%sbr" % self.tag
+        self.subnet = "10.232.%d" % (int(self.tag, 16) % 200 + 20)
+        self.mode = None
+
+    def __enter__(self):
+        try:
+            if os.environ.get("VINEYARD_MIGRATE_TEST_NO_NETNS"):
+                raise OSError("VINEYARD_MIGRATE_TEST_NO_NETNS is set")
+            self._make()
+            self.mode = "netns"
+            return [Host("h%d" % (i + 1), "%s.%d" % (self.subnet, i + 1), ("ip", "netns", "exec", ns))
+                    for i, ns in enumerate(self.namespaces)]
+        except (OSError, subprocess.CalledProcessError) as e:
+            self._remove()
+            self.mode = "loopback"
+            self.why = str(e)
+            return [Host("h%d" % (i + 1), "127.0.0.%d" % (i + 1), ()) for i in range(self.n)]
+
+    def _make(self):
+        commands = [
+            ["ip", "link", "add", self.bridge, "type", "bridge"],
+            ["ip", "addr", "add", self.subnet + ".254/24", "dev", self.bridge],
+            ["ip", "link", "set", self.bridge, "up"],
+        ]
+        for i, ns in enumerate(self.namespaces):
+            inside, outside = "vm%si%d" % (self.tag, i + 1), "vm%so%d" % (self.tag, i + 1)
+            commands += [
+                ["ip", "netns", "add", ns],
+                ["ip", "link", "add", inside, "type", "veth", "peer", "name", outside],
+                ["ip", "link", "set", inside, "netns", ns],
+                ["ip", "link", "set", outside, "master", self.bridge],
+                ["ip", "link", "set", outside, "up"],
+                ["ip", "-n", ns, "addr", "add", "%s.%d/24" % (self.subnet, i + 1), "dev", inside],
+                ["ip", "-n", ns, "link", "set", inside, "up"],
+                ["ip", "-n", ns, "link", "set", "lo", "up"],
+            ]
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True)
+
+    def _remove(self):
+        for namespace in self.namespaces:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+
+    def __exit__(self, *exc):
+        if self.mode == "netns":
+            self._remove()

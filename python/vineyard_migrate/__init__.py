@@ -17,6 +17,7 @@ from ._doctor import Check, doctor
 from ._errors import MigrationError
 from ._gc import gc
 from ._jvm import JavaNotFoundError, JavaVersionError
+from ._rebalance import rebalance, rebalance_plan
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
 try:
@@ -31,6 +32,8 @@ __all__ = [
     "migrate_stream",
     "migrate_to_local",
     "plan",
+    "rebalance",
+    "rebalance_plan",
     "gc",
     "MigrationResult",
     "StreamMigration",

@@ -94,13 +94,20 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
         return StreamMigration(handle)
 
 
-def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", token_file=None, timeout=None):
+def migrate_to_local(global_obj, replica, rank, client, *, policy="original", transport="auto", token_file=None,
+                     timeout=None):
     """Gather rank ``rank``'s share of a global object onto ``client``'s instance.
 
     The share follows the original ``vineyard-migrate-to-local``: the global object's chunks are
     sorted by the node name of the instance holding them, then by id, and cut into ``replica``
     contiguous parts (each of ``n / replica`` chunks, plus one when ``replica`` does not divide
     ``n``, as the original computed it). Chunks already on the instance are not copied.
+
+    ``policy="balanced"`` gives each rank a share balanced by bytes (no rank more than its ideal
+    share plus less than one chunk) that keeps chunks where they are when they are already on the
+    rank's instance, moving the fewest bytes; rank ``r``'s instance is taken to be the ``r``-th of
+    the instances holding chunks, sorted by node name then instance id (the order the original rule
+    sorts chunks by), so every rank computes the same shares alone.
 
     >>> ids = vineyard_migrate.migrate_to_local(gdf_id, replica=3, rank=1, client=client)
     >>> frames = [client.get(i) for i in ids]
@@ -114,9 +121,11 @@ def migrate_to_local(global_obj, replica, rank, client, *, transport="auto", tok
         raise ValueError("replica must be a positive int, not %r" % (replica,))
     if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < replica:
         raise ValueError("rank must be an int in [0, %d), not %r" % (replica, rank))
+    if policy not in ("original", "balanced"):
+        raise ValueError("policy must be \"original\" or \"balanced\", not %r" % (policy,))
     ref = _objects.object_ref(global_obj)
     engine, options = _objects.engine_options(transport=transport, token_file=token_file, timeout=timeout)
     with _errors.mapped_errors():
         ids = _calls.result_of(engine.startMigrateToLocal(
-            ref, replica, rank, _objects.endpoint_of(client, "client"), options))
+            ref, replica, rank, _objects.endpoint_of(client, "client"), policy, options))
         return [_objects.object_id(i) for i in ids]

@@ -97,6 +97,22 @@ public final class Migrate {
     return EngineCall.start(() -> ids(ToLocal.run(request, replica, rank)));
   }
 
+  /**
+   * {@link #startMigrateToLocal} with a policy: {@code "original"} (the original tool's rule) or
+   * {@code "balanced"} (balanced by bytes, preferring chunks already on the rank's instance).
+   */
+  public static EngineCall<String[]> startMigrateToLocal(String globalObject, int replica, int rank, String target,
+      String policy, MigrateOptions options) {
+    if ("original".equals(policy)) {
+      return startMigrateToLocal(globalObject, replica, rank, target, options);
+    }
+    if (!"balanced".equals(policy)) {
+      throw new MigrateException(ErrorCode.INVALID, "policy must be \"original\" or \"balanced\", not \"" + policy + "\"");
+    }
+    var request = options.request(globalObject, target);
+    return EngineCall.start(() -> ids(io.v6d.migrate.cluster.BalancedToLocal.run(request, replica, rank)));
+  }
+
   private static String[] ids(java.util.List<Long> ids) {
     return ids.stream().map(ObjectIds::format).toArray(String[]::new);
   }

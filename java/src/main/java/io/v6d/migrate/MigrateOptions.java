@@ -80,7 +80,7 @@ public final class MigrateOptions {
   }
 
   /** The engine's request for {@code object} to {@code target} with these options. */
-  MigrationRequest request(String object, String target) {
+  public MigrationRequest request(String object, String target) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
     return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
         overwriteName, timeoutMillis);

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     footer = {"", "Also: `vineyard-migrate doctor` checks Java, vineyard, sockets, agents and the token file; "
         + "the vineyard-migrate 0.7 form (--server/--client ...) still works (see the README)."},
     subcommands = {MigrateCommand.class, PlanCommand.class, StreamCommand.class, ToLocalCommand.class,
+        RebalanceCommand.class,
         ServeCommand.class, GcCommand.class})
 public final class Main implements Runnable {
   public static void main(String[] args) {

@@ -62,8 +62,13 @@ public final class ToLocal {
         }
       }
     }
+    return migrateShare(request, share(chunks, replica, rank));
+  }
+
+  /** Migrates each chunk of a share to the request's target; returns the local ids, in order. */
+  public static List<Long> migrateShare(MigrationRequest request, List<Long> share) {
     List<Long> local = new ArrayList<>();
-    for (long chunk : share(chunks, replica, rank)) {
+    for (long chunk : share) {
       MigrationRequest one = request.forPart(ObjectIds.format(chunk), null, request.persist());
       local.add(new MigrationEngine().migrate(one, ProgressListener.NONE).targetId());
     }

@@ -110,6 +110,7 @@ public abstract class FramedConnection implements AutoCloseable {
 
   public void send(JsonNode request) {
     this.request = request.path("type").asText("request");
+    RequestLog.sent(this.request);
     ByteBuffer frame = codec.encode(request);
     try {
       while (frame.hasRemaining()) {

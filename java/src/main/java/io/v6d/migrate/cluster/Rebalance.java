@@ -1,0 +1,186 @@
+package io.v6d.migrate.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.MigrateOptions;
+import io.v6d.migrate.engine.EngineCall;
+import io.v6d.migrate.engine.MigrationRequest;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.rebalance.RebalancePlan;
+import io.v6d.migrate.rebalance.RebalancePlanner;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code rebalance}: spreads a global object's chunks over instances (see {@link RebalancePlanner}),
+ * every target pulling at once ({@link ParallelMoves}), and builds a new global object of the same
+ * type whose members, in the same order, are the chunks where the plan put them.
+ *
+ * <p>All or nothing: when a move, or building the new object, fails, every copy is deleted and the
+ * original is untouched. With {@code replace}, the moved chunks (and the original global object's
+ * metadata) are deleted only after the new object is persisted.
+ */
+public final class Rebalance {
+  private static final Logger LOG = LoggerFactory.getLogger(Rebalance.class);
+
+  private Rebalance() {}
+
+  /** The plan, as the JSON of {@link RebalancePlan#toJson()} plus the object id. */
+  public static String planJson(String object, String via, String[] instances, String by, int maxMoves,
+      MigrateOptions options) {
+    MigrationRequest request = options.request(object, via);
+    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+      GlobalChunks global = new GlobalChunks(view, object);
+      return withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
+    }
+  }
+
+  /** {@link #planJson} on a thread of the engine. */
+  public static EngineCall<String> startPlan(String object, String via, String[] instances, String by, int maxMoves,
+      MigrateOptions options) {
+    return EngineCall.start(() -> planJson(object, via, instances, by, maxMoves, options));
+  }
+
+  /** Runs the rebalance; returns JSON: {@code object_id}, {@code source_id}, {@code bytes_moved}, {@code plan}. */
+  public static String run(String object, String via, String[] instances, String by, int maxMoves, boolean persist,
+      String name, boolean replace, int perSource, int perTarget, MigrateOptions options) {
+    MigrationRequest request = options.request(object, via);
+    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+      GlobalChunks global = new GlobalChunks(view, object);
+      RebalancePlan plan = plan(global, request, instances, by, maxMoves);
+      if (name != null) {
+        refuseTakenName(view, name);
+      }
+      ParallelMoves moves = new ParallelMoves(request, global.cluster, perSource, perTarget);
+      long newId;
+      Map<Long, Long> copies;
+      try {
+        copies = moves.run(plan.moves());
+        newId = build(view, global, copies, persist, name);
+      } catch (RuntimeException e) {
+        moves.rollback();
+        throw e;
+      }
+      List<String> notDeleted = replace ? deleteMoved(view, global, plan) : List.of();
+      ObjectNode out = FrameCodec.mapper().createObjectNode()
+          .put("object_id", ObjectIds.format(newId))
+          .put("source_id", ObjectIds.format(global.id))
+          .put("bytes_moved", moves.bytesCopied());
+      out.set("plan", plan.toJson());
+      ObjectNode copied = out.putObject("copies");
+      copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
+      notDeleted.forEach(out.putArray("not_deleted")::add);
+      return out.toString();
+    }
+  }
+
+  /** {@link #run} on a thread of the engine. */
+  public static EngineCall<String> start(String object, String via, String[] instances, String by, int maxMoves,
+      boolean persist, String name, boolean replace, int perSource, int perTarget, MigrateOptions options) {
+    return EngineCall.start(() -> run(object, via, instances, by, maxMoves, persist, name, replace, perSource,
+        perTarget, options));
+  }
+
+  static RebalancePlan plan(GlobalChunks global, MigrationRequest request, String[] instances, String by, int maxMoves) {
+    RebalancePlanner.Measure measure = switch (by == null ? "bytes" : by) {
+      case "bytes" -> RebalancePlanner.Measure.BYTES;
+      case "count" -> RebalancePlanner.Measure.COUNT;
+      default -> throw new MigrateException(ErrorCode.INVALID, "by must be \"bytes\" or \"count\", not \"" + by + "\"");
+    };
+    List<Long> chosen = global.instances(instances == null ? List.of() : Arrays.asList(instances));
+    return RebalancePlanner.plan(global.chunks(request), chosen, measure, maxMoves);
+  }
+
+  private static ObjectNode withId(ObjectNode plan, long id) {
+    plan.put("object_id", ObjectIds.format(id));
+    return plan;
+  }
+
+  private static void refuseTakenName(VineyardClient view, String name) {
+    try {
+      long taken = view.getName(name);
+      throw new MigrateException(ErrorCode.OBJECT_EXISTS, "the name " + name + " names " + ObjectIds.format(taken)
+          + " already");
+    } catch (MigrateException e) {
+      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS && e.code() != ErrorCode.META_TREE_NAME_NOT_EXISTS) {
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * The new global object: the original's fields, each member linked by id (a moved chunk by its
+   * copy's id), created and persisted through {@code view}. The copies were persisted on other
+   * instances; vineyardd only links members it knows, so their metadata is synced first.
+   */
+  static long build(VineyardClient view, GlobalChunks global, Map<Long, Long> copies, boolean persist, String name) {
+    if (!copies.isEmpty()) {
+      view.getDatas(new ArrayList<>(copies.values()), true);
+    }
+    ObjectNode content = FrameCodec.mapper().createObjectNode();
+    for (Iterator<Map.Entry<String, JsonNode>> it = global.tree.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      String key = field.getKey();
+      JsonNode value = field.getValue();
+      if (key.equals("id") || key.equals("__timestamp") || key.equals("signature")) {
+        continue; // a new object: the instance assigns these
+      }
+      if (MetaTree.isMember(value)) {
+        long chunk = MetaTree.id(value);
+        content.set(key, FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(copies.getOrDefault(chunk, chunk))));
+      } else {
+        content.set(key, value);
+      }
+    }
+    content.put("instance_id", view.instanceId());
+    content.put("transient", true);
+    long id = view.createData(content).id();
+    try {
+      if (persist) {
+        view.persist(id);
+      }
+      if (name != null) {
+        view.putName(id, name);
+      }
+      return id;
+    } catch (RuntimeException e) {
+      try {
+        view.delete(List.of(id), true, false);
+      } catch (RuntimeException again) {
+        e.addSuppressed(again);
+      }
+      throw e;
+    }
+  }
+
+  /** {@code replace}: the original's metadata, then each moved chunk on its old instance. */
+  private static List<String> deleteMoved(VineyardClient view, GlobalChunks global, RebalancePlan plan) {
+    List<String> failures = new ArrayList<>();
+    try {
+      view.delete(List.of(global.id), true, false);
+    } catch (RuntimeException e) {
+      failures.add(ObjectIds.format(global.id) + ": " + e.getMessage());
+    }
+    for (RebalancePlan.Move m : plan.moves()) {
+      try {
+        Deletion.deleteChunk(global.cluster.get(m.from()), m.chunk(), view.timeoutMillis());
+      } catch (RuntimeException e) {
+        failures.add(ObjectIds.format(m.chunk()) + " on " + m.from() + ": " + e.getMessage());
+      }
+    }
+    if (!failures.isEmpty()) {
+      LOG.warn("rebalance: the new object is persisted but these could not be deleted: {}", failures);
+    }
+    return failures;
+  }
+}

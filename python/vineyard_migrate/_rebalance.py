@@ -1,0 +1,128 @@
+"""``rebalance`` and ``rebalance_plan``: spread a global object's chunks over instances."""
+
+import json
+
+from . import _calls, _errors, _objects
+
+BY = ("bytes", "count")
+
+
+def _instance_specs(instances):
+    """Instance ids, ``i<id>`` strings, IPC socket paths or clients, as the engine's strings."""
+    if instances is None:
+        return None
+    if isinstance(instances, (str, bytes, int)) or hasattr(instances, "ipc_socket"):
+        instances = [instances]
+    specs = []
+    for instance in instances:
+        if isinstance(instance, bool):
+            raise TypeError("an instance must be a client, an IPC socket path or an instance id, not a bool")
+        if isinstance(instance, int):
+            if instance < 0:
+                raise ValueError("an instance id must not be negative, not %d" % instance)
+            specs.append(str(instance))
+        else:
+            specs.append(_objects.endpoint_of(instance, "instance"))
+    if not specs:
+        raise ValueError("instances is empty: name at least one instance, or pass None for every instance")
+    return specs
+
+
+def _via(via, specs):
+    """The instance through which the cluster is seen: ``via``, else the first socket named."""
+    if via is not None:
+        return _objects.endpoint_of(via, "via")
+    for spec in specs or ():
+        if not spec.isdigit() and not (spec.startswith("i") and spec[1:].isdigit()):
+            return spec
+    raise ValueError("pass via= (a client or IPC socket of any instance of the cluster) when instances "
+                     "are given as ids or not at all")
+
+
+def _checked(global_obj, instances, via, by, max_moves):
+    if by not in BY:
+        raise ValueError("by must be \"bytes\" or \"count\", not %r" % (by,))
+    if max_moves is not None and (isinstance(max_moves, bool) or not isinstance(max_moves, int) or max_moves < 0):
+        raise ValueError("max_moves must be None or an int >= 0, not %r" % (max_moves,))
+    specs = _instance_specs(instances)
+    return _objects.object_ref(global_obj), specs, _via(via, specs), -1 if max_moves is None else max_moves
+
+
+def rebalance_plan(global_obj, instances=None, *, via=None, by="bytes", max_moves=None, timeout=None):
+    """What :func:`rebalance` would move, without moving anything.
+
+    Returns a dict: ``moves`` (a list of ``{chunk, bytes, from, to}``, instance ids), ``chunks``
+    (every chunk with ``from`` and ``to``), ``bytes_before`` and ``bytes_after`` (bytes per
+    instance id, as str keys), ``bytes_moved``, ``optimal`` (the plan is proven to move the fewest
+    bytes) and ``complete`` (False when ``max_moves`` cut it).
+
+    >>> plan = vineyard_migrate.rebalance_plan(gdf_id, [c1, c2, c3, c4])
+    >>> [(m["chunk"], m["bytes"], m["from"], m["to"]) for m in plan["moves"]]
+    """
+    ref, specs, via, moves = _checked(global_obj, instances, via, by, max_moves)
+    engine, options = _objects.engine_options(timeout=timeout)
+    import jpype
+
+    with _errors.mapped_errors():
+        rebalancer = jpype.JClass("io.v6d.migrate.cluster.Rebalance")
+        text = _calls.result_of(rebalancer.startPlan(ref, via, specs, by, moves, options))
+        return json.loads(str(text))
+
+
+def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=None, persist=True, name=None,
+              replace=False, transport="auto", token_file=None, connections=None, timeout=None,
+              transfers_per_source=2, transfers_per_target=2, details=False):
+    """Spread a global object's chunks evenly over ``instances``, moving the fewest bytes.
+
+    No instance ends with more than the ideal share plus less than one chunk (by bytes, or by count
+    with ``by="count"``); chunks already where the plan wants them stay. Every target pulls its
+    incoming chunks at once (through the source's agent, or shared memory on one host), with at most
+    ``transfers_per_source`` transfers out of one instance and ``transfers_per_target`` into one.
+    The result is a new global object of the same type whose chunks are in the same order. All or
+    nothing: if any move fails, every copy is deleted and the original is as it was.
+
+    Args:
+        global_obj: the global object (id, object, metadata or name).
+        instances: clients, IPC socket paths or instance ids (default: every instance of the
+            cluster with an agent or an IPC socket on this host).
+        via: a client or IPC socket of the cluster to work through (default: the first socket in
+            ``instances``).
+        by: ``"bytes"`` (default) or ``"count"``.
+        max_moves: make at most this many moves (the plan then says ``complete: False``).
+        persist: persist the new global object (default True; the moved chunks are always persisted).
+        name: a name for the new global object (refused if taken, before anything moves).
+        replace: once the new object is persisted, delete the original's metadata and the moved
+            chunks on their old instances (never before).
+        details: return a dict (``object_id``, ``source_id``, ``bytes_moved``, ``plan``) instead of the id.
+        transport, token_file, connections, timeout: as for :func:`migrate`.
+
+    Raises:
+        vineyard.InvalidException: not a global object, an unknown instance, bad arguments.
+        vineyard.ObjectExistsException: ``name`` is taken.
+        vineyard.NotEnoughMemoryException / ConnectionErrorException: a move failed (nothing is left).
+
+    Example:
+
+    >>> new_id = vineyard_migrate.rebalance(gdf_id, ["/run/h1.sock", "/run/h2.sock", 3, 4])
+    >>> vineyard.connect("/run/h1.sock").get_meta(new_id)  # same type, same chunk order
+    """
+    ref, specs, via, moves = _checked(global_obj, instances, via, by, max_moves)
+    for bound, option in ((transfers_per_source, "transfers_per_source"), (transfers_per_target, "transfers_per_target")):
+        if isinstance(bound, bool) or not isinstance(bound, int) or not 1 <= bound <= 64:
+            raise ValueError("%s must be an int from 1 to 64, not %r" % (option, bound))
+    if name is not None and not isinstance(name, str):
+        raise TypeError("name must be a str, not %s" % type(name).__name__)
+    _objects.flag(replace, "replace")
+    _objects.flag(details, "details")
+    engine, options = _objects.engine_options(persist=persist, transport=transport, token_file=token_file,
+                                              connections=connections, timeout=timeout)
+    import jpype
+
+    with _errors.mapped_errors():
+        rebalancer = jpype.JClass("io.v6d.migrate.cluster.Rebalance")
+        text = _calls.result_of(rebalancer.start(ref, via, specs, by, moves, persist, name, replace,
+                                                 transfers_per_source, transfers_per_target, options))
+        result = json.loads(str(text))
+    result["object_id"] = _objects.object_id(result["object_id"])
+    result["source_id"] = _objects.object_id(result["source_id"])
+    return result if details else result["object_id"]

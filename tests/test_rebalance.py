@@ -1,0 +1,383 @@
+"""Rebalancing a global object over four hosts: network namespaces joined by a bridge, each with a
+vineyardd (512 MiB) and an agent, sharing one etcd. The rebalance runs in this process; the bridge
+has an address here, so the engine reaches every host's agent (where namespaces cannot be made, the
+hosts are loopback addresses and the session's output says so).
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import vineyard
+import vineyard_migrate
+
+from hosts import ManyHosts
+from vineyard_servers import Servers, snapshot, start_agent, write_token
+
+
+@dataclasses.dataclass
+class Cluster:
+    hosts: list
+    instances: list  # vineyardd per host
+    agents: list
+    token: str
+    servers: object
+
+    def clients(self):
+        return [vineyard.connect(v.socket) for v in self.instances]
+
+    @property
+    def sockets(self):
+        return [v.socket for v in self.instances]
+
+
+@pytest.fixture(scope="module")
+def four(request):
+    hosts = ManyHosts(4)
+    with hosts as members, Servers() as servers:
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        message = ("rebalance tests: four network namespaces joined by bridge %s" % hosts.bridge
+                   if hosts.mode == "netns" else
+                   "rebalance tests: NETWORK NAMESPACES UNAVAILABLE (%s); four loopback addresses instead" % hosts.why)
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("\n" + message)
+        token = str(write_token(servers.workdir))
+        servers.start_etcd(host=members[0].address, prefix=members[0].prefix)
+        instances, agents = [], []
+        for host in members:
+            v = servers.start_vineyardd("rb-" + host.name, "512Mi", cluster="rebal", prefix=host.prefix, env=host.env)
+            instances.append(v)
+        for host, v in zip(members, instances):
+            agents.append(start_agent(servers, "agent-rb-" + host.name, v.socket, host=host.address, token_file=token,
+                                      prefix=host.prefix, env=host.env, jvm_options="-Xmx256m"))
+        yield Cluster(members, instances, agents, token, servers)
+
+
+def _global_frame(clients, layout):
+    """A global DataFrame; chunk k (on ``clients[layout[k][0]]``, ``layout[k][1]`` rows) has x = k."""
+    from vineyard.data.dataframe import make_global_dataframe
+
+    chunks, frames = [], []
+    for k, (host, rows) in enumerate(layout):
+        frame = pd.DataFrame({"x": np.full(rows, k, dtype=np.int64), "y": np.arange(rows, dtype=np.float64) * k})
+        oid = clients[host].put(frame)
+        clients[host].persist(oid)
+        chunks.append(oid)
+        frames.append(frame)
+    meta = make_global_dataframe(clients[0], chunks)
+    return meta.id, frames
+
+
+def min_bytes_moved(chunks, instances, by="bytes"):
+    """The fewest bytes any balanced placement moves, by brute force: every subset of chunks that
+    stays home, and every packing of the others (k*load <= W + (k-1)*max weight on every instance)."""
+    weight = [c["bytes"] if by == "bytes" else 1 for c in chunks]
+    k = len(instances)
+    cap = (sum(weight) + (k - 1) * max(weight)) // k
+    homed = [i for i, c in enumerate(chunks) if c["from"] in instances]
+    best = None
+    for mask in range(1 << len(homed)):
+        stay = {homed[j] for j in range(len(homed)) if mask >> j & 1}
+        load = {i: 0 for i in instances}
+        for c in stay:
+            load[chunks[c]["from"]] += weight[c]
+        if any(v > cap for v in load.values()):
+            continue
+        moved = sorted((c for c in range(len(chunks)) if c not in stay), key=lambda c: -weight[c])
+        cost = sum(chunks[c]["bytes"] for c in moved)
+        if best is not None and cost >= best:
+            continue
+        if _packs(moved, 0, load, chunks, weight, cap):
+            best = cost
+    return best
+
+
+def _packs(moved, index, load, chunks, weight, cap):
+    if index == len(moved):
+        return True
+    c = moved[index]
+    for instance in load:
+        if instance != chunks[c]["from"] and load[instance] + weight[c] <= cap:
+            load[instance] += weight[c]
+            if _packs(moved, index + 1, load, chunks, weight, cap):
+                load[instance] -= weight[c]
+                return True
+            load[instance] -= weight[c]
+    return False
+
+
+def _check_rebalanced(four, gid, frames):
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    assert plan["optimal"] and plan["complete"]
+    assert plan["bytes_moved"] == min_bytes_moved(plan["chunks"], ids)
+    before = [snapshot(c) for c in clients]
+    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
+    assert result["bytes_moved"] == plan["bytes_moved"] == sum(m["bytes"] for m in plan["moves"])
+    destination = {m["chunk"]: m["to"] for m in plan["moves"]}
+    assert result["copies"].keys() == destination.keys()
+    by_instance = dict(zip(ids, clients))
+    old = clients[0].get_meta(gid, sync_remote=True)
+    for k, frame in enumerate(frames):
+        was = old.get_member("partitions_-%d" % k).meta
+        key = "o%016x" % int(was.id)
+        to = destination.get(key, was.instance_id)
+        # vineyard resolves a global object's members by signature, preferring the reader's own
+        # instance (a copy keeps its chunk's signature: it is a replica): read from the holder
+        new = by_instance[to].get_meta(result["object_id"], sync_remote=True)
+        assert new.typename == old.typename and new.isglobal
+        now = new.get_member("partitions_-%d" % k).meta
+        assert now.instance_id == to
+        assert "o%016x" % int(now.id) == result["copies"].get(key, key)
+        pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
+    # the original is untouched and still readable
+    for k, frame in enumerate(frames):
+        was = old.get_member("partitions_-%d" % k).meta
+        pd.testing.assert_frame_equal(by_instance[was.instance_id].get(was.id), frame)
+    # every target's memory grew at least by what it received, and the loads are balanced
+    after = plan["bytes_after"]
+    assert max(after.values()) * len(ids) <= sum(after.values()) + (len(ids) - 1) * max(c["bytes"] for c in plan["chunks"])
+    for client, snap in zip(clients, before):
+        incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
+        assert client.status.memory_usage - snap["memory_usage"] >= incoming
+    return plan, result
+
+
+def test_twelve_chunks_on_one_host_spread_over_four(four):
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 4000)] * 12)
+    plan, _ = _check_rebalanced(four, gid, frames)
+    assert len(plan["moves"]) == 9
+    assert sorted(plan["bytes_after"].values()) == [3 * plan["chunks"][0]["bytes"]] * 4
+
+
+def test_skewed_chunks_of_unequal_sizes(four):
+    clients = four.clients()
+    rows = [3000, 1000, 5000, 2000, 8000, 1000, 4000, 2500, 6000, 500, 7000, 1500]
+    hosts = [0] * 8 + [1] * 2 + [2] + [3]
+    gid, frames = _global_frame(clients, list(zip(hosts, rows)))
+    plan, _ = _check_rebalanced(four, gid, frames)
+    assert plan["moves"], "a skewed layout needs moves"
+    # chunks in place stay: nothing moves onto the instance it leaves, nothing moves twice
+    assert len({m["chunk"] for m in plan["moves"]}) == len(plan["moves"])
+
+
+def test_plan_only_moves_nothing(four):
+    clients = four.clients()
+    gid, _ = _global_frame(clients, [(0, 1000)] * 4)
+    before = [snapshot(c) for c in clients]
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets, by="count")
+    assert len(plan["moves"]) == 3 and all(m["from"] == clients[0].instance_id for m in plan["moves"])
+    assert [snapshot(c) for c in clients] == before
+
+
+def test_a_target_too_small_leaves_every_instance_as_it_was(four):
+    """h4 is filled so it cannot take its share: its pull fails, while h2 and h3 may have
+    finished theirs; afterwards every instance holds exactly what it held before."""
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 256 * 1024)] * 12)  # 4 MiB chunks
+    h4 = clients[3]
+    free = h4.status.memory_limit - h4.status.memory_usage
+    filler = h4.put(np.zeros((free - 6 * 1024 * 1024) // 8, dtype=np.float64))
+    try:
+        before = [snapshot(c) for c in clients]
+        with pytest.raises(vineyard.NotEnoughMemoryException):
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, transfers_per_target=1)
+        assert [snapshot(c) for c in clients] == before
+        # the original is intact
+        old = clients[0].get_meta(gid, sync_remote=True)
+        for k, frame in enumerate(frames):
+            pd.testing.assert_frame_equal(clients[0].get(old.get_member("partitions_-%d" % k).meta.id), frame)
+    finally:
+        h4.delete(filler)
+
+
+def test_replace_deletes_moved_chunks_only_after_the_new_object_exists(four):
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 2000)] * 8)
+    old = clients[0].get_meta(gid, sync_remote=True)
+    old_chunks = [old.get_member("partitions_-%d" % k).meta.id for k in range(8)]
+    new_id = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, replace=True, name="rebalanced")
+    new = clients[0].get_meta(new_id, sync_remote=True)
+    by_instance = {c.instance_id: c for c in clients}
+    kept = set()
+    for k, frame in enumerate(frames):
+        now = new.get_member("partitions_-%d" % k).meta
+        pd.testing.assert_frame_equal(by_instance[now.instance_id].get(now.id), frame)
+        kept.add(int(now.id))
+    for chunk in old_chunks:
+        if int(chunk) not in kept:
+            assert not clients[0].exists(chunk)
+    assert clients[0].get_name("rebalanced") == new_id
+    assert not clients[0].exists(gid)
+
+
+def test_bad_input_is_refused_before_anything_moves(four):
+    clients = four.clients()
+    oid = clients[0].put(np.arange(4))
+    with pytest.raises(vineyard.InvalidException, match="not a global object"):
+        vineyard_migrate.rebalance_plan(oid, four.sockets)
+    gid, _ = _global_frame(clients, [(0, 10)] * 2)
+    with pytest.raises(ValueError, match="by must be"):
+        vineyard_migrate.rebalance(gid, four.sockets, by="rows")
+    with pytest.raises(vineyard.InvalidException, match="no instance"):
+        vineyard_migrate.rebalance_plan(gid, [four.sockets[0], 12345])
+    with pytest.raises(ValueError, match="via="):
+        vineyard_migrate.rebalance_plan(gid, [1, 2])
+
+
+def test_migrate_to_local_balanced_keeps_local_chunks_and_balances_bytes(four):
+    clients = four.clients()
+    rows = [3000, 1000, 5000, 2000, 8000, 1000, 6000, 500, 7000, 1500]
+    hosts = [0] * 6 + [1] * 2 + [2] + [3]
+    gid, frames = _global_frame(clients, list(zip(hosts, rows)))
+    old = clients[0].get_meta(gid, sync_remote=True)
+    originals = [old.get_member("partitions_-%d" % k).meta for k in range(len(frames))]
+    seen, loads = [], []
+    for rank, client in enumerate(clients):
+        ids = vineyard_migrate.migrate_to_local(gid, 4, rank, client, policy="balanced", token_file=four.token)
+        load = 0
+        for local_id in ids:
+            meta = client.get_meta(local_id)
+            assert meta.instance_id == client.instance_id
+            frame = client.get(local_id)
+            k = int(frame["x"].iloc[0])
+            pd.testing.assert_frame_equal(frame, frames[k])
+            if originals[k].instance_id == client.instance_id:
+                assert local_id == originals[k].id  # already here: not copied
+            seen.append(k)
+            load += rows[k]
+        loads.append(load)
+    assert sorted(seen) == list(range(len(frames)))
+    # balanced by bytes (rows are proportional to bytes here): ideal share plus less than one chunk
+    assert max(loads) * 4 <= sum(rows) + 3 * max(rows)
+    # the chunks that stay home are the ones the original rule would have moved needlessly
+    assert sum(1 for k in seen if originals[k].instance_id == clients[hosts[k]].instance_id) == len(frames)
+    with pytest.raises(ValueError, match="policy"):
+        vineyard_migrate.migrate_to_local(gid, 4, 0, clients[0], policy="fair")
+
+
+def test_cli_shows_the_plan_and_rebalances(four):
+    import json
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 1000)] * 4)
+    script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    to = [arg for s in four.sockets for arg in ("--to", s)]
+    before = [snapshot(c) for c in clients]
+    shown = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--by", "count", "--plan", "--json"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    plan = json.loads(shown.stdout)
+    assert len(plan["moves"]) == 3 and set(plan["bytes_before"]) == {str(c.instance_id) for c in clients}
+    text = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--plan"], capture_output=True, text=True,
+                          timeout=120)
+    assert text.returncode == 0 and "3 move(s)" in text.stdout and "before -> after" in text.stdout
+    assert [snapshot(c) for c in clients] == before  # --plan moves nothing
+    done = subprocess.run([script, "rebalance", "o%016x" % int(gid), *to, "--token-file", four.token, "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["bytes_moved"] == plan["bytes_moved"]
+    bad = subprocess.run([script, "rebalance", "o%016x" % int(gid), "--to", "12345"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--via" in bad.stderr
+
+
+def _etcd_counts(endpoint):
+    """etcd's own counters of puts, deletes, ranges and transactions (its /metrics)."""
+    import urllib.request
+
+    counts = {}
+    with urllib.request.urlopen(endpoint + "/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            for name in ("etcd_mvcc_put_total", "etcd_mvcc_delete_total", "etcd_mvcc_range_total",
+                         "etcd_mvcc_txn_total"):
+                if line.startswith(name + " "):
+                    counts[name[len("etcd_mvcc_"):-len("_total")]] = int(float(line.split()[1]))
+    return counts
+
+
+def _engine_requests():
+    import jpype
+
+    import json
+
+    return json.loads(str(jpype.JClass("io.v6d.migrate.ipc.RequestLog").snapshotJson()))
+
+
+def _delta(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+def test_request_counts_per_chunk_and_per_blob(four, capsys):
+    """The engine's own request log (and etcd's counters) over one migration and one rebalance;
+    docs/scaling.md quotes these numbers. Requests per moved chunk must not grow with the number of
+    chunks: the rebalance of 12 costs at most 12/4 times the requests of the rebalance of 4."""
+    import json
+
+    clients = four.clients()
+    etcd = four.servers.etcd_endpoint
+    measured = {}
+    for label, layout in (("rebalance-4", [(0, 4000)] * 4), ("rebalance-12", [(0, 4000)] * 12)):
+        gid, _ = _global_frame(clients, layout)
+        vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
+        e0, r0 = _etcd_counts(etcd), _engine_requests()
+        result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
+        measured[label] = {"moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
+                           "etcd": _delta(_etcd_counts(etcd), e0)}
+    oid = clients[0].put(pd.DataFrame({"x": np.arange(4000), "y": np.arange(4000.0)}))
+    clients[0].persist(oid)
+    blobs = sum(1 for _ in _blob_ids(clients[0].get_meta(oid)))
+    e0, r0 = _etcd_counts(etcd), _engine_requests()
+    vineyard_migrate.migrate(oid, clients[1], token_file=four.token)
+    measured["migrate-1-chunk"] = {"blobs": blobs, "engine": _delta(_engine_requests(), r0),
+                                   "etcd": _delta(_etcd_counts(etcd), e0)}
+    with capsys.disabled():
+        print("\nrequest counts: " + json.dumps(measured, sort_keys=True))
+    small, large = measured["rebalance-4"], measured["rebalance-12"]
+    per_small = sum(small["engine"].values()) / small["moves"]
+    per_large = sum(large["engine"].values()) / large["moves"]
+    assert per_large <= per_small * 1.5, measured
+
+
+def _blob_ids(meta):
+    if meta.typename == "vineyard::Blob":
+        yield meta.id
+        return
+    for _, value in meta.items():
+        if isinstance(value, vineyard.ObjectMeta):
+            yield from _blob_ids(value)
+
+
+def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
+    """h2's agent is killed (-9: its published endpoint stays, connections are refused): the move
+    out of h2 fails while those out of h1 may succeed; every copy is deleted, the original intact."""
+    import signal
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 3000)] * 8 + [(1, 3000)] * 4)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    assert any(m["from"] == clients[1].instance_id for m in plan["moves"])
+    assert any(m["from"] == clients[0].instance_id for m in plan["moves"])
+    before = [snapshot(c) for c in clients]
+    host, v = four.hosts[1], four.instances[1]
+    four.agents[1].stop(signal.SIGKILL)
+    try:
+        with pytest.raises((vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)):
+            # transport="tcp": with "auto" the engine would fall back to vineyardd's RPC port and succeed
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp")
+        assert [snapshot(c) for c in clients] == before
+        old = clients[0].get_meta(gid, sync_remote=True)
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(clients[[c.instance_id for c in clients].index(meta.instance_id)].get(meta.id),
+                                          frame)
+    finally:
+        four.agents[1] = start_agent(four.servers, "agent-rb-h2-again", v.socket, host=host.address,
+                                     token_file=four.token, prefix=host.prefix, env=host.env, jvm_options="-Xmx256m")
