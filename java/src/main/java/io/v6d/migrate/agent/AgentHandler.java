@@ -81,7 +81,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "info" -> reply.put("instance_id", vineyard().instanceId())
           .put("ipc_socket", vineyard().ipcSocket())
           .put("rpc_endpoint", vineyard().rpcEndpoint())
-          .put("version", io.v6d.migrate.Migrate.version());
+          .put("version", io.v6d.migrate.Migrate.version())
+          .put("tls", server.tls());
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
       case "meta" -> reply.set("tree",

@@ -11,11 +11,14 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.tls.TlsContexts;
+import io.v6d.migrate.tls.TlsFiles;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -58,6 +61,11 @@ public final class AgentConnection implements AutoCloseable {
 
   /** Connects and authenticates with {@code token}; the agent may be silent for at most {@code timeoutMillis}. */
   public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis) {
+    return open(endpoint, token, timeoutMillis, TlsFiles.NONE);
+  }
+
+  /** The same, over TLS when {@code tls} is enabled (the agent's certificate must name the endpoint's host). */
+  public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis, TlsFiles tls) {
     CompletableFuture<Void> handshake = new CompletableFuture<>();
     FrameDecoder[] decoder = new FrameDecoder[1];
     Replies replies = new Replies(endpoint);
@@ -69,8 +77,9 @@ public final class AgentConnection implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited));
-            ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake));
+            SslHandler ssl = tls.enabled() ? TlsContexts.clientHandler(tls, ch.alloc(), endpoint.host(), endpoint.port()) : null;
+            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited), ssl);
+            ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake, endpoint, tls.enabled()));
             ch.pipeline().addLast("replies", replies);
           }
         });
