@@ -35,6 +35,7 @@ def migrate(
     timeout=None,
     progress=None,
     details=False,
+    compression="none",
     tls=False,
     tls_ca=None,
     tls_cert=None,
@@ -72,6 +73,9 @@ def migrate(
         progress: show a progress bar: None (default) on a terminal for transfers over 64 MiB,
             True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
+        compression: how blob bytes are compressed on the agent link: ``"none"`` (default),
+            ``"lz4"``, ``"zstd"``, or ``"auto"`` (zstd while the first chunks of each blob shrink
+            well, raw otherwise). Each chunk is checked (CRC32C of its uncompressed bytes).
         tls: speak TLS 1.3 to the agents (implied by any ``tls_*`` file). Agents started with
             ``--tls-cert`` require it; the token is still required (TLS encrypts and proves the
             agent's host, the token authorizes).
@@ -112,7 +116,8 @@ def migrate(
         _objects.flag(progress, "progress")
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
-        token_file=token_file, connections=connections, timeout=timeout, tls=tls, tls_ca=tls_ca,
+        token_file=token_file, connections=connections, timeout=timeout, compression=compression, tls=tls,
+        tls_ca=tls_ca,
         tls_cert=tls_cert, tls_key=tls_key)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
@@ -134,7 +139,7 @@ def migrate(
 
 
 def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None,
-         tls=False, tls_ca=None, tls_cert=None, tls_key=None):
+         compression="none", tls=False, tls_ca=None, tls_cert=None, tls_key=None):
     """What :func:`migrate` would do, without doing it: a dict with ``object_id``,
     ``already_on_target``, ``bytes_to_move``, ``transports`` and ``blobs`` (each with ``id``,
     ``size``, ``instance_id``, ``action`` "copy" or "reuse", and ``transport``). ``timeout`` is as
@@ -143,7 +148,8 @@ def plan(obj, target, *, source=None, transport="auto", token_file=None, connect
 
     ref = _objects.object_ref(obj)
     engine, options = _objects.engine_options(source=source, transport=transport, token_file=token_file,
-                                              connections=connections, timeout=timeout, tls=tls, tls_ca=tls_ca,
+                                              connections=connections, timeout=timeout, compression=compression,
+                                              tls=tls, tls_ca=tls_ca,
                                               tls_cert=tls_cert, tls_key=tls_key)
     with _errors.mapped_errors():
         result = _calls.result_of(engine.startPlan(ref, _objects.endpoint_of(target, "target"), options))

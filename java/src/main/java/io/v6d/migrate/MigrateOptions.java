@@ -24,6 +24,7 @@ public final class MigrateOptions {
   private int connections;
   private long timeoutMillis;
   private boolean tls;
+  private String compression = "none";
   private String tlsCa;
   private String tlsCert;
   private String tlsKey;
@@ -92,6 +93,15 @@ public final class MigrateOptions {
     return this;
   }
 
+  /**
+   * How blob bytes are compressed on the agent link: "none" (default), "lz4", "zstd", or "auto" (zstd
+   * while the first chunks of each blob shrink well enough, raw otherwise).
+   */
+  public MigrateOptions compression(String compression) {
+    this.compression = compression;
+    return this;
+  }
+
   /** The CA (PEM) that signed the agents' certificates (null: the JDK's default trust store). */
   public MigrateOptions tlsCa(String tlsCa) {
     this.tlsCa = tlsCa;
@@ -119,7 +129,7 @@ public final class MigrateOptions {
   /** The engine's request for {@code object} to {@code target} with these options. */
   MigrationRequest request(String object, String target) {
     TcpOptions tcp = (connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()))
-        .withTls(tlsFiles());
+        .withTls(tlsFiles()).withCompression(io.v6d.migrate.compress.Compression.parse(compression));
     return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
         overwriteName, timeoutMillis);
   }

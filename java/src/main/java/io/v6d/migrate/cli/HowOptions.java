@@ -23,6 +23,10 @@ final class HowOptions {
           + "restarts the clock (default: ${DEFAULT-VALUE})")
   double timeoutSeconds;
 
+  @Option(names = "--compression", defaultValue = "none", paramLabel = "auto|lz4|zstd|none",
+      description = "compress blob bytes on the agent link; auto: only while it pays (default: ${DEFAULT-VALUE})")
+  String compression;
+
   @Option(names = "--tls", description = "speak TLS 1.3 to agents (implied by any --tls-* file)")
   boolean tls;
 
@@ -53,7 +57,7 @@ final class HowOptions {
   /** These options for the engine's public calls. */
   io.v6d.migrate.MigrateOptions options() {
     return new io.v6d.migrate.MigrateOptions().transport(transport).tokenFile(tokenFile).connections(connections)
-        .timeoutMillis(timeoutMillis()).tls(tls).tlsCa(tlsCa).tlsCert(tlsCert).tlsKey(tlsKey);
+        .timeoutMillis(timeoutMillis()).compression(compression).tls(tls).tlsCa(tlsCa).tlsCert(tlsCert).tlsKey(tlsKey);
   }
 
   TransportChoice choice() {
@@ -61,6 +65,7 @@ final class HowOptions {
   }
 
   TcpOptions tcp() {
-    return new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()).withTls(options().tlsFiles());
+    return new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()).withTls(options().tlsFiles())
+        .withCompression(io.v6d.migrate.compress.Compression.parse(compression));
   }
 }

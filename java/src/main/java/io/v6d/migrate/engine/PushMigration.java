@@ -105,7 +105,7 @@ final class PushMigration {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
       p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
-      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis(), request.tcp().tls());
+      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
       JsonNode info = p.primary.call("info", null);
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
@@ -181,7 +181,7 @@ final class PushMigration {
     for (int i = 0; i < plan.size(); i++) {
       AgentConnection connection = primary;
       if (i > 0) {
-        connection = AgentConnection.open(endpoint, token, request.timeoutMillis(), request.tcp().tls());
+        connection = AgentConnection.open(endpoint, token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
         extra.add(connection);
         connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId));
       }

@@ -17,6 +17,8 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.compress.ChunkCompressor;
+import io.v6d.migrate.compress.Compression;
 import io.v6d.migrate.tls.TlsContexts;
 import io.v6d.migrate.tls.TlsFiles;
 import java.util.ArrayDeque;
@@ -44,6 +46,9 @@ public final class AgentConnection implements AutoCloseable {
   private final FrameDecoder decoder;
   private final Replies replies;
   private final long timeoutMillis;
+  /** How our DATA writes are compressed, as negotiated (null: raw). */
+  private ChunkCompressor compressor;
+  private Compression compression = Compression.NONE;
 
   private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
       long timeoutMillis) {
@@ -62,6 +67,26 @@ public final class AgentConnection implements AutoCloseable {
   /** Connects and authenticates with {@code token}; the agent may be silent for at most {@code timeoutMillis}. */
   public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis) {
     return open(endpoint, token, timeoutMillis, TlsFiles.NONE);
+  }
+
+  /**
+   * The same, over TLS when {@code tls} is enabled, with {@code compression} negotiated: the agent
+   * compresses the DATA it sends us, and we the DATA we send it, as asked.
+   */
+  public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis, TlsFiles tls,
+      Compression compression) {
+    AgentConnection connection = open(endpoint, token, timeoutMillis, tls);
+    if (compression != Compression.NONE) {
+      try {
+        ObjectNode args = FrameCodec.mapper().createObjectNode().put("compression", compression.label());
+        connection.compression = Compression.parse(connection.call("compression", args).path("compression").asText());
+        connection.compressor = new ChunkCompressor(connection.compression);
+      } catch (RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    }
+    return connection;
   }
 
   /** The same, over TLS when {@code tls} is enabled (the agent's certificate must name the endpoint's host). */
@@ -109,6 +134,21 @@ public final class AgentConnection implements AutoCloseable {
 
   public long timeoutMillis() {
     return timeoutMillis;
+  }
+
+  /** The compression negotiated for this connection. */
+  public Compression compression() {
+    return compression;
+  }
+
+  /** Whether this connection speaks TLS. */
+  public boolean tls() {
+    return channel.pipeline().get(SslHandler.class) != null;
+  }
+
+  /** Bytes received from the agent so far (frames and all, before TLS decryption's overhead). */
+  public long received() {
+    return decoder.received();
   }
 
   /**
@@ -195,7 +235,7 @@ public final class AgentConnection implements AutoCloseable {
   /** Writes DATA; until it is out, the agent must keep taking it (or the connection times out). */
   public ChannelFuture write(ChunkWriter chunks) {
     replies.writing.incrementAndGet();
-    ChannelFuture written = channel.writeAndFlush(chunks);
+    ChannelFuture written = channel.writeAndFlush(chunks.compressing(compressor));
     written.addListener(f -> replies.writing.decrementAndGet());
     return written;
   }

@@ -43,7 +43,7 @@ public final class TcpPullTransport implements BlobTransport {
     this.token = token;
     this.options = options;
     this.timeoutMillis = timeoutMillis;
-    this.primary = AgentConnection.open(endpoint, token, timeoutMillis, options.tls());
+    this.primary = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
   }
 
   public AgentConnection primary() {
@@ -142,7 +142,7 @@ public final class TcpPullTransport implements BlobTransport {
    * the primary's named objects and streams reach, and nothing else.
    */
   private AgentConnection openJoined() {
-    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis, options.tls());
+    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
     try {
       connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()));
       return connection;
@@ -186,7 +186,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   /** Throws unless the agent (and its vineyardd) answers a request on a fresh connection within the timeout. */
   private void checkAlive(long streamId) {
-    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis, options.tls())) {
+    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression())) {
       probe.call("info", null);
     } catch (MigrateException e) {
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, "waiting for the next chunk of stream "

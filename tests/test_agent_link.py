@@ -1,4 +1,4 @@
-"""TLS on the agent link, between two hosts (network namespaces, else loopback addresses): agents
+"""TLS and compression on the agent link, between two hosts (network namespaces, else loopback addresses): agents
 started with --tls-cert/--tls-key (h1) and with --tls-ca too (h2: mutual TLS), real vineyardds in one
 etcd cluster. Certificates are made here with openssl, for this run only.
 """
@@ -185,3 +185,70 @@ def test_doctor_says_the_agent_speaks_tls(world):
                           env={**os.environ, **world.h2.env})
     line = [line for line in done.stdout.splitlines() if "agent tcp://" in line]
     assert line and "TLS 1.3" in line[0] and "OK" in line[0], done.stdout + done.stderr
+
+
+def _compressible():
+    """Sorted int64 keys, a low-cardinality string column, small ints: shrinks well."""
+    n = 400_000
+    return pd.DataFrame({"key": np.arange(n, dtype=np.int64), "city": ["city-%d" % (i % 12) for i in range(n)],
+                         "qty": (np.arange(n) % 7).astype(np.int64)})
+
+
+@pytest.mark.parametrize("compression", ["auto", "lz4", "zstd", "none"])
+def test_pull_with_each_compression(world, compression):
+    frame, noise = _compressible(), np.random.default_rng(3).random(2 << 20)  # noise: auto sends it raw
+    source, target = world.v3.client(), world.v1.client()
+    for value in (frame, noise):
+        oid = _put(source, value)
+        result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
+                                  token_file=world.token, compression=compression)
+        assert result.get("transport") == "tcp", result
+        got = target.get(vineyard.ObjectID(result["object_id"]))
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, value)
+        else:
+            np.testing.assert_array_equal(got, value)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_push_compressed_over_mutual_tls(world, compression):
+    value = _compressible()
+    oid = _put(world.v1.client(), value)
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket,
+                              token_file=world.token, compression=compression, tls_ca=world.certs.ca,
+                              tls_cert=world.certs.client_cert, tls_key=world.certs.client_key)
+    assert result.get("transport") == "tcp-push", result
+    pd.testing.assert_frame_equal(world.v2.client().get(vineyard.ObjectID(result["object_id"])), value)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_a_corrupted_compressed_chunk_is_caught(world, compression):
+    oid = _put(world.v3.client(), _compressible())
+    target = world.v1.client()
+    before = snapshot(target)
+    result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
+                              token_file=world.token, compression=compression,
+                              env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.corruptCompressed=1"})
+    assert result.get("error") == "IOErrorException", result  # the hook only fires on a compressed chunk
+    assert "corrupt " + compression.upper() in result["message"] or "CRC32C" in result["message"], result
+    assert snapshot(target) == before
+
+
+def test_a_decompression_bomb_is_refused_and_the_agent_serves_on(world):
+    """A pusher whose compressed chunk expands beyond the size it declared: the agent refuses it and
+    closes the connection, leaves nothing behind, and serves the next peer."""
+    value = _compressible()
+    oid = _put(world.v1.client(), value)
+    target = world.v3.client()
+    before = snapshot(target)
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent3.endpoint, source=world.v1.socket,
+                              token_file=world.token, compression="zstd", timeout=60,
+                              env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.bombCompressed=1"})
+    assert result.get("error") in ("IOErrorException", "ConnectionErrorException"), result
+    assert "timeout" not in result["message"], result
+    assert snapshot(target) == before
+    assert world.agent3.process.poll() is None
+    again = world.h1.migrate(obj=_oid(oid), target=world.agent3.endpoint, source=world.v1.socket,
+                             token_file=world.token, compression="zstd")
+    assert again.get("transport") == "tcp-push", again
+    pd.testing.assert_frame_equal(target.get(vineyard.ObjectID(again["object_id"])), value)
