@@ -124,6 +124,7 @@ def test_pull_over_tls(world, kind):
     oid = _put(world.v1.client(), value)
     result = world.h2.migrate(obj=_oid(oid), target=world.v2.socket, token_file=world.token, tls_ca=world.certs.ca)
     assert result.get("transport") == "tcp", result  # found through the registry, pulled over TLS
+    assert result["tls"] is True and result["compression"] == "none", result
     got = world.v2.client().get(vineyard.ObjectID(result["object_id"]))
     if kind == "ndarray":
         np.testing.assert_array_equal(got, value)
@@ -137,7 +138,7 @@ def test_push_with_a_client_certificate_to_a_mutual_tls_agent(world):
     result = world.h1.migrate(obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket,
                               token_file=world.token, tls_ca=world.certs.ca, tls_cert=world.certs.client_cert,
                               tls_key=world.certs.client_key)
-    assert result.get("transport") == "tcp-push", result
+    assert result.get("transport") == "tcp-push" and result["tls"] is True, result
     np.testing.assert_array_equal(world.v2.client().get(vineyard.ObjectID(result["object_id"])), value)
 
 
@@ -202,7 +203,15 @@ def test_pull_with_each_compression(world, compression):
         oid = _put(source, value)
         result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
                                   token_file=world.token, compression=compression)
-        assert result.get("transport") == "tcp", result
+        assert result.get("transport") == "tcp" and result["compression"] == compression, result
+        assert result["tls"] is False, result
+        # what crossed the wire: the compressible frame shrinks with any codec, noise never grows
+        # by more than the frame headers (auto sends it raw after sampling)
+        if isinstance(value, pd.DataFrame) and compression != "none":
+            assert result["bytes_on_wire"] < result["bytes_copied"] / 2, result
+        else:
+            assert result["bytes_on_wire"] < result["bytes_copied"] * 1.01 + 65536, result
+            assert compression != "none" or result["bytes_on_wire"] >= result["bytes_copied"], result
         got = target.get(vineyard.ObjectID(result["object_id"]))
         if isinstance(value, pd.DataFrame):
             pd.testing.assert_frame_equal(got, value)
@@ -218,6 +227,8 @@ def test_push_compressed_over_mutual_tls(world, compression):
                               token_file=world.token, compression=compression, tls_ca=world.certs.ca,
                               tls_cert=world.certs.client_cert, tls_key=world.certs.client_key)
     assert result.get("transport") == "tcp-push", result
+    assert result["compression"] == compression and result["tls"] is True, result
+    assert result["bytes_on_wire"] < result["bytes_copied"] / 2, result
     pd.testing.assert_frame_equal(world.v2.client().get(vineyard.ObjectID(result["object_id"])), value)
 
 

@@ -15,6 +15,9 @@ class MigrationResult:
     bytes_copied: int
     seconds: float
     transport: str  #: "local", "tcp", "tcp-push", "rpc", "rpc+zstd", or "none"
+    bytes_on_wire: int = 0  #: what crossed the agent link (frames, compressed); else bytes_copied
+    compression: str = "none"  #: negotiated on the agent link: "auto", "lz4", "zstd" or "none"
+    tls: bool = False  #: the agent link spoke TLS
 
     @property
     def already_on_target(self):
@@ -131,6 +134,9 @@ def migrate(
                 bytes_copied=int(result.bytesCopied()),
                 seconds=float(result.seconds()),
                 transport=str(result.transport()),
+                bytes_on_wire=int(result.bytesOnWire()),
+                compression=str(result.compression()),
+                tls=bool(result.tls()),
             )
     finally:
         if close_bar is not None:

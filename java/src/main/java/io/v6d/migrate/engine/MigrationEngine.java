@@ -73,9 +73,11 @@ public final class MigrationEngine {
         newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
             request.persist(), request.name(), request.overwriteName());
       }
-      String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
+      var first = prepared.sizes.isEmpty() ? null : prepared.sizes.keySet().iterator().next();
+      String transport = first == null ? "none" : first.name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
-          prepared.reused.size(), prepared.totalBytes, seconds(started), transport);
+          prepared.reused.size(), prepared.totalBytes, seconds(started), transport)
+          .over(first == null ? null : first.wire());
       LOG.debug("migrated {}", result);
       return result;
     } finally {

@@ -65,8 +65,9 @@ final class PushMigration {
         ObjectNode ids = commit.putObject("blobs");
         newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
         long newId = ObjectIds.parse(p.primary.call("commit", commit).path("object_id").asText());
+        long onWire = p.primary.sent() + extra.stream().mapToLong(AgentConnection::sent).sum();
         return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
-            MigrationEngine.seconds(started), "tcp-push");
+            MigrationEngine.seconds(started), "tcp-push", onWire, p.primary.compression().label(), p.primary.tls());
       } catch (RuntimeException e) {
         abort(p.primary, sessionId);
         throw e;

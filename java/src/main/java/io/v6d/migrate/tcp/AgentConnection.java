@@ -49,6 +49,7 @@ public final class AgentConnection implements AutoCloseable {
   /** How our DATA writes are compressed, as negotiated (null: raw). */
   private ChunkCompressor compressor;
   private Compression compression = Compression.NONE;
+  private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
 
   private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
       long timeoutMillis) {
@@ -146,9 +147,14 @@ public final class AgentConnection implements AutoCloseable {
     return channel.pipeline().get(SslHandler.class) != null;
   }
 
-  /** Bytes received from the agent so far (frames and all, before TLS decryption's overhead). */
+  /** Bytes received from the agent so far (frames and all; TLS records' overhead not counted). */
   public long received() {
     return decoder.received();
+  }
+
+  /** DATA frame bytes we wrote to the agent (headers included, compressed where compressed). */
+  public long sent() {
+    return sent.get();
   }
 
   /**
@@ -236,7 +242,10 @@ public final class AgentConnection implements AutoCloseable {
   public ChannelFuture write(ChunkWriter chunks) {
     replies.writing.incrementAndGet();
     ChannelFuture written = channel.writeAndFlush(chunks.compressing(compressor));
-    written.addListener(f -> replies.writing.decrementAndGet());
+    written.addListener(f -> {
+      replies.writing.decrementAndGet();
+      sent.addAndGet(chunks.wireBytes());
+    });
     return written;
   }
 

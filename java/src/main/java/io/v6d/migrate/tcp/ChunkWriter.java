@@ -32,6 +32,8 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   private boolean ended;
   private Chunk pending;
   private ChunkCompressor compressor;
+  /** Frame bytes handed to the socket (headers included, compressed where compressed). */
+  private long wireBytes;
 
   /** {@code sent} is told the bytes of each chunk as it is handed to the socket. */
   public ChunkWriter(List<Chunk> chunks, LongConsumer sent) {
@@ -84,6 +86,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     if (codec != Codec.NONE) {
       ByteBuf frame = compressed(allocator, chunk, codec);
       if (frame != null) {
+        wireBytes += frame.readableBytes();
         return frame;
       }
     }
@@ -98,6 +101,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     if (chunk.length() > 0) {
       frame.addComponent(true, Unpooled.wrappedBuffer(NativeMemory.view(chunk.address(), chunk.length())));
     }
+    wireBytes += frame.readableBytes();
     return frame;
   }
 
@@ -119,6 +123,11 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     frame.writerIndex(prefix + size);
     compressor.sent(chunk.wireId(), chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
     return frame;
+  }
+
+  /** Frame bytes produced so far: what these chunks cost on the wire. */
+  public long wireBytes() {
+    return wireBytes;
   }
 
   @Override

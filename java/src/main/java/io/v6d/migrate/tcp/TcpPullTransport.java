@@ -34,6 +34,8 @@ public final class TcpPullTransport implements BlobTransport {
   private final TcpOptions options;
   private final long timeoutMillis;
   private final AgentConnection primary;
+  /** Every connection opened, for {@link #wire()}. */
+  private final List<AgentConnection> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** The primary connection's grant id, asked for when a second connection first needs it. */
   private String grant;
 
@@ -44,6 +46,13 @@ public final class TcpPullTransport implements BlobTransport {
     this.options = options;
     this.timeoutMillis = timeoutMillis;
     this.primary = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
+    opened.add(primary);
+  }
+
+  @Override
+  public Wire wire() {
+    return new Wire(opened.stream().mapToLong(AgentConnection::received).sum(), primary.compression().label(),
+        primary.tls());
   }
 
   public AgentConnection primary() {
@@ -143,6 +152,7 @@ public final class TcpPullTransport implements BlobTransport {
    */
   private AgentConnection openJoined() {
     AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
+    opened.add(connection);
     try {
       connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()));
       return connection;
