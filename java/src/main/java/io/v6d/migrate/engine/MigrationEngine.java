@@ -120,7 +120,10 @@ public final class MigrationEngine {
       }
       prepared.sizes.forEach((transport, sizes) -> sizes.forEach((id, size) -> blobs.add(
           new MigrationPlan.Blob(id, size, prepared.holders.get(id), "copy", transport.name()))));
-      return new MigrationPlan(prepared.source.objectId(), false, blobs, prepared.totalBytes);
+      var link = prepared.sizes.keySet().stream().map(BlobTransport::wire).filter(java.util.Objects::nonNull)
+          .findFirst().orElse(new BlobTransport.Wire(0, "none", false));
+      return new MigrationPlan(prepared.source.objectId(), false, blobs, prepared.totalBytes, link.compression(),
+          link.tls());
     }
   }
 

@@ -88,7 +88,8 @@ final class PushMigration {
       p.reused.keySet().forEach(id -> blobs.add(new MigrationPlan.Blob(id, -1, p.targetInstance, "reuse", "none")));
       p.mapped.values().forEach(b -> blobs.add(
           new MigrationPlan.Blob(b.id(), b.size(), p.source.instanceId(), "copy", "tcp-push")));
-      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum());
+      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum(),
+          p.primary.compression().label(), p.primary.tls());
     }
   }
 
