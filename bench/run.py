@@ -172,6 +172,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--quick", action="store_true", help="small objects only (a smoke run)")
+    parser.add_argument("--no-links", action="store_true", help="skip the shaped links (bench/cases_links.py)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -200,6 +201,16 @@ def main():
                 records += limits(link, h1, h2, args.reps, args.quick, log)
                 for compression in (True, False):
                     records += phase(ns_servers, link, h1, h2, compression, token, args.reps, args.quick, log)
+
+    if not args.no_links:
+        import cases_links
+
+        print("== shaped links (tc tbf on the veth pair) ==", flush=True)
+        links = cases_links.run(args.quick, min(args.reps, 3), log=lambda r: print(
+            "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
+            if isinstance(r, dict) else r, flush=True))
+        with open(os.path.join(args.out, "links.json"), "w") as f:
+            json.dump(links, f, indent=2)
 
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB, 1),
