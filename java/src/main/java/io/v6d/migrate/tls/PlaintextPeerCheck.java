@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * than waiting for its own timeout. Removes itself at the peer's first bytes.
  */
 public final class PlaintextPeerCheck extends ChannelInboundHandlerAdapter {
-  static final long SILENCE_MILLIS = 1500;
+  static final long SILENCE_MILLIS = 3000;
   private ScheduledFuture<?> check;
 
   @Override
