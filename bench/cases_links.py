@@ -6,10 +6,12 @@ On each link, side by side, pulling the same data from h1 into h2:
   raw TCP (the better of one and four plain connections, memory to memory),
   Arrow Flight (pyarrow.flight do_get of the same table, plaintext and TLS).
 Data: "compressible", a DataFrame of sorted int64 keys, a low-cardinality string column (12 city
-names) and small int64s (0..6), about 1 GiB (64 MiB in --quick); and "random", float64 noise of the
-same size. Rates are GB/s of the original bytes.
+names) and small int64s (0..6); and "random", float64 noise of the same size. 256 MiB each by
+default (--size-mib 1024 for the 1 GiB frame: about 4x the time), 64 MiB in --quick. Rates are GB/s
+of the original bytes. Every measurement starts a JVM (ours) or a process, then times one warm-up
+and --reps runs: at 256 MiB and 1 rep the whole is about 10 minutes here (2 cores).
 
-    python bench/cases_links.py [--quick] [--reps N]    (run.py calls run(...) with --links)
+    python bench/cases_links.py [--quick] [--reps N] [--size-mib N]    (bench/run.py calls run())
 As a helper on a host: `cases_links.py ours|vineyard|flight-serve|flight-get JSON`.
 """
 
@@ -155,13 +157,13 @@ def _raw_tcp(h1, h2, size, reps, connections):
     return [max(out["seconds"][i] for out in outs) for i in range(1, reps + 1)]
 
 
-def run(quick=False, reps=3, log=print):
+def run(quick=False, reps=1, log=print, size_mib=256):
     """Every method on every link; returns the records (one per link, data and method)."""
     from hosts import TwoHosts
     from vineyard_servers import Servers, free_port, private_token_file, start_agent
     import test_agent_link  # the tests' certificate maker: a CA and an agent certificate for the hosts
 
-    size = 64 * MiB if quick else 1024 * MiB
+    size = 64 * MiB if quick else size_mib * MiB
     reps = 1 if quick else reps
     records = []
     hosts = TwoHosts()
@@ -246,10 +248,11 @@ def main():
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args()
-    records = run(args.quick, args.reps, log=lambda r: print(
+    records = run(args.quick, args.reps, size_mib=args.size_mib, log=lambda r: print(
         "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
         if isinstance(r, dict) else r, flush=True))
     os.makedirs(args.out, exist_ok=True)
