@@ -172,6 +172,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--quick", action="store_true", help="small objects only (a smoke run)")
+    parser.add_argument("--no-links", action="store_true", help="skip the shaped links (bench/cases_links.py)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -207,6 +208,15 @@ def main():
     rebalance_records = cases_rebalance.run(args.quick)
     with open(os.path.join(args.out, "results_rebalance.json"), "w") as f:
         json.dump(rebalance_records, f, indent=2)
+    if not args.no_links:
+        import cases_links
+
+        print("== shaped links (tc tbf on the veth pair) ==", flush=True)
+        links = cases_links.run(args.quick, 1, log=lambda r: print(
+            "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
+            if isinstance(r, dict) else r, flush=True))
+        with open(os.path.join(args.out, "links.json"), "w") as f:
+            json.dump(links, f, indent=2)
 
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB, 1),

@@ -25,6 +25,9 @@ def main():
             "blobs_reused": result.blobs_reused,
             "transport": result.transport,
             "seconds": result.seconds,
+            "bytes_on_wire": result.bytes_on_wire,
+            "compression": result.compression,
+            "tls": result.tls,
         }))
     except Exception as e:  # noqa: BLE001 - reported to the test as data
         print(json.dumps({"error": type(e).__name__, "message": str(e)}))

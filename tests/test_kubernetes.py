@@ -67,6 +67,8 @@ def test_rendered_resources_are_valid_and_wired():
     args = dict(arg[2:].split("=", 1) for arg in container["args"])
     assert args["socket"] == mounts["vineyard-socket"] + "/vineyard.sock"
     assert args["token-file"].startswith(mounts["token"] + "/")
+    assert args["tls-cert"].startswith(mounts["tls"] + "/") and args["tls-key"].startswith(mounts["tls"] + "/")
+    assert not volumes["tls"]["secret"].get("optional", False)  # the agent cannot start without it
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"agent": int(args["port"]), "metrics": int(args["metrics-port"])}
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
@@ -90,9 +92,15 @@ def test_the_agent_arguments_are_ones_serve_accepts(tmp_path):
         "containers"][0]
     token = tmp_path / "token"
     token.write_text("t" * 32 + "\n")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=agent", "-days", "1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
     args = [arg.replace("$(MY_POD_IP)", "127.0.0.1") for arg in container["args"]]
     args = [re.sub(r"^--socket=.*", "--socket=%s" % (tmp_path / "vineyard.sock"), arg) for arg in args]
     args = [re.sub(r"^--token-file=.*", "--token-file=%s" % token, arg) for arg in args]
+    args = [re.sub(r"^--tls-cert=.*", "--tls-cert=%s" % cert, arg) for arg in args]
+    args = [re.sub(r"^--tls-key=.*", "--tls-key=%s" % key, arg) for arg in args]
     args = [re.sub(r"^--(metrics-)?port=.*", r"--\1port=0", arg) for arg in args]
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "vineyard-migrate"), "serve", *args],
                           capture_output=True, text=True, timeout=120)

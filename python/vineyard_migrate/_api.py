@@ -15,6 +15,9 @@ class MigrationResult:
     bytes_copied: int
     seconds: float
     transport: str  #: "local", "tcp", "tcp-push", "rpc", "rpc+zstd", or "none"
+    bytes_on_wire: int = 0  #: what crossed the agent link (frames, compressed); else bytes_copied
+    compression: str = "none"  #: negotiated on the agent link: "auto", "lz4", "zstd" or "none"
+    tls: bool = False  #: the agent link spoke TLS
 
     @property
     def already_on_target(self):
@@ -35,6 +38,11 @@ def migrate(
     timeout=None,
     progress=None,
     details=False,
+    compression="none",
+    tls=False,
+    tls_ca=None,
+    tls_cert=None,
+    tls_key=None,
 ):
     """Migrate a vineyard object to another vineyardd instance and return its id there.
 
@@ -68,6 +76,15 @@ def migrate(
         progress: show a progress bar: None (default) on a terminal for transfers over 64 MiB,
             True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
+        compression: how blob bytes are compressed on the agent link: ``"none"`` (default),
+            ``"lz4"``, ``"zstd"``, or ``"auto"`` (zstd while the first chunks of each blob shrink
+            well, raw otherwise). Each chunk is checked (CRC32C of its uncompressed bytes).
+        tls: speak TLS 1.3 to the agents (implied by any ``tls_*`` file). Agents started with
+            ``--tls-cert`` require it; the token is still required (TLS encrypts and proves the
+            agent's host, the token authorizes).
+        tls_ca: the CA (PEM) that signed the agents' certificates (default: the JDK's trust store).
+        tls_cert, tls_key: our certificate and its PKCS#8 key (PEM), for agents started with
+            ``--tls-ca`` (mutual TLS).
 
     Returns:
         The ``ObjectID`` of the object on the target (or a ``MigrationResult``).
@@ -91,6 +108,7 @@ def migrate(
     >>> vineyard_migrate.migrate(df_id, b_client)                  # in a cluster: source found
     >>> vineyard_migrate.migrate(df_id, "tcp://host2:9700", source=a_client)   # push to host2
     >>> vineyard_migrate.migrate(df_id, b_client, source="rpc://host1:9600", timeout=10)
+    >>> vineyard_migrate.migrate(df_id, b_client, source="tcp://host1:9700", tls_ca="ca.pem")  # TLS
     """
     ref = _objects.object_ref(obj)
     target_endpoint = _objects.endpoint_of(target, "target")
@@ -101,7 +119,9 @@ def migrate(
         _objects.flag(progress, "progress")
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
-        token_file=token_file, connections=connections, timeout=timeout)
+        token_file=token_file, connections=connections, timeout=timeout, compression=compression, tls=tls,
+        tls_ca=tls_ca,
+        tls_cert=tls_cert, tls_key=tls_key)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
@@ -114,6 +134,9 @@ def migrate(
                 bytes_copied=int(result.bytesCopied()),
                 seconds=float(result.seconds()),
                 transport=str(result.transport()),
+                bytes_on_wire=int(result.bytesOnWire()),
+                compression=str(result.compression()),
+                tls=bool(result.tls()),
             )
     finally:
         if close_bar is not None:
@@ -121,16 +144,19 @@ def migrate(
     return outcome if details else outcome.object_id
 
 
-def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None):
+def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None,
+         compression="none", tls=False, tls_ca=None, tls_cert=None, tls_key=None):
     """What :func:`migrate` would do, without doing it: a dict with ``object_id``,
     ``already_on_target``, ``bytes_to_move``, ``transports`` and ``blobs`` (each with ``id``,
     ``size``, ``instance_id``, ``action`` "copy" or "reuse", and ``transport``). ``timeout`` is as
-    for :func:`migrate`."""
+    for :func:`migrate`, and so are the ``tls`` options."""
     import json
 
     ref = _objects.object_ref(obj)
     engine, options = _objects.engine_options(source=source, transport=transport, token_file=token_file,
-                                              connections=connections, timeout=timeout)
+                                              connections=connections, timeout=timeout, compression=compression,
+                                              tls=tls, tls_ca=tls_ca,
+                                              tls_cert=tls_cert, tls_key=tls_key)
     with _errors.mapped_errors():
         result = _calls.result_of(engine.startPlan(ref, _objects.endpoint_of(target, "target"), options))
         return json.loads(str(result.toJson().toString()))

@@ -144,21 +144,27 @@ def _socket(path):
         client.close()
 
 
-def _agent(endpoint, token_file):
+def _agent(endpoint, token_file, tls=None):
     name = "agent " + endpoint
     from . import _jvm
 
     try:
         probe = _jvm.java_class("io.v6d.migrate.tcp.AgentProbe")
-        info = json.loads(str(probe.info(endpoint, token_file)))
+        files = _jvm.java_class("io.v6d.migrate.tls.TlsFiles")
+        tls = tls or {}
+        settings = files.client(bool(tls.get("tls")), tls.get("ca"), tls.get("cert"), tls.get("key"))
+        info = json.loads(str(probe.info(endpoint, token_file, settings)))
     except Exception as e:  # noqa: BLE001 - the engine's message says what failed
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         about_token = "authentication" in message.lower() or "token" in message.lower()
+        about_tls = "tls" in message.lower()
         fix = ("check the token (the same file on both sides, mode 0600)" if about_token
-               else "is `vineyard-migrate serve` running there, and the port open?")
+               else "match the agent's TLS: --tls/--tls-ca (and --tls-cert/--tls-key if it asks for one)"
+               if about_tls else "is `vineyard-migrate serve` running there, and the port open?")
         return Check(name, "FAIL", message, fix)
-    return Check(name, "OK", "authenticated; serves instance %s (%s), agent %s, plain TCP"
-                 % (info.get("instance_id"), info.get("ipc_socket"), info.get("version")))
+    return Check(name, "OK", "authenticated; serves instance %s (%s), agent %s, %s"
+                 % (info.get("instance_id"), info.get("ipc_socket"), info.get("version"),
+                    "TLS 1.3" if info.get("tls") else "plain TCP"))
 
 
 def _token(token_file):
@@ -179,11 +185,12 @@ def _token(token_file):
     return Check(name, "OK", "%s (mode %04o)" % (path, mode))
 
 
-def doctor(sockets=(), agents=(), token_file=None):
+def doctor(sockets=(), agents=(), token_file=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None):
     """Checks this machine's set-up for migrating; returns a list of :class:`Check`.
 
     Java (17+), the engine jar, vineyard's version, the data libraries vineyard's readers break with,
-    each vineyardd socket, each agent (reached and authenticated with the token), the token file.
+    each vineyardd socket, each agent (reached and authenticated with the token, over TLS with the
+    ``tls`` options as for :func:`migrate`; the check says whether the agent speaks TLS), the token file.
 
     >>> import vineyard_migrate
     >>> for check in vineyard_migrate.doctor(sockets=["/var/run/vineyard.sock"]):
@@ -203,7 +210,7 @@ def doctor(sockets=(), agents=(), token_file=None):
         if java.status == "FAIL":
             checks.append(Check("agent " + endpoint, "FAIL", "not probed: no usable Java", java.fix))
         else:
-            checks.append(_agent(endpoint, token_file))
+            checks.append(_agent(endpoint, token_file, {"tls": tls, "ca": tls_ca, "cert": tls_cert, "key": tls_key}))
     checks.append(_token(token_file))
     return checks
 
@@ -215,9 +222,13 @@ def main(argv):
     parser.add_argument("--socket", action="append", default=[], help="a vineyardd IPC socket (repeatable)")
     parser.add_argument("--agent", action="append", default=[], help="an agent, tcp://host:port (repeatable)")
     parser.add_argument("--token-file", default=None, help="the agents' shared token file")
+    parser.add_argument("--tls", action="store_true", help="speak TLS to the agents")
+    parser.add_argument("--tls-ca", default=None, help="the CA that signed the agents' certificates")
+    parser.add_argument("--tls-cert", default=None, help="our certificate, for agents that require one")
+    parser.add_argument("--tls-key", default=None, help="the key of --tls-cert")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     args = parser.parse_args(argv)
-    checks = doctor(args.socket, args.agent, args.token_file)
+    checks = doctor(args.socket, args.agent, args.token_file, args.tls, args.tls_ca, args.tls_cert, args.tls_key)
     if args.json:
         print(json.dumps([dataclasses.asdict(check) for check in checks], indent=2))
     else:

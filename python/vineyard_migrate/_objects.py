@@ -101,7 +101,8 @@ def flag(value, option):
 
 
 def engine_options(*, source=None, name=None, persist=True, overwrite_name=False, transport="auto",
-                   token_file=None, connections=None, timeout=None):
+                   token_file=None, connections=None, timeout=None, compression="none", tls=False, tls_ca=None, tls_cert=None,
+                   tls_key=None):
     """``(engine, options)``: the keyword arguments checked (before the JVM starts: bad input never
     costs a JVM), then the engine and its ``MigrateOptions`` holding them."""
     from . import _jvm
@@ -109,10 +110,27 @@ def engine_options(*, source=None, name=None, persist=True, overwrite_name=False
     checked = (endpoint_of(source, "source"), name, flag(persist, "persist"), flag(overwrite_name, "overwrite_name"),
                transport_of(transport), path_or_none(token_file), connections_of(connections), timeout_millis(timeout))
     source, name, persist, overwrite_name, transport, token_file, connections, timeout_ms = checked
+    tls, tls_ca, tls_cert, tls_key = tls_of(tls, tls_ca, tls_cert, tls_key)
+    if compression not in ("auto", "lz4", "zstd", "none"):
+        raise ValueError("compression must be 'auto', 'lz4', 'zstd' or 'none', not %r" % (compression,))
     engine = _jvm.engine()
     options = engine.options().source(source).name(name).persist(persist).overwriteName(overwrite_name)
     options.transport(transport).tokenFile(token_file).connections(connections).timeoutMillis(timeout_ms)
+    options.compression(compression).tls(tls).tlsCa(tls_ca).tlsCert(tls_cert).tlsKey(tls_key)
     return engine, options
+
+
+def tls_of(tls, tls_ca, tls_cert, tls_key):
+    """``(tls, ca, cert, key)`` checked: TLS on when asked or when any file is given; a certificate
+    needs its key; every file must exist."""
+    flag(tls, "tls")
+    files = [path_or_none(f) for f in (tls_ca, tls_cert, tls_key)]
+    if (files[1] is None) != (files[2] is None):
+        raise ValueError("tls_cert and tls_key go together: give both (mutual TLS) or neither")
+    for label, path in zip(("tls_ca", "tls_cert", "tls_key"), files):
+        if path is not None and not os.path.isfile(path):
+            raise ValueError("%s: no such file %r" % (label, path))
+    return (tls or any(f is not None for f in files), *files)
 
 
 def object_id(text):

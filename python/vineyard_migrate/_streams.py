@@ -60,7 +60,7 @@ class StreamMigration:
 
 
 def migrate_stream(stream, target, *, source=None, transport="auto", token_file=None, connections=None,
-                   max_in_flight=256 << 20, timeout=None):
+                   max_in_flight=256 << 20, timeout=None, **link):
     """Forward a vineyard stream to another instance as it is written; returns at once.
 
     A stream of the same type and parameters (ByteStream, RecordBatchStream, DataframeStream) is
@@ -72,6 +72,7 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
     Args:
         stream: the source stream: an ``ObjectID`` or a name.
         target, source, transport, token_file, connections: as for :func:`migrate`.
+        link: ``compression``, ``tls``, ``tls_ca``, ``tls_cert``, ``tls_key``, as for :func:`migrate`.
         max_in_flight: bytes of forwarded chunks not yet read on the target, at most (one chunk
             always passes); beyond it, forwarding waits for the target's readers.
         timeout: as for :func:`migrate`, with one difference: waiting for the source's next chunk is
@@ -88,14 +89,22 @@ def migrate_stream(stream, target, *, source=None, transport="auto", token_file=
     if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight <= 0:
         raise ValueError("max_in_flight must be a positive number of bytes")
     engine, options = _objects.engine_options(source=source, transport=transport, token_file=token_file,
-                                              connections=connections, timeout=timeout)
+                                              connections=connections, timeout=timeout, **_link(link))
     with _errors.mapped_errors():
         handle = engine.migrateStream(ref, _objects.endpoint_of(target, "target"), options, max_in_flight)
         return StreamMigration(handle)
 
 
+def _link(options):
+    """The agent-link keyword arguments (compression and TLS); anything else is a TypeError."""
+    unknown = set(options) - {"compression", "tls", "tls_ca", "tls_cert", "tls_key"}
+    if unknown:
+        raise TypeError("unexpected keyword argument(s): %s" % ", ".join(sorted(unknown)))
+    return options
+
+
 def migrate_to_local(global_obj, replica, rank, client, *, policy="original", transport="auto", token_file=None,
-                     timeout=None):
+                     timeout=None, **link):
     """Gather rank ``rank``'s share of a global object onto ``client``'s instance.
 
     The share follows the original ``vineyard-migrate-to-local``: the global object's chunks are
@@ -112,7 +121,8 @@ def migrate_to_local(global_obj, replica, rank, client, *, policy="original", tr
     >>> ids = vineyard_migrate.migrate_to_local(gdf_id, replica=3, rank=1, client=client)
     >>> frames = [client.get(i) for i in ids]
 
-    ``timeout`` is as for :func:`migrate`.
+    ``timeout`` is as for :func:`migrate`, and so are the agent-link options ``compression``,
+    ``tls``, ``tls_ca``, ``tls_cert`` and ``tls_key``.
 
     Returns:
         The local ``ObjectID`` of each chunk of the share, in order.
@@ -124,7 +134,8 @@ def migrate_to_local(global_obj, replica, rank, client, *, policy="original", tr
     if policy not in ("original", "balanced"):
         raise ValueError("policy must be \"original\" or \"balanced\", not %r" % (policy,))
     ref = _objects.object_ref(global_obj)
-    engine, options = _objects.engine_options(transport=transport, token_file=token_file, timeout=timeout)
+    engine, options = _objects.engine_options(transport=transport, token_file=token_file, timeout=timeout,
+                                              **_link(link))
     with _errors.mapped_errors():
         ids = _calls.result_of(engine.startMigrateToLocal(
             ref, replica, rank, _objects.endpoint_of(client, "client"), policy, options))

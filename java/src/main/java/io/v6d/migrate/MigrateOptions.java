@@ -23,6 +23,11 @@ public final class MigrateOptions {
   private String tokenFile;
   private int connections;
   private long timeoutMillis;
+  private boolean tls;
+  private String compression = "none";
+  private String tlsCa;
+  private String tlsCert;
+  private String tlsKey;
 
   /**
    * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
@@ -79,9 +84,52 @@ public final class MigrateOptions {
     return this;
   }
 
+  /**
+   * Speak TLS 1.3 to agents (default false; giving any TLS file implies it). The token is still
+   * required: TLS encrypts and authenticates the agent's host, the token authorizes.
+   */
+  public MigrateOptions tls(boolean tls) {
+    this.tls = tls;
+    return this;
+  }
+
+  /**
+   * How blob bytes are compressed on the agent link: "none" (default), "lz4", "zstd", or "auto" (zstd
+   * while the first chunks of each blob shrink well enough, raw otherwise).
+   */
+  public MigrateOptions compression(String compression) {
+    this.compression = compression;
+    return this;
+  }
+
+  /** The CA (PEM) that signed the agents' certificates (null: the JDK's default trust store). */
+  public MigrateOptions tlsCa(String tlsCa) {
+    this.tlsCa = tlsCa;
+    return this;
+  }
+
+  /** Our certificate (PEM), for agents that require one (mutual TLS); needs {@link #tlsKey}. */
+  public MigrateOptions tlsCert(String tlsCert) {
+    this.tlsCert = tlsCert;
+    return this;
+  }
+
+  /** The key (PKCS#8 PEM) of {@link #tlsCert}. */
+  public MigrateOptions tlsKey(String tlsKey) {
+    this.tlsKey = tlsKey;
+    return this;
+  }
+
+  /** The TLS settings of our end of the agent link. */
+  public io.v6d.migrate.tls.TlsFiles tlsFiles() {
+    return io.v6d.migrate.tls.TlsFiles.client(tls, MigrationRequest.expandHome(tlsCa),
+        MigrationRequest.expandHome(tlsCert), MigrationRequest.expandHome(tlsKey));
+  }
+
   /** The engine's request for {@code object} to {@code target} with these options. */
   public MigrationRequest request(String object, String target) {
-    TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
+    TcpOptions tcp = (connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()))
+        .withTls(tlsFiles()).withCompression(io.v6d.migrate.compress.Compression.parse(compression));
     return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
         overwriteName, timeoutMillis);
   }

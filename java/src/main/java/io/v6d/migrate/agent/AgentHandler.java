@@ -42,6 +42,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** Set while waiting for a stream's next chunk, which may take as long as its producer. */
   private final AtomicBoolean waitingForStream;
   private VineyardClient vineyard;
+  /** How DATA this agent sends on this connection is compressed, as the peer asked ("compression"). */
+  private volatile io.v6d.migrate.compress.ChunkCompressor compressor;
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
@@ -81,7 +83,15 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "info" -> reply.put("instance_id", vineyard().instanceId())
           .put("ipc_socket", vineyard().ipcSocket())
           .put("rpc_endpoint", vineyard().rpcEndpoint())
-          .put("version", io.v6d.migrate.Migrate.version());
+          .put("version", io.v6d.migrate.Migrate.version())
+          .put("tls", server.tls());
+      case "compression" -> {
+        io.v6d.migrate.compress.Compression asked =
+            io.v6d.migrate.compress.Compression.parse(request.path("compression").asText("none"));
+        compressor = asked == io.v6d.migrate.compress.Compression.NONE ? null
+            : new io.v6d.migrate.compress.ChunkCompressor(asked);
+        reply.put("compression", asked.label());
+      }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
       case "meta" -> reply.set("tree",
@@ -205,7 +215,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
-    ctx.write(new ChunkWriter(List.of(chunk), pull::sent)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    ctx.write(new ChunkWriter(List.of(chunk), pull::sent).compressing(compressor)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
   }
 
   @Override

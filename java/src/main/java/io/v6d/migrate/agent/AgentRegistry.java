@@ -24,11 +24,12 @@ public final class AgentRegistry {
   }
 
   /** Publishes {@code endpoint} for {@code client}'s instance; returns the object to unpublish. */
-  static long publish(VineyardClient client, AgentEndpoint endpoint) {
+  static long publish(VineyardClient client, AgentEndpoint endpoint, boolean tls) {
     ObjectNode meta = FrameCodec.mapper().createObjectNode()
         .put("typename", TYPENAME)
         .put("host", endpoint.host())
         .put("port", endpoint.port())
+        .put("tls", tls)
         .put("agent_instance_id", client.instanceId())
         .put("nbytes", 0)
         .put("instance_id", client.instanceId())
@@ -45,6 +46,11 @@ public final class AgentRegistry {
     } finally {
       client.delete(java.util.List.of(id), true, false);
     }
+  }
+
+  /** Whether the agent published as {@code meta} speaks TLS (its {@code tls} field; absent: plaintext). */
+  public static boolean speaksTls(JsonNode meta) {
+    return meta.path("tls").asBoolean(false);
   }
 
   /** The agent published for {@code instanceId}, as seen through {@code client}'s cluster. */

@@ -23,6 +23,10 @@ import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.tcp.FrameDecoder;
 import io.v6d.migrate.tcp.Pipelines;
+import io.v6d.migrate.tls.PlaintextPeerCheck;
+import io.v6d.migrate.tls.TlsContexts;
+import io.v6d.migrate.tls.TlsFiles;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -48,11 +52,19 @@ public final class AgentServer implements AutoCloseable {
    * @param publish publish the endpoint in the cluster's metadata
    * @param idleSeconds close peers idle for this long
    * @param timeoutMillis how long its vineyardd may be silent while the agent waits for it (0: the default)
+   * @param tls the agent's certificate, key and (for mutual TLS) client CA; {@link TlsFiles#NONE}: plaintext
    */
   public record Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
-      int idleSeconds, long timeoutMillis) {
+      int idleSeconds, long timeoutMillis, TlsFiles tls) {
     public Config {
       timeoutMillis = io.v6d.migrate.Timeouts.orDefault(timeoutMillis);
+      tls = tls == null ? TlsFiles.NONE : tls;
+    }
+
+    /** Plaintext. */
+    public Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
+        int idleSeconds, long timeoutMillis) {
+      this(socket, host, port, tokenFile, advertise, publish, idleSeconds, timeoutMillis, TlsFiles.NONE);
     }
 
     /** With the default timeout. */
@@ -89,6 +101,7 @@ public final class AgentServer implements AutoCloseable {
     AgentMetrics.load();
     io.v6d.migrate.journal.Reclaimer.addListener(countReclaims);
     try {
+      SslContext tls = config.tls().enabled() ? TlsContexts.server(config.tls()) : null;
       reclaims = io.v6d.migrate.journal.ReclaimSchedule.start(config.socket());
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(boss, workers)
@@ -100,7 +113,11 @@ public final class AgentServer implements AutoCloseable {
               channels.add(ch);
               AgentMetrics.connectionOpened(ch);
               java.util.concurrent.atomic.AtomicBoolean waiting = new java.util.concurrent.atomic.AtomicBoolean();
-              FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds(), waiting::get);
+              if (tls != null) {
+                ch.pipeline().addLast("plaintext-check", new PlaintextPeerCheck());
+              }
+              FrameDecoder decoder = Pipelines.install(ch, config.idleSeconds(), waiting::get,
+                  tls == null ? null : tls.newHandler(ch.alloc()));
               ch.pipeline().addLast("handshake", new AgentHandshake(token, decoder, throttle, authFailures));
               ch.pipeline().addLast(blocking, "agent", new AgentHandler(AgentServer.this, decoder, waiting));
             }
@@ -110,9 +127,10 @@ public final class AgentServer implements AutoCloseable {
       int port = ((InetSocketAddress) server.localAddress()).getPort();
       this.endpoint = new AgentEndpoint(advertisedHost(config), port);
       if (config.publish()) {
-        published = AgentRegistry.publish(control, endpoint);
+        published = AgentRegistry.publish(control, endpoint, tls != null);
       }
-      LOG.info("serving vineyardd {} (instance {}) on {}", config.socket(), control.instanceId(), endpoint);
+      LOG.info("serving vineyardd {} (instance {}) on {}{}", config.socket(), control.instanceId(), endpoint,
+          tls == null ? "" : " over TLS 1.3" + (config.tls().ca() != null ? ", client certificates required" : ""));
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -149,6 +167,11 @@ public final class AgentServer implements AutoCloseable {
   /** For /healthz: vineyardd accepts connections and the endpoint is published (unless told not to). */
   public boolean healthy() {
     return (published >= 0 || !config.publish()) && Health.accepts(config.socket());
+  }
+
+  /** The agent speaks TLS. */
+  public boolean tls() {
+    return config.tls().enabled();
   }
 
   String socket() {

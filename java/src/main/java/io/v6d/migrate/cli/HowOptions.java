@@ -23,6 +23,23 @@ final class HowOptions {
           + "restarts the clock (default: ${DEFAULT-VALUE})")
   double timeoutSeconds;
 
+  @Option(names = "--compression", defaultValue = "none", paramLabel = "auto|lz4|zstd|none",
+      description = "compress blob bytes on the agent link; auto: only while it pays (default: ${DEFAULT-VALUE})")
+  String compression;
+
+  @Option(names = "--tls", description = "speak TLS 1.3 to agents (implied by any --tls-* file)")
+  boolean tls;
+
+  @Option(names = "--tls-ca", paramLabel = "PEM", description = "the CA that signed the agents' certificates "
+      + "(default: the JDK's trust store)")
+  String tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "our certificate, for agents that require one (mutual TLS)")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "the key of --tls-cert, PKCS#8 PEM")
+  String tlsKey;
+
   long timeoutMillis() {
     return millis(timeoutSeconds);
   }
@@ -40,7 +57,7 @@ final class HowOptions {
   /** These options for the engine's public calls. */
   io.v6d.migrate.MigrateOptions options() {
     return new io.v6d.migrate.MigrateOptions().transport(transport).tokenFile(tokenFile).connections(connections)
-        .timeoutMillis(timeoutMillis());
+        .timeoutMillis(timeoutMillis()).compression(compression).tls(tls).tlsCa(tlsCa).tlsCert(tlsCert).tlsKey(tlsKey);
   }
 
   TransportChoice choice() {
@@ -48,6 +65,7 @@ final class HowOptions {
   }
 
   TcpOptions tcp() {
-    return new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
+    return new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()).withTls(options().tlsFiles())
+        .withCompression(io.v6d.migrate.compress.Compression.parse(compression));
   }
 }

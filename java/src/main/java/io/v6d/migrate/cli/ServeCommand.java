@@ -66,18 +66,33 @@ final class ServeCommand implements Callable<Integer> {
       description = "address the metrics port listens on (default: ${DEFAULT-VALUE})")
   String metricsHost;
 
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "speak TLS 1.3 with this certificate (chain), PEM")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "the certificate's private key, PKCS#8 PEM")
+  String tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "PEM",
+      description = "require clients to present a certificate signed by this CA (mutual TLS)")
+  String tlsCa;
+
   @Override
   public Integer call() throws InterruptedException, IOException {
     if (tokenFile != null) {
       tokenFile = Path.of(MigrationRequest.expandHome(tokenFile.toString()));
     }
     AgentServer agent = AgentServer.start(new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish,
-        idleSeconds, HowOptions.millis(timeoutSeconds)));
+        idleSeconds, HowOptions.millis(timeoutSeconds),
+        io.v6d.migrate.tls.TlsFiles.server(expand(tlsCert), expand(tlsKey), expand(tlsCa))));
     try (MetricsServer metrics = metricsPort == null ? null : MetricsServer.start(metricsHost, metricsPort, agent::healthy)) {
       return serve(agent, metrics);
     } finally {
       agent.close();
     }
+  }
+
+  private static String expand(String path) {
+    return MigrationRequest.expandHome(path);
   }
 
   private static int serve(AgentServer agent, MetricsServer metrics) throws InterruptedException {

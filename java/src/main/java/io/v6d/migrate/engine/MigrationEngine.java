@@ -73,9 +73,11 @@ public final class MigrationEngine {
         newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
             request.persist(), request.name(), request.overwriteName());
       }
-      String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
+      var first = prepared.sizes.isEmpty() ? null : prepared.sizes.keySet().iterator().next();
+      String transport = first == null ? "none" : first.name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
-          prepared.reused.size(), prepared.totalBytes, seconds(started), transport);
+          prepared.reused.size(), prepared.totalBytes, seconds(started), transport)
+          .over(first == null ? null : first.wire());
       LOG.debug("migrated {}", result);
       return result;
     } finally {
@@ -118,7 +120,10 @@ public final class MigrationEngine {
       }
       prepared.sizes.forEach((transport, sizes) -> sizes.forEach((id, size) -> blobs.add(
           new MigrationPlan.Blob(id, size, prepared.holders.get(id), "copy", transport.name()))));
-      return new MigrationPlan(prepared.source.objectId(), false, blobs, prepared.totalBytes);
+      var link = prepared.sizes.keySet().stream().map(BlobTransport::wire).filter(java.util.Objects::nonNull)
+          .findFirst().orElse(new BlobTransport.Wire(0, "none", false));
+      return new MigrationPlan(prepared.source.objectId(), false, blobs, prepared.totalBytes, link.compression(),
+          link.tls());
     }
   }
 

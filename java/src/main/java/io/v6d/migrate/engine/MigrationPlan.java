@@ -13,8 +13,16 @@ import java.util.List;
  * @param alreadyOnTarget the object is on the target: nothing would move
  * @param blobs every blob of the object, with what would happen to it
  * @param bytesToMove bytes that would cross from the source
+ * @param compression the compression the agent link negotiated ("none" when no agent link is used)
+ * @param tls whether the agent link speaks TLS
  */
-public record MigrationPlan(long objectId, boolean alreadyOnTarget, List<Blob> blobs, long bytesToMove) {
+public record MigrationPlan(long objectId, boolean alreadyOnTarget, List<Blob> blobs, long bytesToMove,
+    String compression, boolean tls) {
+  /** A plan without an agent link. */
+  public MigrationPlan(long objectId, boolean alreadyOnTarget, List<Blob> blobs, long bytesToMove) {
+    this(objectId, alreadyOnTarget, blobs, bytesToMove, "none", false);
+  }
+
   /**
    * One blob.
    *
@@ -31,7 +39,9 @@ public record MigrationPlan(long objectId, boolean alreadyOnTarget, List<Blob> b
     ObjectNode out = FrameCodec.mapper().createObjectNode()
         .put("object_id", ObjectIds.format(objectId))
         .put("already_on_target", alreadyOnTarget)
-        .put("bytes_to_move", bytesToMove);
+        .put("bytes_to_move", bytesToMove)
+        .put("compression", compression)
+        .put("tls", tls);
     ArrayNode names = out.putArray("transports");
     transports().forEach(names::add);
     ArrayNode list = out.putArray("blobs");

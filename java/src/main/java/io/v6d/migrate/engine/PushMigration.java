@@ -65,8 +65,9 @@ final class PushMigration {
         ObjectNode ids = commit.putObject("blobs");
         newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
         long newId = ObjectIds.parse(p.primary.call("commit", commit).path("object_id").asText());
+        long onWire = p.primary.sent() + extra.stream().mapToLong(AgentConnection::sent).sum();
         return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
-            MigrationEngine.seconds(started), "tcp-push");
+            MigrationEngine.seconds(started), "tcp-push", onWire, p.primary.compression().label(), p.primary.tls());
       } catch (RuntimeException e) {
         abort(p.primary, sessionId);
         throw e;
@@ -87,7 +88,8 @@ final class PushMigration {
       p.reused.keySet().forEach(id -> blobs.add(new MigrationPlan.Blob(id, -1, p.targetInstance, "reuse", "none")));
       p.mapped.values().forEach(b -> blobs.add(
           new MigrationPlan.Blob(b.id(), b.size(), p.source.instanceId(), "copy", "tcp-push")));
-      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum());
+      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum(),
+          p.primary.compression().label(), p.primary.tls());
     }
   }
 
@@ -105,7 +107,7 @@ final class PushMigration {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
       p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
-      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis());
+      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
       JsonNode info = p.primary.call("info", null);
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
@@ -181,7 +183,7 @@ final class PushMigration {
     for (int i = 0; i < plan.size(); i++) {
       AgentConnection connection = primary;
       if (i > 0) {
-        connection = AgentConnection.open(endpoint, token, request.timeoutMillis());
+        connection = AgentConnection.open(endpoint, token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
         extra.add(connection);
         connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId));
       }

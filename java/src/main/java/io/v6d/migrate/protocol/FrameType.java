@@ -20,7 +20,12 @@ public enum FrameType {
   /** {@code length} bytes of blob {@code id} at {@code offset}, with their CRC32C. */
   DATA(7, false),
   /** Asks for {@code length} bytes of blob {@code id} at {@code offset}; answered by a DATA frame. */
-  READ(8, false);
+  READ(8, false),
+  /**
+   * DATA compressed: the body is the codec (1 byte), the uncompressed length (4 bytes, big-endian)
+   * and the compressed bytes; the CRC32C covers the uncompressed bytes.
+   */
+  DATA_COMPRESSED(9, false);
 
   private final int code;
   private final boolean json;

@@ -11,11 +11,16 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.compress.ChunkCompressor;
+import io.v6d.migrate.compress.Compression;
+import io.v6d.migrate.tls.TlsContexts;
+import io.v6d.migrate.tls.TlsFiles;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -41,6 +46,10 @@ public final class AgentConnection implements AutoCloseable {
   private final FrameDecoder decoder;
   private final Replies replies;
   private final long timeoutMillis;
+  /** How our DATA writes are compressed, as negotiated (null: raw). */
+  private ChunkCompressor compressor;
+  private Compression compression = Compression.NONE;
+  private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
 
   private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
       long timeoutMillis) {
@@ -58,6 +67,31 @@ public final class AgentConnection implements AutoCloseable {
 
   /** Connects and authenticates with {@code token}; the agent may be silent for at most {@code timeoutMillis}. */
   public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis) {
+    return open(endpoint, token, timeoutMillis, TlsFiles.NONE);
+  }
+
+  /**
+   * The same, over TLS when {@code tls} is enabled, with {@code compression} negotiated: the agent
+   * compresses the DATA it sends us, and we the DATA we send it, as asked.
+   */
+  public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis, TlsFiles tls,
+      Compression compression) {
+    AgentConnection connection = open(endpoint, token, timeoutMillis, tls);
+    if (compression != Compression.NONE) {
+      try {
+        ObjectNode args = FrameCodec.mapper().createObjectNode().put("compression", compression.label());
+        connection.compression = Compression.parse(connection.call("compression", args).path("compression").asText());
+        connection.compressor = new ChunkCompressor(connection.compression);
+      } catch (RuntimeException e) {
+        connection.close();
+        throw e;
+      }
+    }
+    return connection;
+  }
+
+  /** The same, over TLS when {@code tls} is enabled (the agent's certificate must name the endpoint's host). */
+  public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis, TlsFiles tls) {
     CompletableFuture<Void> handshake = new CompletableFuture<>();
     FrameDecoder[] decoder = new FrameDecoder[1];
     Replies replies = new Replies(endpoint);
@@ -69,8 +103,9 @@ public final class AgentConnection implements AutoCloseable {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited));
-            ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake));
+            SslHandler ssl = tls.enabled() ? TlsContexts.clientHandler(tls, ch.alloc(), endpoint.host(), endpoint.port()) : null;
+            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited), ssl);
+            ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake, endpoint, tls.enabled()));
             ch.pipeline().addLast("replies", replies);
           }
         });
@@ -100,6 +135,26 @@ public final class AgentConnection implements AutoCloseable {
 
   public long timeoutMillis() {
     return timeoutMillis;
+  }
+
+  /** The compression negotiated for this connection. */
+  public Compression compression() {
+    return compression;
+  }
+
+  /** Whether this connection speaks TLS. */
+  public boolean tls() {
+    return channel.pipeline().get(SslHandler.class) != null;
+  }
+
+  /** Bytes received from the agent so far (frames and all; TLS records' overhead not counted). */
+  public long received() {
+    return decoder.received();
+  }
+
+  /** DATA frame bytes we wrote to the agent (headers included, compressed where compressed). */
+  public long sent() {
+    return sent.get();
   }
 
   /**
@@ -186,8 +241,11 @@ public final class AgentConnection implements AutoCloseable {
   /** Writes DATA; until it is out, the agent must keep taking it (or the connection times out). */
   public ChannelFuture write(ChunkWriter chunks) {
     replies.writing.incrementAndGet();
-    ChannelFuture written = channel.writeAndFlush(chunks);
-    written.addListener(f -> replies.writing.decrementAndGet());
+    ChannelFuture written = channel.writeAndFlush(chunks.compressing(compressor));
+    written.addListener(f -> {
+      replies.writing.decrementAndGet();
+      sent.addAndGet(chunks.wireBytes());
+    });
     return written;
   }
 

@@ -18,8 +18,13 @@ public final class AgentProbe {
    *     ~/.vineyard-migrate/token)
    */
   public static String info(String endpoint, String tokenFile) {
+    return info(endpoint, tokenFile, io.v6d.migrate.tls.TlsFiles.NONE);
+  }
+
+  /** The same over TLS when {@code tls} is enabled. */
+  public static String info(String endpoint, String tokenFile, io.v6d.migrate.tls.TlsFiles tls) {
     byte[] token = Token.load(tokenFile == null ? null : Path.of(tokenFile));
-    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token, Timeouts.DEFAULT_MILLIS)) {
+    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token, Timeouts.DEFAULT_MILLIS, tls)) {
       return connection.call("info", null).toString();
     }
   }

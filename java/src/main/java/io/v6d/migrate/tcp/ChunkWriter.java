@@ -6,6 +6,8 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
+import io.v6d.migrate.compress.ChunkCompressor;
+import io.v6d.migrate.compress.Codec;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
@@ -29,12 +31,21 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   private long progress;
   private boolean ended;
   private Chunk pending;
+  private ChunkCompressor compressor;
+  /** Frame bytes handed to the socket (headers included, compressed where compressed). */
+  private long wireBytes;
 
   /** {@code sent} is told the bytes of each chunk as it is handed to the socket. */
   public ChunkWriter(List<Chunk> chunks, LongConsumer sent) {
     this.chunks = chunks.iterator();
     this.totalBytes = chunks.stream().mapToLong(Chunk::length).sum();
     this.sent = sent;
+  }
+
+  /** Compress chunks as {@code compressor} decides (the connection's negotiated compression); null: never. */
+  public ChunkWriter compressing(ChunkCompressor compressor) {
+    this.compressor = compressor;
+    return this;
   }
 
   @Override
@@ -69,6 +80,19 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     Chunk chunk = pending;
     pending = null;
     NativeMemory.populate(chunk.address(), chunk.length(), false);
+    progress += chunk.length();
+    sent.accept(chunk.length());
+    Codec codec = compressor == null || chunk.length() == 0 ? Codec.NONE : compressor.codecFor(chunk.wireId());
+    if (codec != Codec.NONE) {
+      ByteBuf frame = compressed(allocator, chunk, codec);
+      if (frame != null) {
+        wireBytes += frame.readableBytes();
+        return frame;
+      }
+    }
+    if (compressor != null) {
+      compressor.sent(chunk.wireId(), chunk.length(), chunk.length());
+    }
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
         .writeTo(header);
@@ -77,9 +101,33 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     if (chunk.length() > 0) {
       frame.addComponent(true, Unpooled.wrappedBuffer(NativeMemory.view(chunk.address(), chunk.length())));
     }
-    progress += chunk.length();
-    sent.accept(chunk.length());
+    wireBytes += frame.readableBytes();
     return frame;
+  }
+
+  /**
+   * The chunk as a DATA_COMPRESSED frame in a pooled direct buffer (bounded by the codec's bound for
+   * one chunk), or null when it did not shrink (it then goes raw, zero-copy).
+   */
+  private ByteBuf compressed(ByteBufAllocator allocator, Chunk chunk, Codec codec) {
+    int prefix = FrameHeader.BYTES + FrameDecoder.COMPRESSED_PREFIX;
+    ByteBuf frame = allocator.directBuffer(prefix + codec.maxCompressedLength(chunk.length()));
+    int size = codec.compress(chunk.address(), chunk.length(), frame.nioBuffer(prefix, frame.capacity() - prefix));
+    if (size + FrameDecoder.COMPRESSED_PREFIX >= chunk.length()) {
+      frame.release();
+      return null;
+    }
+    new FrameHeader(FrameType.DATA_COMPRESSED, FrameDecoder.COMPRESSED_PREFIX + size, chunk.wireId(), chunk.offset(),
+        Crc.of(chunk.address(), chunk.length())).writeTo(frame);
+    frame.writeByte(codec.code()).writeInt(TestHooks.declaredLength(chunk.length()));
+    frame.writerIndex(prefix + size);
+    compressor.sent(chunk.wireId(), chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
+    return frame;
+  }
+
+  /** Frame bytes produced so far: what these chunks cost on the wire. */
+  public long wireBytes() {
+    return wireBytes;
   }
 
   @Override

@@ -16,13 +16,17 @@ final class ClientHandshake extends SimpleChannelInboundHandler<ControlFrame> {
   private final byte[] token;
   private final FrameDecoder decoder;
   private final CompletableFuture<Void> done;
+  private final AgentEndpoint endpoint;
+  private final boolean tls;
   private byte[] agentNonce;
   private byte[] clientNonce;
 
-  ClientHandshake(byte[] token, FrameDecoder decoder, CompletableFuture<Void> done) {
+  ClientHandshake(byte[] token, FrameDecoder decoder, CompletableFuture<Void> done, AgentEndpoint endpoint, boolean tls) {
     this.token = token;
     this.decoder = decoder;
     this.done = done;
+    this.endpoint = endpoint;
+    this.tls = tls;
   }
 
   @Override
@@ -66,14 +70,30 @@ final class ClientHandshake extends SimpleChannelInboundHandler<ControlFrame> {
       ctx.fireExceptionCaught(cause);
       return;
     }
-    done.completeExceptionally(cause);
+    done.completeExceptionally(tlsFailure(cause));
     ctx.close();
+  }
+
+  /** A TLS failure said in the user's terms: which side speaks what, or why the handshake failed. */
+  private Throwable tlsFailure(Throwable cause) {
+    Throwable root = cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() != null
+        ? cause.getCause() : cause;
+    if (root instanceof io.netty.handler.ssl.NotSslRecordException) {
+      return new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent at " + endpoint + " does not speak TLS (it "
+          + "answered in plaintext): connect without tls, or start the agent with --tls-cert and --tls-key", cause);
+    }
+    if (tls && root instanceof javax.net.ssl.SSLException) {
+      return new MigrateException(ErrorCode.CONNECTION_ERROR, "TLS handshake with the agent at " + endpoint
+          + " failed: " + root.getMessage(), cause);
+    }
+    return cause;
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     done.completeExceptionally(new MigrateException(ErrorCode.CONNECTION_ERROR,
-        "the agent at " + ctx.channel().remoteAddress() + " closed the connection during the handshake"));
+        "the agent at " + ctx.channel().remoteAddress() + " closed the connection during the handshake"
+            + (tls ? " (TLS: does it require a client certificate? give tls_cert and tls_key signed by its CA)" : "")));
     ctx.fireChannelInactive();
   }
 

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.compress.Codec;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
@@ -28,13 +29,19 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   private static final int MAX_DATA_READ = 8 << 20;
   private static final int HANDSHAKE_CONTROL_BYTES = 4096;
 
-  private enum State { HEADER, CONTROL_BODY, DATA_BODY }
+  private enum State { HEADER, CONTROL_BODY, DATA_BODY, COMPRESSED_BODY }
+
+  /** A compressed chunk's body starts with the codec (1 byte) and the uncompressed length (4 bytes). */
+  public static final int COMPRESSED_PREFIX = 5;
 
   private final FrameHeader.Limits limits;
   private final ByteBuf header = Unpooled.buffer(FrameHeader.BYTES, FrameHeader.BYTES);
   private State state = State.HEADER;
   private FrameHeader current;
   private ByteBuf controlBody;
+  private ByteBuf compressedBody;
+  /** Bytes read from the peer (after TLS), frames and all: what crossed the wire for us. */
+  private volatile long received;
   private long dataAddress;
   private int dataDone;
   private boolean authenticated;
@@ -59,6 +66,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
     return switch (state) {
       case DATA_BODY -> Math.min(current.length() - dataDone, MAX_DATA_READ);
       case CONTROL_BODY -> Math.min(controlBody.writableBytes(), MAX_CONTROL_READ);
+      case COMPRESSED_BODY -> Math.min(compressedBody.writableBytes(), MAX_DATA_READ);
       case HEADER -> header.writableBytes();
     };
   }
@@ -74,12 +82,14 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
     ByteBuf in = (ByteBuf) msg;
+    received += in.readableBytes();
     try {
       while (in.isReadable() && ctx.channel().isActive()) {
         switch (state) {
           case HEADER -> readHeader(ctx, in);
           case CONTROL_BODY -> readControlBody(ctx, in);
           case DATA_BODY -> readData(ctx, in);
+          case COMPRESSED_BODY -> readCompressed(ctx, in);
           default -> throw new IllegalStateException();
         }
       }
@@ -113,6 +123,17 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
         if (current.length() == 0) {
           finishData(ctx);
         }
+      }
+      case DATA_COMPRESSED -> {
+        requireAuthenticated();
+        if (sink == null) {
+          throw new MigrateException(ErrorCode.IO_ERROR, "DATA frame on a connection that expects none");
+        }
+        if (current.length() < COMPRESSED_PREFIX) {
+          throw new MigrateException(ErrorCode.IO_ERROR, "compressed DATA frame of " + current.length() + " bytes: too short");
+        }
+        compressedBody = ctx.alloc().directBuffer(current.length(), current.length()); // bounded by the limits
+        state = State.COMPRESSED_BODY;
       }
       default -> {
         controlBody = ctx.alloc().heapBuffer(current.length(), current.length());
@@ -165,15 +186,48 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   }
 
   private void finishData(ChannelHandlerContext ctx) {
+    landed(current.length());
+  }
+
+  private void landed(int length) {
     state = State.HEADER;
-    TestHooks.maybeCorrupt(dataAddress, current.length());
-    int crc = Crc.of(dataAddress, current.length());
+    TestHooks.maybeCorrupt(dataAddress, length);
+    int crc = Crc.of(dataAddress, length);
     if (crc != current.crc()) {
       throw new MigrateException(ErrorCode.IO_ERROR, String.format(
           "CRC32C mismatch in blob o%016x at offset %d (%d bytes): the data was corrupted in transit",
-          current.id(), current.offset(), current.length()));
+          current.id(), current.offset(), length));
     }
-    sink.landed(current.id(), current.offset(), current.length());
+    sink.landed(current.id(), current.offset(), length);
+  }
+
+  private void readCompressed(ChannelHandlerContext ctx, ByteBuf in) {
+    in.readBytes(compressedBody, Math.min(in.readableBytes(), compressedBody.writableBytes()));
+    if (compressedBody.isWritable()) {
+      return;
+    }
+    ByteBuf body = compressedBody;
+    compressedBody = null;
+    try {
+      TestHooks.maybeCorruptCompressed(body);
+      Codec codec = Codec.of(body.readUnsignedByte());
+      long length = body.readUnsignedInt();
+      // the declared size is checked (limits, then the target blob's range) before anything expands
+      if (length > limits.maxChunkBytes()) {
+        throw new MigrateException(ErrorCode.IO_ERROR, "compressed DATA declaring " + length
+            + " bytes is over the limit of " + limits.maxChunkBytes());
+      }
+      dataAddress = sink.destination(current.id(), current.offset(), (int) length);
+      codec.decompress(body.nioBuffer(), dataAddress, (int) length);
+      landed((int) length);
+    } finally {
+      body.release();
+    }
+  }
+
+  /** Bytes read from the peer so far, frame headers included (after TLS: plaintext bytes). */
+  public long received() {
+    return received;
   }
 
   private void requireAuthenticated() {
@@ -187,6 +241,10 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
     if (controlBody != null) {
       controlBody.release();
       controlBody = null;
+    }
+    if (compressedBody != null) {
+      compressedBody.release();
+      compressedBody = null;
     }
   }
 }

@@ -2,6 +2,7 @@ package io.v6d.migrate.tcp;
 
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.v6d.migrate.protocol.FrameHeader;
 import java.util.function.BooleanSupplier;
@@ -19,13 +20,28 @@ public final class Pipelines {
    * {@code busy} holds (a long request under way), the connection is not idle.
    */
   public static FrameDecoder install(SocketChannel channel, int idleTimeoutSeconds, BooleanSupplier busy) {
-    return install(channel, new IdleTimeout(idleTimeoutSeconds, busy));
+    return install(channel, new IdleTimeout(idleTimeoutSeconds, busy), null);
   }
 
-  static FrameDecoder install(SocketChannel channel, IdleTimeout timeout) {
+  /** The same over TLS ({@code tls} null: plaintext). */
+  public static FrameDecoder install(SocketChannel channel, int idleTimeoutSeconds, BooleanSupplier busy, SslHandler tls) {
+    return install(channel, new IdleTimeout(idleTimeoutSeconds, busy), tls);
+  }
+
+  /**
+   * Plaintext: socket reads are planned by the decoder, so DATA lands in shared memory with no copy.
+   * TLS: the socket reads ciphertext into Netty's pooled buffers, the {@link SslHandler} decrypts into
+   * pooled buffers (direct with OpenSSL), and the decoder copies each record's plaintext into the
+   * mapping; no buffer grows with the blob, so the heap stays bounded.
+   */
+  static FrameDecoder install(SocketChannel channel, IdleTimeout timeout, SslHandler tls) {
     FrameDecoder decoder = new FrameDecoder(LIMITS);
-    channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
     ChannelPipeline pipeline = channel.pipeline();
+    if (tls == null) {
+      channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
+    } else {
+      pipeline.addLast("tls", tls);
+    }
     pipeline.addLast("timeout", timeout);
     pipeline.addLast("chunks", new ChunkedWriteHandler());
     pipeline.addLast("encoder", ENCODER);

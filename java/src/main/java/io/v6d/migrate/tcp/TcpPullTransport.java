@@ -34,6 +34,8 @@ public final class TcpPullTransport implements BlobTransport {
   private final TcpOptions options;
   private final long timeoutMillis;
   private final AgentConnection primary;
+  /** Every connection opened, for {@link #wire()}. */
+  private final List<AgentConnection> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** The primary connection's grant id, asked for when a second connection first needs it. */
   private String grant;
 
@@ -43,7 +45,14 @@ public final class TcpPullTransport implements BlobTransport {
     this.token = token;
     this.options = options;
     this.timeoutMillis = timeoutMillis;
-    this.primary = AgentConnection.open(endpoint, token, timeoutMillis);
+    this.primary = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
+    opened.add(primary);
+  }
+
+  @Override
+  public Wire wire() {
+    return new Wire(opened.stream().mapToLong(AgentConnection::received).sum(), primary.compression().label(),
+        primary.tls());
   }
 
   public AgentConnection primary() {
@@ -142,7 +151,8 @@ public final class TcpPullTransport implements BlobTransport {
    * the primary's named objects and streams reach, and nothing else.
    */
   private AgentConnection openJoined() {
-    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis);
+    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
+    opened.add(connection);
     try {
       connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()));
       return connection;
@@ -186,7 +196,7 @@ public final class TcpPullTransport implements BlobTransport {
 
   /** Throws unless the agent (and its vineyardd) answers a request on a fresh connection within the timeout. */
   private void checkAlive(long streamId) {
-    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis)) {
+    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression())) {
       probe.call("info", null);
     } catch (MigrateException e) {
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, "waiting for the next chunk of stream "

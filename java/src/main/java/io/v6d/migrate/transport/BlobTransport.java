@@ -31,6 +31,14 @@ public interface BlobTransport extends AutoCloseable {
   /** A short name for logs and results ("local", "tcp", ...). */
   String name();
 
+  /** What crossed an agent link: frame bytes, the negotiated compression, TLS. */
+  record Wire(long bytes, String compression, boolean tls) {}
+
+  /** What this transport's connections carried so far; null when it is not an agent link. */
+  default Wire wire() {
+    return null;
+  }
+
   @Override
   void close();
 }

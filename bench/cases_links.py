@@ -1,0 +1,270 @@
+"""Shaped links: the namespaces' veth pair unshaped, and shaped by `tc tbf` to 10 Gbit/s and 1 Gbit/s.
+
+On each link, side by side, pulling the same data from h1 into h2:
+  ours over the agent link (compression none/lz4/zstd/auto; plaintext and TLS 1.3),
+  vineyard's own client.migrate (vineyardd --compression on and off),
+  raw TCP (the better of one and four plain connections, memory to memory),
+  Arrow Flight (pyarrow.flight do_get of the same table, plaintext and TLS).
+Data: "compressible", a DataFrame of sorted int64 keys, a low-cardinality string column (12 city
+names) and small int64s (0..6); and "random", float64 noise of the same size. 256 MiB each by
+default (--size-mib 1024 for the 1 GiB frame: about 4x the time), 64 MiB in --quick. Rates are GB/s
+of the original bytes. Every measurement starts a JVM (ours) or a process, then times one warm-up
+and --reps runs: at 256 MiB and 1 rep the whole is about 10 minutes here (2 cores).
+
+    python bench/cases_links.py [--quick] [--reps N] [--size-mib N]    (bench/run.py calls run())
+As a helper on a host: `cases_links.py ours|vineyard|flight-serve|flight-get JSON`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+MiB = 1 << 20
+LINKS = [("unshaped", None), ("10 Gbit/s", "10gbit"), ("1 Gbit/s", "1gbit")]
+
+
+def data(kind, nbytes):
+    """The benchmark's data, made the same way on every host."""
+    import numpy as np
+    import pandas as pd
+
+    if kind == "random":
+        return np.random.default_rng(7).random(nbytes // 8)
+    rows = nbytes // 24  # three 8-byte columns (the strings are dictionary-like in vineyard's Arrow form)
+    cities = np.array(["city-%02d" % i for i in range(12)], dtype=object)
+    return pd.DataFrame({"key": np.arange(rows, dtype=np.int64), "city": cities[np.arange(rows) % 12],
+                         "qty": (np.arange(rows) % 7).astype(np.int64)})
+
+
+def _table(kind, nbytes):
+    import pyarrow as pa
+
+    value = data(kind, nbytes)
+    if kind == "random":
+        return pa.table({"x": value})
+    return pa.Table.from_pandas(value, preserve_index=False)
+
+
+def shape(hosts, rate):
+    """tbf on both ends of the veth pair (rate None: remove the shaping)."""
+    for namespace, device in zip(hosts.namespaces, ("vm%sa" % hosts.tag, "vm%sb" % hosts.tag)):
+        subprocess.run(["ip", "netns", "exec", namespace, "tc", "qdisc", "del", "dev", device, "root"],
+                       capture_output=True)
+        if rate:
+            subprocess.run(["ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device, "root", "tbf",
+                            "rate", rate, "burst", "4mb", "latency", "50ms"], check=True, capture_output=True)
+
+
+def _helper(host, mode, case, wait=True):
+    command = [*host.prefix, sys.executable, os.path.abspath(__file__), mode, json.dumps(case)]
+    if not wait:
+        return subprocess.Popen(command, env={**os.environ, **host.env}, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(command, env={**os.environ, **host.env}, capture_output=True, text=True, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError("%s failed: %s\n%s" % (mode, case, done.stderr[-3000:]))
+    return json.loads(lines[-1])
+
+
+def _timed(once, reps):
+    once()  # warm-up (and the JVM's start)
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def helper_ours(case):
+    import vineyard
+    import vineyard_migrate
+
+    target = vineyard.connect(case["target"])
+    oid = vineyard.ObjectID(case["object"])
+    wire = []
+
+    def once():
+        result = vineyard_migrate.migrate(oid, case["target"], source=case["source"], transport="tcp",
+                                          token_file=case["token_file"], compression=case["compression"],
+                                          tls_ca=case.get("tls_ca"), progress=False, details=True)
+        wire.append(result.bytes_on_wire)
+        target.delete(result.object_id, deep=True)
+
+    return {"seconds": _timed(once, case["reps"]), "bytes_on_wire": wire[-1]}
+
+
+def helper_vineyard(case):
+    import vineyard
+
+    target = vineyard.connect(case["target"])
+    oid = vineyard.ObjectID(case["object"])
+    return {"seconds": _timed(lambda: target.delete(target.migrate(oid), deep=True), case["reps"])}
+
+
+def helper_flight_serve(case):
+    import pyarrow.flight as flight
+
+    table = _table(case["kind"], case["bytes"])
+
+    class Server(flight.FlightServerBase):
+        def do_get(self, context, ticket):
+            return flight.RecordBatchStream(table)
+
+    tls = []
+    if case.get("cert"):
+        with open(case["cert"], "rb") as c, open(case["key"], "rb") as k:
+            tls = [flight.CertKeyPair(c.read(), k.read())]
+    scheme = "grpc+tls" if tls else "grpc+tcp"
+    server = Server("%s://%s:%d" % (scheme, case["host"], case["port"]), tls_certificates=tls)
+    print("ready", flush=True)
+    server.serve()
+
+
+def helper_flight_get(case):
+    import pyarrow.flight as flight
+
+    scheme = "grpc+tls" if case.get("ca") else "grpc+tcp"
+    options = {}
+    if case.get("ca"):
+        with open(case["ca"], "rb") as f:
+            options["tls_root_certs"] = f.read()
+    client = flight.FlightClient("%s://%s:%d" % (scheme, case["host"], case["port"]), **options)
+    return {"seconds": _timed(lambda: client.do_get(flight.Ticket(b"t")).read_all(), case["reps"])}
+
+
+def _raw_tcp(h1, h2, size, reps, connections):
+    """Plain sockets, ``connections`` in parallel, each with size/connections bytes; the slowest counts."""
+    from vineyard_servers import free_port
+
+    script = os.path.join(HERE, "rawtcp.py")
+    part = size // connections
+    ports = [free_port() for _ in range(connections)]
+    receivers = [subprocess.Popen([*h2.prefix, sys.executable, script, "receive", str(port), str(part), str(reps + 1)],
+                                  stdout=subprocess.PIPE, text=True) for port in ports]
+    for receiver in receivers:
+        assert receiver.stdout.readline().strip() == "ready"
+    senders = [subprocess.Popen([*h1.prefix, sys.executable, script, "send", h2.address, str(port), str(part),
+                                 str(reps + 1)], stdout=subprocess.PIPE, text=True) for port in ports]
+    outs = [json.loads(sender.communicate(timeout=1800)[0]) for sender in senders]
+    for receiver in receivers:
+        receiver.wait(60)
+    return [max(out["seconds"][i] for out in outs) for i in range(1, reps + 1)]
+
+
+def _persisted(client, value):
+    oid = client.put(value)
+    client.persist(oid)  # vineyard's own migrate reads the metadata through the cluster
+    return oid
+
+
+def run(quick=False, reps=1, log=print, size_mib=256):
+    """Every method on every link; returns the records (one per link, data and method)."""
+    from hosts import TwoHosts
+    from vineyard_servers import Servers, free_port, private_token_file, start_agent
+    import test_agent_link  # the tests' certificate maker: a CA and an agent certificate for the hosts
+
+    size = 64 * MiB if quick else size_mib * MiB
+    reps = 1 if quick else reps
+    records = []
+    hosts = TwoHosts()
+    with hosts as (h1, h2), Servers() as servers:
+        if hosts.mode != "netns":
+            log("shaped links need network namespaces (%s): skipped" % hosts.why)
+            return records
+        token = str(private_token_file(os.path.join(servers.workdir, "token")))
+        certs = test_agent_link.make_certs(servers.workdir, [h1.address, h2.address])
+        servers.start_etcd(host=h1.address, prefix=h1.prefix)
+        pairs = {}
+        for vineyard_compression in ("on", "off"):
+            extra = ["--compression=%s" % ("true" if vineyard_compression == "on" else "false")]
+            src = servers.start_vineyardd("links-src-" + vineyard_compression, "4Gi", cluster="links-" + vineyard_compression,
+                                          extra=extra, prefix=h1.prefix, env=h1.env)
+            dst = servers.start_vineyardd("links-dst-" + vineyard_compression, "4Gi", cluster="links-" + vineyard_compression,
+                                          extra=extra, prefix=h2.prefix, env=h2.env)
+            pairs[vineyard_compression] = (src, dst)
+        src, dst = pairs["on"]
+        plain = start_agent(servers, "links-plain", src.socket, host=h1.address, token_file=token, prefix=h1.prefix,
+                            env=h1.env)
+        tls = start_agent(servers, "links-tls", src.socket, host=h1.address, token_file=token, prefix=h1.prefix,
+                          env=h1.env, extra=["--no-publish", "--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key])
+        objects = {kind: {c: _persisted(pair[0].client(), data(kind, size)) for c, pair in pairs.items()}
+                   for kind in ("compressible", "random")}
+        flights = {}
+        for kind in objects:
+            for secure in (False, True):
+                port = free_port()
+                case = {"kind": kind, "bytes": size, "host": h1.address, "port": port}
+                if secure:
+                    case.update(cert=certs.agent_cert, key=certs.agent_key)
+                server = _helper(h1, "flight-serve", case, wait=False)
+                assert server.stdout.readline().strip() == "ready"
+                servers.callback(server.kill)
+                flights[kind, secure] = port
+        try:
+            for link, rate in LINKS:
+                shape(hosts, rate)
+                for kind, oids in objects.items():
+                    def record(method, seconds, **more):
+                        median = sorted(seconds)[len(seconds) // 2]
+                        rec = {"link": link, "object": kind, "bytes": size, "method": method, "median_s": median,
+                               "gbps_median": size / median / 1e9, "gbps_best": size / min(seconds) / 1e9, **more}
+                        records.append(rec)
+                        log(rec)
+
+                    oid = "o%016x" % int(oids["on"])
+                    for secure in (False, True):
+                        for compression in ("none", "lz4", "zstd", "auto"):
+                            case = {"object": oid, "target": dst.socket, "token_file": token, "reps": reps,
+                                    "compression": compression,
+                                    "source": (tls if secure else plain).endpoint}
+                            if secure:
+                                case["tls_ca"] = certs.ca
+                            out = _helper(h2, "ours", case)
+                            record("ours %s%s" % (compression, " TLS" if secure else ""), out["seconds"],
+                                   bytes_on_wire=out["bytes_on_wire"])
+                    for vineyard_compression, (_, target) in pairs.items():
+                        out = _helper(h2, "vineyard", {"object": "o%016x" % int(oids[vineyard_compression]),
+                                                       "target": target.socket, "reps": reps})
+                        record("vineyard migrate, compression %s" % vineyard_compression, out["seconds"])
+                    one, four = _raw_tcp(h1, h2, size, reps, 1), _raw_tcp(h1, h2, size, reps, 4)
+                    record("raw TCP (best of 1 and 4 connections)", min(one, four, key=lambda s: sorted(s)[len(s) // 2]))
+                    for secure in (False, True):
+                        case = {"host": h1.address, "port": flights[kind, secure], "reps": reps}
+                        if secure:
+                            case["ca"] = certs.ca
+                        record("Arrow Flight%s" % (" TLS" if secure else ""), _helper(h2, "flight-get", case)["seconds"])
+        finally:
+            shape(hosts, None)
+    return records
+
+
+def main():
+    import argparse
+
+    if len(sys.argv) == 3 and sys.argv[1] in ("ours", "vineyard", "flight-serve", "flight-get"):
+        out = globals()["helper_" + sys.argv[1].replace("-", "_")](json.loads(sys.argv[2]))
+        if out is not None:
+            print(json.dumps(out), flush=True)
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = parser.parse_args()
+    records = run(args.quick, args.reps, size_mib=args.size_mib, log=lambda r: print(
+        "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
+        if isinstance(r, dict) else r, flush=True))
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "links%s.json" % ("-quick" if args.quick else "")), "w") as f:
+        json.dump(records, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

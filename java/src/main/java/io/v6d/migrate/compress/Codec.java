@@ -1,0 +1,98 @@
+package io.v6d.migrate.compress;
+
+import com.github.luben.zstd.Zstd;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.shm.NativeMemory;
+import java.nio.ByteBuffer;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * How one DATA chunk is compressed on the wire. Every chunk is compressed on its own (decodable
+ * without any other), from and into native memory. Decompression is bounded by the chunk's declared
+ * size, which the receiver has checked against the target blob before calling: a chunk that
+ * expands beyond it, or to less, is an IO_ERROR, never a larger allocation.
+ */
+public enum Codec {
+  NONE(0), LZ4(1), ZSTD(2);
+
+  /** zstd's fastest regular level: the link, not the ratio, is what it must beat. */
+  private static final int ZSTD_LEVEL = 1;
+
+  private final int code;
+
+  Codec(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+
+  public static Codec of(int code) {
+    for (Codec codec : values()) {
+      if (codec.code == code && codec != NONE) {
+        return codec;
+      }
+    }
+    throw new MigrateException(ErrorCode.IO_ERROR, "compressed DATA with an unknown codec " + code);
+  }
+
+  /** The most bytes {@link #compress} may write for {@code length} bytes. */
+  public int maxCompressedLength(int length) {
+    return switch (this) {
+      case LZ4 -> Lz4.COMPRESSOR.maxCompressedLength(length);
+      case ZSTD -> Math.toIntExact(Zstd.compressBound(length));
+      case NONE -> length;
+    };
+  }
+
+  /** Compresses {@code length} bytes at {@code address} into {@code out} (direct) at its position; returns the size. */
+  public int compress(long address, int length, ByteBuffer out) {
+    ByteBuffer in = NativeMemory.view(address, length);
+    int at = out.position();
+    return switch (this) {
+      case LZ4 -> Lz4.COMPRESSOR.compress(in, 0, length, out, at, out.capacity() - at);
+      case ZSTD -> Math.toIntExact(Zstd.compressDirectByteBuffer(out, at, out.capacity() - at, in, 0, length, ZSTD_LEVEL));
+      case NONE -> throw new IllegalStateException();
+    };
+  }
+
+  /**
+   * Decompresses {@code in} (direct, position to limit) into exactly {@code length} bytes at
+   * {@code address}; anything else (a corrupt chunk, a bomb) is an IO_ERROR.
+   */
+  public void decompress(ByteBuffer in, long address, int length) {
+    ByteBuffer out = NativeMemory.view(address, length);
+    long produced;
+    try {
+      produced = switch (this) {
+        case LZ4 -> Lz4.DECOMPRESSOR.decompress(in, in.position(), in.remaining(), out, 0, length);
+        case ZSTD -> {
+          long n = Zstd.decompressDirectByteBuffer(out, 0, length, in, in.position(), in.remaining());
+          if (Zstd.isError(n)) {
+            throw new MigrateException(ErrorCode.IO_ERROR, "corrupt ZSTD chunk: " + Zstd.getErrorName(n));
+          }
+          yield n;
+        }
+        case NONE -> throw new IllegalStateException();
+      };
+    } catch (MigrateException e) {
+      throw e;
+    } catch (RuntimeException e) { // the libraries' own "corrupt input" and "too large" exceptions
+      throw new MigrateException(ErrorCode.IO_ERROR, "corrupt " + this + " chunk: " + e.getMessage());
+    }
+    if (produced != length) {
+      throw new MigrateException(ErrorCode.IO_ERROR, "a " + this + " chunk expanded to " + produced
+          + " bytes where it declared " + length);
+    }
+  }
+
+  /** lz4-java's fastest available implementation (JNI, else pure Java), loaded on first use. */
+  private static final class Lz4 {
+    static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+    static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+  }
+}

@@ -1,0 +1,265 @@
+"""TLS and compression on the agent link, between two hosts (network namespaces, else loopback addresses): agents
+started with --tls-cert/--tls-key (h1) and with --tls-ca too (h2: mutual TLS), real vineyardds in one
+etcd cluster. Certificates are made here with openssl, for this run only.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import vineyard
+
+from hosts import TwoHosts
+from vineyard_servers import Servers, private_token_file, snapshot, start_agent
+
+
+@dataclasses.dataclass
+class Certs:
+    ca: str
+    agent_cert: str
+    agent_key: str
+    client_cert: str
+    client_key: str
+    stranger_cert: str  # signed by another CA
+    stranger_key: str
+
+
+def _openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def _key_and_csr(directory, name, subject):
+    key, csr = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".csr")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", subject,
+             "-keyout", key, "-out", csr)
+    return key, csr
+
+
+def _ca(directory, name):
+    key, cert = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".pem")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+             "-subj", "/CN=" + name, "-keyout", key, "-out", cert)
+    return cert, key
+
+
+def _signed(directory, name, ca, extensions):
+    key, csr = _key_and_csr(directory, name, "/CN=" + name)
+    ext, cert = os.path.join(directory, name + ".ext"), os.path.join(directory, name + ".pem")
+    with open(ext, "w") as f:
+        f.write(extensions + "\n")
+    _openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial", "-days", "1",
+             "-extfile", ext, "-out", cert)
+    return cert, key
+
+
+def make_certs(directory, addresses):
+    """A CA; the agents' certificate (for ``addresses``) and a client's, signed by it; a stranger's
+    client certificate signed by another CA."""
+    ca, other = _ca(directory, "test-ca"), _ca(directory, "other-ca")
+    sans = ",".join("IP:" + address for address in addresses)
+    agent = _signed(directory, "agent", ca, "subjectAltName=%s\nextendedKeyUsage=serverAuth" % sans)
+    client = _signed(directory, "client", ca, "extendedKeyUsage=clientAuth")
+    stranger = _signed(directory, "stranger", other, "extendedKeyUsage=clientAuth")
+    return Certs(ca[0], *agent, *client, *stranger)
+
+
+@dataclasses.dataclass
+class World:
+    h1: object
+    h2: object
+    servers: object
+    v1: object  # its agent speaks TLS
+    v2: object  # its agent speaks TLS and requires client certificates
+    v3: object  # its agent speaks plaintext
+    agent1: object
+    agent2: object
+    agent3: object
+    token: str
+    certs: Certs
+
+
+@pytest.fixture(scope="module")
+def world():
+    with TwoHosts() as (h1, h2), Servers() as servers:
+        token = str(private_token_file(os.path.join(servers.workdir, "token")))
+        certs = make_certs(servers.workdir, [h1.address, h2.address])
+        servers.start_etcd(host=h1.address, prefix=h1.prefix)
+        v1 = servers.start_vineyardd("t-h1", "1Gi", cluster="tls", prefix=h1.prefix, env=h1.env)
+        v2 = servers.start_vineyardd("t-h2", "1Gi", cluster="tls", prefix=h2.prefix, env=h2.env)
+        v3 = servers.start_vineyardd("t-h2-plain", "256Mi", cluster="tls", prefix=h2.prefix, env=h2.env)
+        tls = ["--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key]
+        agent1 = start_agent(servers, "tls-agent-h1", v1.socket, host=h1.address, token_file=token,
+                             prefix=h1.prefix, env=h1.env, extra=tls)
+        agent2 = start_agent(servers, "tls-agent-h2", v2.socket, host=h2.address, token_file=token,
+                             prefix=h2.prefix, env=h2.env, extra=[*tls, "--tls-ca", certs.ca])
+        agent3 = start_agent(servers, "plain-agent-h2", v3.socket, host=h2.address, token_file=token,
+                             prefix=h2.prefix, env=h2.env)
+        yield World(h1, h2, servers, v1, v2, v3, agent1, agent2, agent3, token, certs)
+
+
+def _oid(oid):
+    return "o%016x" % int(oid)
+
+
+def _put(client, value):
+    oid = client.put(value)
+    client.persist(oid)
+    return oid
+
+
+def _frame():
+    rng = np.random.default_rng(5)
+    n = 200_000
+    return pd.DataFrame({"k": np.arange(n), "f": rng.random(n),
+                         "s": ["r%d" % (i % 97) for i in range(n)]})
+
+
+@pytest.mark.parametrize("kind", ["ndarray", "dataframe"])
+def test_pull_over_tls(world, kind):
+    value = np.random.default_rng(1).random(12 << 20) if kind == "ndarray" else _frame()
+    oid = _put(world.v1.client(), value)
+    result = world.h2.migrate(obj=_oid(oid), target=world.v2.socket, token_file=world.token, tls_ca=world.certs.ca)
+    assert result.get("transport") == "tcp", result  # found through the registry, pulled over TLS
+    assert result["tls"] is True and result["compression"] == "none", result
+    got = world.v2.client().get(vineyard.ObjectID(result["object_id"]))
+    if kind == "ndarray":
+        np.testing.assert_array_equal(got, value)
+    else:
+        pd.testing.assert_frame_equal(got, value)
+
+
+def test_push_with_a_client_certificate_to_a_mutual_tls_agent(world):
+    value = np.random.default_rng(2).random(1 << 20)
+    oid = _put(world.v1.client(), value)
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket,
+                              token_file=world.token, tls_ca=world.certs.ca, tls_cert=world.certs.client_cert,
+                              tls_key=world.certs.client_key)
+    assert result.get("transport") == "tcp-push" and result["tls"] is True, result
+    np.testing.assert_array_equal(world.v2.client().get(vineyard.ObjectID(result["object_id"])), value)
+
+
+@pytest.mark.parametrize("who", ["stranger", "none"])
+def test_mutual_tls_refuses_a_wrong_or_missing_client_certificate(world, who):
+    oid = _put(world.v1.client(), np.arange(1000))
+    target = world.v2.client()
+    before = snapshot(target)
+    mine = ({"tls_cert": world.certs.stranger_cert, "tls_key": world.certs.stranger_key} if who == "stranger"
+            else {})
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket,
+                              token_file=world.token, tls_ca=world.certs.ca, timeout=60, **mine)
+    assert result.get("error") == "ConnectionErrorException", result
+    assert "TLS" in result["message"] and "timeout" not in result["message"], result
+    assert snapshot(target) == before
+
+
+def test_a_plaintext_client_of_a_tls_agent_is_told_so(world):
+    oid = _put(world.v1.client(), np.arange(1000))
+    target = world.v2.client()
+    before = snapshot(target)
+    # a long timeout: the failure must come from the agent's answer, not from waiting it out
+    result = world.h2.migrate(obj=_oid(oid), target=world.v2.socket, source=world.agent1.endpoint,
+                              token_file=world.token, timeout=120)
+    assert result.get("error") == "ConnectionErrorException", result
+    assert "requires TLS" in result["message"], result
+    assert snapshot(target) == before
+
+
+def test_a_tls_client_of_a_plaintext_agent_is_told_so(world):
+    oid = _put(world.v3.client(), np.arange(1000))
+    target = world.v1.client()
+    before = snapshot(target)
+    result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
+                              token_file=world.token, tls_ca=world.certs.ca, timeout=120)
+    assert result.get("error") == "ConnectionErrorException", result
+    assert "does not speak TLS" in result["message"], result
+    assert snapshot(target) == before
+
+
+def test_doctor_says_the_agent_speaks_tls(world):
+    script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
+    done = subprocess.run([*world.h2.prefix, script, "doctor", "--agent", world.agent1.endpoint, "--token-file",
+                           world.token, "--tls-ca", world.certs.ca], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **world.h2.env})
+    line = [line for line in done.stdout.splitlines() if "agent tcp://" in line]
+    assert line and "TLS 1.3" in line[0] and "OK" in line[0], done.stdout + done.stderr
+
+
+def _compressible():
+    """Sorted int64 keys, a low-cardinality string column, small ints: shrinks well."""
+    n = 400_000
+    return pd.DataFrame({"key": np.arange(n, dtype=np.int64), "city": ["city-%d" % (i % 12) for i in range(n)],
+                         "qty": (np.arange(n) % 7).astype(np.int64)})
+
+
+@pytest.mark.parametrize("compression", ["auto", "lz4", "zstd", "none"])
+def test_pull_with_each_compression(world, compression):
+    frame, noise = _compressible(), np.random.default_rng(3).random(2 << 20)  # noise: auto sends it raw
+    source, target = world.v3.client(), world.v1.client()
+    for value in (frame, noise):
+        oid = _put(source, value)
+        result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
+                                  token_file=world.token, compression=compression)
+        assert result.get("transport") == "tcp" and result["compression"] == compression, result
+        assert result["tls"] is False, result
+        # what crossed the wire: the compressible frame shrinks with any codec, noise never grows
+        # by more than the frame headers (auto sends it raw after sampling)
+        if isinstance(value, pd.DataFrame) and compression != "none":
+            assert result["bytes_on_wire"] < result["bytes_copied"] / 2, result
+        else:
+            assert result["bytes_on_wire"] < result["bytes_copied"] * 1.01 + 65536, result
+            assert compression != "none" or result["bytes_on_wire"] >= result["bytes_copied"], result
+        got = target.get(vineyard.ObjectID(result["object_id"]))
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, value)
+        else:
+            np.testing.assert_array_equal(got, value)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_push_compressed_over_mutual_tls(world, compression):
+    value = _compressible()
+    oid = _put(world.v1.client(), value)
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent2.endpoint, source=world.v1.socket,
+                              token_file=world.token, compression=compression, tls_ca=world.certs.ca,
+                              tls_cert=world.certs.client_cert, tls_key=world.certs.client_key)
+    assert result.get("transport") == "tcp-push", result
+    assert result["compression"] == compression and result["tls"] is True, result
+    assert result["bytes_on_wire"] < result["bytes_copied"] / 2, result
+    pd.testing.assert_frame_equal(world.v2.client().get(vineyard.ObjectID(result["object_id"])), value)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "zstd"])
+def test_a_corrupted_compressed_chunk_is_caught(world, compression):
+    oid = _put(world.v3.client(), _compressible())
+    target = world.v1.client()
+    before = snapshot(target)
+    result = world.h1.migrate(obj=_oid(oid), target=world.v1.socket, source=world.agent3.endpoint,
+                              token_file=world.token, compression=compression,
+                              env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.corruptCompressed=1"})
+    assert result.get("error") == "IOErrorException", result  # the hook only fires on a compressed chunk
+    assert "corrupt " + compression.upper() in result["message"] or "CRC32C" in result["message"], result
+    assert snapshot(target) == before
+
+
+def test_a_decompression_bomb_is_refused_and_the_agent_serves_on(world):
+    """A pusher whose compressed chunk expands beyond the size it declared: the agent refuses it and
+    closes the connection, leaves nothing behind, and serves the next peer."""
+    value = _compressible()
+    oid = _put(world.v1.client(), value)
+    target = world.v3.client()
+    before = snapshot(target)
+    result = world.h1.migrate(obj=_oid(oid), target=world.agent3.endpoint, source=world.v1.socket,
+                              token_file=world.token, compression="zstd", timeout=60,
+                              env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.bombCompressed=1"})
+    assert result.get("error") in ("IOErrorException", "ConnectionErrorException"), result
+    assert "timeout" not in result["message"], result
+    assert snapshot(target) == before
+    assert world.agent3.process.poll() is None
+    again = world.h1.migrate(obj=_oid(oid), target=world.agent3.endpoint, source=world.v1.socket,
+                             token_file=world.token, compression="zstd")
+    assert again.get("transport") == "tcp-push", again
+    pd.testing.assert_frame_equal(target.get(vineyard.ObjectID(again["object_id"])), value)
