@@ -82,6 +82,30 @@ def ratios(records):
     return "\n".join(rows)
 
 
+def links_table(records):
+    """Shaped links (bench/cases_links.py): one row per link and data, one column per method, GB/s of
+    the original bytes (medians)."""
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    rows = list(dict.fromkeys((r["link"], r["object"]) for r in records))
+    lines = ["| link | data | " + " | ".join(methods) + " |", "| --- | --- |" + " ---: |" * len(methods)]
+    for link, obj in rows:
+        cells = []
+        for method in methods:
+            match = [r for r in records if (r["link"], r["object"], r["method"]) == (link, obj, method)]
+            cells.append("%.3f" % match[0]["gbps_median"] if match else "-")
+        lines.append("| %s | %s | %s |" % (link, obj, " | ".join(cells)))
+    return "\n".join(lines)
+
+
+def rebalance_table(records):
+    lines = ["| case | link | bytes moved | rebalance median s | largest share alone median s | ratio |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for r in records:
+        lines.append("| %s | %s | %d MiB | %.3f | %.3f | %.2f |" % (
+            r["case"], r["link"], r["bytes_moved"] // MiB, r["rebalance_median_s"], r["alone_median_s"], r["ratio"]))
+    return "\n".join(lines)
+
+
 def chart(records, path):
     import matplotlib
 
@@ -93,12 +117,13 @@ def chart(records, path):
     for ax, link in zip(axes[0], links):
         rows = [r for r in records if r["link"] == link and r["object"] != "tiny"]
         objects = list(dict.fromkeys(r["object"] for r in rows))
-        methods = list(dict.fromkeys((r["method"], r["compression"]) for r in rows))
+        methods = list(dict.fromkeys((r["method"], r.get("compression", "-")) for r in rows))
         width = 0.8 / max(1, len(methods))
         for i, (method, compression) in enumerate(methods):
             values = []
             for obj in objects:
-                match = [r for r in rows if r["object"] == obj and r["method"] == method and r["compression"] == compression]
+                match = [r for r in rows if r["object"] == obj and r["method"] == method
+                         and r.get("compression", "-") == compression]
                 values.append(match[0]["gbps_median"] if match else 0)
             label = method if compression == "-" else "%s (compression %s)" % (method, compression)
             ax.bar([x + i * width for x in range(len(objects))], values, width, label=label)
