@@ -17,6 +17,7 @@ from ._doctor import Check, doctor
 from ._errors import MigrationError
 from ._gc import gc
 from ._jvm import JavaNotFoundError, JavaVersionError
+from ._pool import close, pool_stats
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
 try:
@@ -38,6 +39,8 @@ __all__ = [
     "JavaNotFoundError",
     "JavaVersionError",
     "doctor",
+    "close",
+    "pool_stats",
     "Check",
     "__version__",
 ]

@@ -123,6 +123,25 @@ public final class Migrate {
   }
 
   /**
+   * Closes the connections kept between migrations ({@link io.v6d.migrate.pool.ClientPool}); the next
+   * migration opens new ones. Called at interpreter exit by the Python face.
+   */
+  public static void close() {
+    io.v6d.migrate.pool.ClientPool.closeShared();
+  }
+
+  /**
+   * What the pool did so far, as JSON: {@code registrations} (IPC registrations with any vineyardd
+   * since this process started) and {@code idle} (connections the pool holds now).
+   */
+  public static String poolStatsJson() {
+    return io.v6d.migrate.ipc.FrameCodec.mapper().createObjectNode()
+        .put("registrations", io.v6d.migrate.ipc.VineyardClient.registrations())
+        .put("idle", io.v6d.migrate.pool.ClientPool.shared().idleCount())
+        .toString();
+  }
+
+  /**
    * The engine's version, as built: the jar manifest's {@code Implementation-Version}, else (run from
    * classes) the version.properties Maven filtered; both come from pom.xml.
    */

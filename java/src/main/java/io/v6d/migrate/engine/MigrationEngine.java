@@ -8,7 +8,9 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.journal.ReclaimThrottle;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
@@ -45,6 +47,7 @@ public final class MigrationEngine {
       LOG.debug("prepared {} in {} ms", ObjectIds.format(id), (System.nanoTime() - started) / 1_000_000);
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
+        prepared.lease.keep();
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
       Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
@@ -72,6 +75,9 @@ public final class MigrationEngine {
         EngineCall.checkpoint();
         newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
             request.persist(), request.name(), request.overwriteName());
+        if (build.pinsNothing()) {
+          prepared.lease.keep();
+        }
       }
       String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
@@ -107,6 +113,7 @@ public final class MigrationEngine {
       return new PushMigration(request).plan();
     }
     try (Prepared prepared = prepare(request, false)) {
+      prepared.lease.keep(); // a plan takes no blob on the target
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
       }
@@ -128,8 +135,8 @@ public final class MigrationEngine {
    */
   private static Prepared prepare(MigrationRequest request, boolean migrating) {
     TransportSelector selector = new TransportSelector(request);
-    VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
-    Prepared prepared = new Prepared(target);
+    Prepared prepared = new Prepared(ClientPool.shared().ipc(request.target(), request.timeoutMillis()));
+    VineyardClient target = prepared.target;
     try {
       prepared.source = SourceSet.resolve(request, target, selector);
       SourceSet.refuseStream(prepared.source.tree());
@@ -152,7 +159,7 @@ public final class MigrationEngine {
         prepared.totalBytes = Ranges.add(prepared.totalBytes,
             Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");
       }
-      if (migrating) {
+      if (migrating && ReclaimThrottle.due(target)) {
         TargetBuild.reclaimDeadMigrations(target);
       }
       TargetBuild.checkCapacity(target, prepared.totalBytes);
@@ -165,6 +172,7 @@ public final class MigrationEngine {
 
   /** The state {@link #prepare} builds; closes the source side, then the target connection. */
   private static final class Prepared implements AutoCloseable {
+    final ClientPool.Lease lease;
     final VineyardClient target;
     SourceSet source;
     final Map<Long, Long> reused = new LinkedHashMap<>();
@@ -172,8 +180,9 @@ public final class MigrationEngine {
     final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
     long totalBytes;
 
-    Prepared(VineyardClient target) {
-      this.target = target;
+    Prepared(ClientPool.Lease lease) {
+      this.lease = lease;
+      this.target = lease.client();
     }
 
     @Override
@@ -183,7 +192,7 @@ public final class MigrationEngine {
           source.close();
         }
       } finally {
-        target.close();
+        lease.close(); // back to the pool when kept: the migration released what it took
       }
     }
   }

@@ -38,6 +38,7 @@ public final class TargetBuild implements AutoCloseable {
   private final List<Long> objects = new ArrayList<>();
   private final Journal journal;
   private boolean committed;
+  private boolean released;
 
   /** Starts this migration's journal (call {@link #reclaimDeadMigrations} before). */
   public TargetBuild(VineyardClient target) {
@@ -169,7 +170,32 @@ public final class TargetBuild implements AutoCloseable {
     }
     journal.clear();  // the commit point: from here on the object is the caller's
     committed = true;
+    releaseSealed();
     return id;
+  }
+
+  /**
+   * Drops the references sealing gave this connection to the new blobs, so that a connection kept
+   * open (pooled) does not hold their memory once the object is deleted.
+   */
+  private void releaseSealed() {
+    List<Long> sealed = blobs.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey)
+        .filter(id -> !ObjectIds.isEmptyBlob(id)).toList();
+    try {
+      target.release(sealed);
+      released = true;
+    } catch (MigrateException e) {
+      LOG.debug("could not release the new blobs on {} ({}); its connection is closed instead", target.ipcSocket(),
+          e.getMessage());
+    }
+  }
+
+  /**
+   * Whether the connection holds no reference this build took: the build committed and released
+   * its blobs. Otherwise the caller closes the connection (vineyardd then drops them all).
+   */
+  public boolean pinsNothing() {
+    return released;
   }
 
   private CreatedObject createObject(ObjectNode content) {

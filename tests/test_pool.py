@@ -1,0 +1,75 @@
+"""Warm calls: connections kept between migrations are reused, pin nothing, and survive restarts."""
+
+import numpy as np
+import pytest
+
+import vineyard_migrate
+from vineyard_servers import Servers, snapshot
+
+
+def _registrations():
+    return vineyard_migrate.pool_stats()["registrations"]
+
+
+def test_warm_calls_register_no_new_connection(a, solo):
+    value = np.arange(1000)
+    oid = a.put(value)
+    vineyard_migrate.close()
+    first = vineyard_migrate.migrate(oid, solo, source=a, persist=False)  # warms the pool
+    solo.delete(first, deep=True)
+    before = _registrations()
+    for _ in range(100):
+        new_id = vineyard_migrate.migrate(oid, solo, source=a, persist=False)
+        np.testing.assert_array_equal(solo.get(new_id), value)
+        solo.delete(new_id, deep=True)
+    assert _registrations() == before
+    assert vineyard_migrate.pool_stats()["idle"] == 2  # one call at a time: one connection per instance
+    a.delete(oid, deep=True)
+
+
+def test_pooled_connections_pin_no_memory(a, solo):
+    """Deleting the migrated object frees its memory on the target at once, the pool still open."""
+    before = snapshot(solo)
+    oid = a.put(np.ones(1 << 20))
+    a_before = a.status.memory_usage
+    new_id = vineyard_migrate.migrate(oid, solo, source=a)
+    assert vineyard_migrate.pool_stats()["idle"] > 0
+    assert solo.status.memory_usage >= before["memory_usage"] + (8 << 20)
+    solo.delete(new_id, deep=True)
+    assert snapshot(solo) == before
+    a.delete(oid, deep=True)  # and the source's copy, read through a pooled connection, is freed too
+    assert a.status.memory_usage <= a_before - (8 << 20)
+
+
+def test_close_closes_every_pooled_connection(a, solo):
+    oid = a.put(np.arange(10))
+    vineyard_migrate.migrate(oid, solo, source=a, persist=False)
+    assert vineyard_migrate.pool_stats()["idle"] > 0
+    vineyard_migrate.close()
+    assert vineyard_migrate.pool_stats()["idle"] == 0
+    before = _registrations()
+    new_id = vineyard_migrate.migrate(oid, solo, source=a, persist=False)  # connects anew
+    assert _registrations() == before + 2
+    solo.delete(new_id, deep=True)
+    a.delete(oid, deep=True)
+
+
+def test_restarted_vineyardd_is_reconnected_transparently(a):
+    with Servers() as servers:
+        target = servers.start_vineyardd("restarted", size="256Mi")
+        oid = a.put(np.arange(100))
+        client = target.client()
+        vineyard_migrate.migrate(oid, target.socket, source=a)
+        client.close()
+        target.stop()
+        target = servers.start_vineyardd("restarted", size="256Mi")  # the same socket path
+        before = _registrations()
+        new_id = vineyard_migrate.migrate(oid, target.socket, source=a)
+        assert _registrations() == before + 1  # the stale target connection replaced, once
+        client = target.client()
+        np.testing.assert_array_equal(client.get(new_id), np.arange(100))
+        client.close()
+        target.stop()
+        with pytest.raises(Exception):  # a second failure (nothing listens) surfaces as before
+            vineyard_migrate.migrate(oid, target.socket, source=a)
+    a.delete(oid, deep=True)
