@@ -35,6 +35,7 @@ def migrate(
     timeout=None,
     progress=None,
     details=False,
+    copy=False,
 ):
     """Migrate a vineyard object to another vineyardd instance and return its id there.
 
@@ -68,6 +69,9 @@ def migrate(
         progress: show a progress bar: None (default) on a terminal for transfers over 64 MiB,
             True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
+        copy: make a fresh copy even when an earlier migration of the object to this target
+            instance left one there. By default that copy is returned again (as vineyard's own
+            ``client.migrate`` does), from any process; concurrent calls in one process copy once.
 
     Returns:
         The ``ObjectID`` of the object on the target (or a ``MigrationResult``).
@@ -101,7 +105,7 @@ def migrate(
         _objects.flag(progress, "progress")
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
-        token_file=token_file, connections=connections, timeout=timeout)
+        token_file=token_file, connections=connections, timeout=timeout, copy=copy)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():

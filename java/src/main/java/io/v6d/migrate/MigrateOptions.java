@@ -23,6 +23,7 @@ public final class MigrateOptions {
   private String tokenFile;
   private int connections;
   private long timeoutMillis;
+  private boolean copy;
 
   /**
    * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
@@ -80,9 +81,18 @@ public final class MigrateOptions {
   }
 
   /** The engine's request for {@code object} to {@code target} with these options. */
+  /**
+   * Makes a fresh copy even when an earlier migration of the object to the same target instance
+   * left one there; by default that copy is returned (vineyard's own migrate does the same).
+   */
+  public MigrateOptions copy(boolean copy) {
+    this.copy = copy;
+    return this;
+  }
+
   MigrationRequest request(String object, String target) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
     return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
-        overwriteName, timeoutMillis);
+        overwriteName, timeoutMillis, copy);
   }
 }

@@ -28,6 +28,10 @@ final class MigrateCommand implements Callable<Integer> {
       description = "with --name: move the name to the migrated object even when it names another object there")
   boolean overwriteName;
 
+  @Option(names = "--copy",
+      description = "make a fresh copy even when an earlier migration left one on the target instance")
+  boolean copy;
+
   @Option(names = "--no-persist", description = "do not persist the migrated object")
   boolean noPersist;
 
@@ -38,7 +42,7 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    MigrationRequest request = transfer.request(object, name, !noPersist, overwriteName);
+    MigrationRequest request = transfer.request(object, name, !noPersist, overwriteName, copy);
     EngineCall<MigrationResult> migration =
         EngineCall.start(() -> new MigrationEngine().migrate(request, ProgressListener.NONE));
     // Ctrl-C or SIGTERM: the JVM runs its shutdown hooks before it halts; this one cancels the

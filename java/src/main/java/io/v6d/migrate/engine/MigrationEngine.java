@@ -37,10 +37,22 @@ public final class MigrationEngine {
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
   private static final Logger LOG = LoggerFactory.getLogger(MigrationEngine.class);
 
+  /** Concurrent migrations of one object to one target, with the same options, copy it once. */
+  private static final SingleFlight<MigrationResult> FLIGHTS = new SingleFlight<>();
+
   public MigrationResult migrate(MigrationRequest request, ProgressListener progress) {
     if (AgentEndpoint.isEndpoint(request.target())) {
       return new PushMigration(request).run(progress);
     }
+    if (request.copy()) {
+      return migrateOnce(request, progress);
+    }
+    String key = String.join("\0", request.object(), String.valueOf(request.source()), request.target(),
+        String.valueOf(request.name()), String.valueOf(request.persist()), request.transport().name());
+    return FLIGHTS.run(key, () -> migrateOnce(request, progress));
+  }
+
+  private MigrationResult migrateOnce(MigrationRequest request, ProgressListener progress) {
     long started = System.nanoTime();
     try (Prepared prepared = prepare(request, true)) {
       long id = prepared.source.objectId();
@@ -50,9 +62,20 @@ public final class MigrationEngine {
         prepared.lease.keep();
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
+      if (prepared.earlierCopy.isPresent()) {
+        long copy = prepared.earlierCopy.getAsLong();
+        LOG.debug("{} was migrated to {} before, as {}", ObjectIds.format(id), request.target(), ObjectIds.format(copy));
+        EarlierCopy.adopt(prepared.target, copy, request);
+        prepared.lease.keep();
+        return new MigrationResult(id, copy, 0, 0, 0, seconds(started), "none");
+      }
       Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
       long newId;
       try (TargetBuild build = new TargetBuild(prepared.target)) {
+        String recordType = prepared.recordType;
+        String sourceKey = prepared.source.sourceKey();
+        long targetInstance = prepared.target.instanceId();
+        build.recordCopyAs(copy -> CopyRecords.content(recordType, sourceKey, targetInstance, copy));
         long base = 0;
         for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
           EngineCall.checkpoint();
@@ -143,6 +166,13 @@ public final class MigrationEngine {
       if (prepared.source.alreadyOnTarget()) {
         return prepared;
       }
+      prepared.recordType = CopyRecords.typename(prepared.source.sourceKey(), prepared.source.tree());
+      if (migrating && !request.copy()) {
+        prepared.earlierCopy = CopyRecords.find(target, prepared.recordType, prepared.source.sourceKey());
+        if (prepared.earlierCopy.isPresent()) {
+          return prepared;
+        }
+      }
       TargetBuild.refuseTakenName(request.name(), request.overwriteName(), target::getName);
       Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
       for (BlobRef blob : MetaTree.blobs(prepared.source.tree()).values()) {
@@ -179,6 +209,8 @@ public final class MigrationEngine {
     final Map<Long, Long> holders = new HashMap<>();
     final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
     long totalBytes;
+    String recordType;
+    java.util.OptionalLong earlierCopy = java.util.OptionalLong.empty();
 
     Prepared(ClientPool.Lease lease) {
       this.lease = lease;

@@ -38,6 +38,7 @@ public final class TargetBuild implements AutoCloseable {
   private final List<Long> objects = new ArrayList<>();
   private final Journal journal;
   private boolean committed;
+  private java.util.function.LongFunction<ObjectNode> copyRecord;
   private boolean released;
 
   /** Starts this migration's journal (call {@link #reclaimDeadMigrations} before). */
@@ -132,6 +133,11 @@ public final class TargetBuild implements AutoCloseable {
     return created;
   }
 
+  /** {@link #finish} also creates {@code record.apply(newRootId)}, a record of the copy (see CopyRecords). */
+  public void recordCopyAs(java.util.function.LongFunction<ObjectNode> record) {
+    this.copyRecord = record;
+  }
+
   /**
    * Seals the blobs, rebuilds {@code tree} on the target with the new blob ids (members for which
    * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
@@ -157,6 +163,10 @@ public final class TargetBuild implements AutoCloseable {
       journal.recordName(id, name);
     } else {
       journal.recordObjects(List.of(id));
+    }
+    if (copyRecord != null) {
+      long record = createObject(copyRecord.apply(id)).id();
+      journal.recordObjects(List.of(record));
     }
     long described = System.nanoTime();
     if (persist) {
