@@ -36,6 +36,7 @@ def migrate(
     progress=None,
     details=False,
     copy=False,
+    _pool=None,
 ):
     """Migrate a vineyard object to another vineyardd instance and return its id there.
 
@@ -106,6 +107,8 @@ def migrate(
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
         token_file=token_file, connections=connections, timeout=timeout, copy=copy)
+    if _pool is not None:  # a Session's
+        options.pool(_pool)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():

@@ -24,6 +24,7 @@ public final class MigrateOptions {
   private int connections;
   private long timeoutMillis;
   private boolean copy;
+  private io.v6d.migrate.pool.ClientPool pool;
 
   /**
    * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
@@ -90,9 +91,24 @@ public final class MigrateOptions {
     return this;
   }
 
-  MigrationRequest request(String object, String target) {
+  /** Keep connections in {@code pool} (a Session's) rather than in the process-wide pool. */
+  public MigrateOptions pool(io.v6d.migrate.pool.ClientPool pool) {
+    this.pool = pool;
+    return this;
+  }
+
+  io.v6d.migrate.pool.ClientPool pool() {
+    return pool;
+  }
+
+  /** The request for one object of a batch, with its own name (or none). */
+  MigrationRequest request(String object, String target, String nameOfObject) {
     TcpOptions tcp = connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes());
-    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
-        overwriteName, timeoutMillis, copy);
+    return new MigrationRequest(object, target, source, nameOfObject, persist, TransportChoice.parse(transport),
+        tokenFile, tcp, overwriteName, timeoutMillis, copy);
+  }
+
+  MigrationRequest request(String object, String target) {
+    return request(object, target, name);
   }
 }

@@ -20,7 +20,7 @@ final class ClientSource implements SourceEndpoint {
 
   /** The vineyardd at {@code socket}, through a pooled connection that closing gives back. */
   static ClientSource ipc(String socket, long timeoutMillis) {
-    ClientPool.Lease lease = ClientPool.shared().ipc(socket, timeoutMillis);
+    ClientPool.Lease lease = ClientPool.current().ipc(socket, timeoutMillis);
     return new ClientSource(lease.client(), new SharedMemoryTransport(lease));
   }
 

@@ -38,6 +38,7 @@ public final class TargetBuild implements AutoCloseable {
   private final List<Long> objects = new ArrayList<>();
   private final Journal journal;
   private boolean committed;
+  private final List<String> names = new ArrayList<>();
   private java.util.function.LongFunction<ObjectNode> copyRecord;
   private boolean released;
 
@@ -133,16 +134,28 @@ public final class TargetBuild implements AutoCloseable {
     return created;
   }
 
-  /** {@link #finish} also creates {@code record.apply(newRootId)}, a record of the copy (see CopyRecords). */
+  /** The next {@link #add} also creates {@code record.apply(newRootId)}, a record of the copy (see CopyRecords). */
   public void recordCopyAs(java.util.function.LongFunction<ObjectNode> record) {
     this.copyRecord = record;
   }
 
   /**
    * Seals the blobs, rebuilds {@code tree} on the target with the new blob ids (members for which
-   * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
+   * {@code memberOnTarget} holds are kept as they are), persists and names it, and commits; returns
+   * its id.
    */
   public long finish(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
+      boolean persist, String name, boolean overwriteName) {
+    long id = add(tree, newBlobIds, memberOnTarget, persist, name, overwriteName);
+    commit();
+    return id;
+  }
+
+  /**
+   * {@link #finish} without the commit: the object is rolled back with everything else unless
+   * {@link #commit} follows (a batch adds many objects, then commits once).
+   */
+  public long add(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
       boolean persist, String name, boolean overwriteName) {
     long started = System.nanoTime();
     List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
@@ -167,21 +180,27 @@ public final class TargetBuild implements AutoCloseable {
     if (copyRecord != null) {
       long record = createObject(copyRecord.apply(id)).id();
       journal.recordObjects(List.of(record));
+      copyRecord = null;
     }
     long described = System.nanoTime();
     if (persist) {
       target.persist(id);
     }
-    LOG.debug("finish: sealed {} blobs in {} ms, metadata {} ms, persist {} ms", unsealed.size(),
+    LOG.debug("add: sealed {} blobs in {} ms, metadata {} ms, persist {} ms", unsealed.size(),
         (sealed - started) / 1_000_000, (described - sealed) / 1_000_000, (System.nanoTime() - described) / 1_000_000);
     if (name != null) {
       refuseTakenName(name, overwriteName, target::getName); // again: another client may have taken it meanwhile
       target.putName(id, name);
+      names.add(name);
     }
-    journal.clear();  // the commit point: from here on the object is the caller's
+    return id;
+  }
+
+  /** The commit point: from here on what was added is the caller's. */
+  public void commit() {
+    journal.clear();
     committed = true;
     releaseSealed();
-    return id;
   }
 
   /**
@@ -229,6 +248,9 @@ public final class TargetBuild implements AutoCloseable {
       return;
     }
     List<String> failures = new ArrayList<>();
+    for (String name : names) {
+      failures.addAll(attempt("name '" + name + "'", () -> target.dropName(name)));
+    }
     for (int i = objects.size() - 1; i >= 0; i--) {
       long id = objects.get(i);
       failures.addAll(attempt("object " + ObjectIds.format(id), () -> target.delete(List.of(id), true, false)));

@@ -113,7 +113,7 @@ final class TransportSelector {
           + entry.path("hostname").asText("unknown host") + ") has no IPC socket on this host ('" + socket
           + "'): use transport='tcp' or 'rpc' to reach another host");
     }
-    return new SharedMemoryTransport(ClientPool.shared().ipc(socket, timeoutMillis));
+    return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
   private BlobTransport tcp(AgentEndpoint endpoint) {

@@ -48,8 +48,35 @@ public final class ClientPool implements AutoCloseable {
 
   private record Idle(VineyardClient client, long since) {}
 
+  /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
+  private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
+
   /** A pool of its own (a Session's); the caller closes it. */
   public ClientPool() {}
+
+  /** The pool this thread's call uses: its session's, else the process-wide one. */
+  public static ClientPool current() {
+    ClientPool scoped = SCOPED.get();
+    return scoped != null ? scoped : shared();
+  }
+
+  /** Runs {@code work} with {@code pool} (null: the process-wide one) as this thread's pool. */
+  public static <T> T using(ClientPool pool, java.util.function.Supplier<T> work) {
+    if (pool == null) {
+      return work.get();
+    }
+    ClientPool previous = SCOPED.get();
+    SCOPED.set(pool);
+    try {
+      return work.get();
+    } finally {
+      if (previous == null) {
+        SCOPED.remove();
+      } else {
+        SCOPED.set(previous);
+      }
+    }
+  }
 
   /** The process-wide pool, created on first use; {@link #closeShared()} closes it. */
   public static ClientPool shared() {
