@@ -2,69 +2,68 @@ package io.v6d.migrate.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
-import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.zip.CRC32C;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The records that make migration idempotent, as vineyard's own {@code client.migrate} is: a small
- * metadata object on the target, created by the migration that made a copy (journaled with it, so a
- * migration that dies leaves no record of a copy it never committed), saying which source object it
- * is a copy of. Any process that migrates the same object to the same instance later finds it and
- * returns that copy; a record whose copy was deleted is dropped and the object copied again.
+ * What makes migration idempotent, as vineyard's own {@code client.migrate} is: the copy's root
+ * carries a tag ({@value #FIELD}) naming what it is a copy of, so that any process that migrates
+ * the same object to the same instance later finds it (among the target's objects of that
+ * typename) and returns it. The tag is part of the copy: it is journaled and rolled back with it,
+ * and deleting the copy deletes it, after which the object is copied again.
  *
- * <p>The key names the source instance (its cluster, when the target is in it; else its IPC socket
- * and RPC endpoint), the object id and its signature (ids of independent instances may repeat), and
- * is part of the record's typename, so that looking it up lists only matching records.
+ * <p>The tag names the source instance (its cluster, when the target is in it; else its IPC socket
+ * and RPC endpoint), the object id and its signature (ids of independent instances may repeat).
+ * Copies found are remembered in this process, so that migrating again costs one request.
  */
 final class CopyRecords {
-  static final String TYPENAME_PREFIX = "vineyard_migrate::Copy_";
+  static final String FIELD = "__vineyard_migrate_copy_of";
+  private static final int REMEMBERED = 4096;
+  private static final Map<String, Long> KNOWN = new ConcurrentHashMap<>();
 
   private CopyRecords() {}
 
-  /** The record's typename for {@code tree} (the source object) coming from {@code sourceKey}. */
-  static String typename(String sourceKey, ObjectNode tree) {
-    CRC32C crc = new CRC32C();
-    crc.update(sourceKey.getBytes(StandardCharsets.UTF_8));
-    return TYPENAME_PREFIX + HexFormat.of().toHexDigits((int) crc.getValue()) + "_" + ObjectIds.format(MetaTree.id(tree))
-        + "_" + Long.toUnsignedString(tree.path("signature").asLong(0), 16);
+  /** The tag of {@code tree} (the source object) coming from {@code sourceKey}. */
+  static String tag(String sourceKey, ObjectNode tree) {
+    return sourceKey + " " + ObjectIds.format(MetaTree.id(tree)) + " "
+        + Long.toUnsignedString(tree.path("signature").asLong(0), 16);
   }
 
-  /** The copy an earlier migration made, if it is still there; stale records are deleted. */
-  static OptionalLong find(VineyardClient target, String typename, String sourceKey) {
-    for (Map.Entry<Long, JsonNode> record : target.listData(typename, 16).entrySet()) {
-      JsonNode content = record.getValue();
-      if (!typename.equals(content.path("typename").asText()) || !sourceKey.equals(content.path("source").asText())
-          || content.path("instance_id").asLong(-1) != target.instanceId()) {
-        continue;
+  /** The copy an earlier migration made on {@code target}, if it is still there. */
+  static OptionalLong find(VineyardClient target, ObjectNode tree, String tag) {
+    String key = key(target, tag);
+    Long known = KNOWN.get(key);
+    if (known != null) {
+      if (target.exists(known)) {
+        return OptionalLong.of(known);
       }
-      long copy = ObjectIds.parse(content.path("copy").asText());
-      if (target.exists(copy)) {
-        return OptionalLong.of(copy);
-      }
-      try {
-        target.delete(java.util.List.of(record.getKey()), true, false);
-      } catch (MigrateException ignored) {
-        // another process dropped it first
+      KNOWN.remove(key, known);
+    }
+    String typename = tree.path("typename").asText("");
+    for (Map.Entry<Long, JsonNode> object : target.listData(typename, Integer.MAX_VALUE).entrySet()) {
+      JsonNode content = object.getValue();
+      if (tag.equals(content.path(FIELD).asText()) && content.path("instance_id").asLong(-1) == target.instanceId()
+          && typename.equals(content.path("typename").asText())) {
+        remember(target, tag, object.getKey());
+        return OptionalLong.of(object.getKey());
       }
     }
     return OptionalLong.empty();
   }
 
-  /** The content of the record that {@code copy} (on the target) is a copy of the source object. */
-  static ObjectNode content(String typename, String sourceKey, long targetInstance, long copy) {
-    return FrameCodec.mapper().createObjectNode()
-        .put("typename", typename)
-        .put("instance_id", targetInstance)
-        .put("nbytes", 0)
-        .put("source", sourceKey)
-        .put("copy", ObjectIds.format(copy));
+  /** {@code copy} on {@code target} is tagged {@code tag}. */
+  static void remember(VineyardClient target, String tag, long copy) {
+    if (KNOWN.size() >= REMEMBERED) {
+      KNOWN.clear(); // a cache: the tags on the target are the record
+    }
+    KNOWN.put(key(target, tag), copy);
+  }
+
+  private static String key(VineyardClient target, String tag) {
+    return target.ipcSocket() + "#" + target.instanceId() + "#" + tag;
   }
 }

@@ -145,11 +145,10 @@ public final class MigrationEngine {
         base += transfers.stream().mapToLong(t -> t.target().size()).sum();
       }
       EngineCall.checkpoint();
-      String recordType = prepared.recordType;
-      String sourceKey = prepared.source.sourceKey();
-      build.recordCopyAs(copy -> CopyRecords.content(recordType, sourceKey, target.instanceId(), copy));
+      build.tagRoot(CopyRecords.FIELD, prepared.copyTag);
       long newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
           request.persist(), request.name(), request.overwriteName());
+      CopyRecords.remember(target, prepared.copyTag, newId);
       String transport = prepared.sizes.isEmpty() ? "none" : prepared.sizes.keySet().iterator().next().name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
           prepared.reused.size(), prepared.totalBytes, seconds(started), transport);
@@ -212,9 +211,9 @@ public final class MigrationEngine {
       if (prepared.source.alreadyOnTarget()) {
         return prepared;
       }
-      prepared.recordType = CopyRecords.typename(prepared.source.sourceKey(), prepared.source.tree());
+      prepared.copyTag = CopyRecords.tag(prepared.source.sourceKey(), prepared.source.tree());
       if (migrating && !request.copy()) {
-        prepared.earlierCopy = CopyRecords.find(target, prepared.recordType, prepared.source.sourceKey());
+        prepared.earlierCopy = CopyRecords.find(target, prepared.source.tree(), prepared.copyTag);
         if (prepared.earlierCopy.isPresent()) {
           return prepared;
         }
@@ -250,7 +249,7 @@ public final class MigrationEngine {
     final Map<Long, Long> holders = new HashMap<>();
     final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
     long totalBytes;
-    String recordType;
+    String copyTag;
     java.util.OptionalLong earlierCopy = java.util.OptionalLong.empty();
 
     @Override

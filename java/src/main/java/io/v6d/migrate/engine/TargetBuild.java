@@ -39,7 +39,8 @@ public final class TargetBuild implements AutoCloseable {
   private final Journal journal;
   private boolean committed;
   private final List<String> names = new ArrayList<>();
-  private java.util.function.LongFunction<ObjectNode> copyRecord;
+  /** A field and value to put in the next root {@link #add} creates (the tag of a copy), or null. */
+  private Map.Entry<String, String> rootTag;
   private boolean released;
 
   /** Starts this migration's journal (call {@link #reclaimDeadMigrations} before). */
@@ -134,9 +135,9 @@ public final class TargetBuild implements AutoCloseable {
     return created;
   }
 
-  /** The next {@link #add} also creates {@code record.apply(newRootId)}, a record of the copy (see CopyRecords). */
-  public void recordCopyAs(java.util.function.LongFunction<ObjectNode> record) {
-    this.copyRecord = record;
+  /** The next {@link #add} puts {@code field: value} in the root it creates (a copy's tag, see CopyRecords). */
+  public void tagRoot(String field, String value) {
+    this.rootTag = Map.entry(field, value);
   }
 
   /**
@@ -171,16 +172,16 @@ public final class TargetBuild implements AutoCloseable {
       }
       return created;
     });
-    long id = createObject(rewriter.rewriteRoot(tree)).id();
+    ObjectNode root = rewriter.rewriteRoot(tree);
+    if (rootTag != null) {
+      root.put(rootTag.getKey(), rootTag.getValue());
+      rootTag = null;
+    }
+    long id = createObject(root).id();
     if (name != null) {
       journal.recordName(id, name);
     } else {
       journal.recordObjects(List.of(id));
-    }
-    if (copyRecord != null) {
-      long record = createObject(copyRecord.apply(id)).id();
-      journal.recordObjects(List.of(record));
-      copyRecord = null;
     }
     long described = System.nanoTime();
     if (persist) {
