@@ -192,6 +192,9 @@ def main():
         records += limits("same host", here, here, args.reps, args.quick, log)
         for compression in (True, False):
             records += phase(servers, "same host", here, here, compression, token, args.reps, args.quick, log)
+        import cases_many  # issue 9: warm calls, repeated migrations, many objects, model weights
+
+        records += cases_many.many(servers, args.reps, args.quick, log, summarize)
         hosts = TwoHosts()
         with hosts as (h1, h2):
             link = "namespaces" if hosts.mode == "netns" else "loopback"

@@ -50,7 +50,7 @@ def test_migrate_prints_the_new_id_or_json(stack, a, solo):
     new_id = done.stdout.strip()
     assert new_id.startswith("o") and new_id != _oid(oid)
     np.testing.assert_array_equal(solo.get(name="cli-nine"), np.arange(9))
-    done = _cli("migrate", _oid(oid), "--from", stack.a.socket, "--to", stack.solo.socket, "--json")
+    done = _cli("migrate", _oid(oid), "--from", stack.a.socket, "--to", stack.solo.socket, "--json", "--copy")
     result = json.loads(done.stdout)
     assert result["source_id"] == _oid(oid) and result["bytes"] == 72 and result["transport"] == "local"
 

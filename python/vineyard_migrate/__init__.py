@@ -17,6 +17,8 @@ from ._doctor import Check, doctor
 from ._errors import MigrationError
 from ._gc import gc
 from ._jvm import JavaNotFoundError, JavaVersionError
+from ._many import Session, migrate_many
+from ._pool import close, pool_stats
 from ._rebalance import rebalance, rebalance_plan
 from ._streams import StreamMigration, migrate_stream, migrate_to_local
 
@@ -29,6 +31,8 @@ except ImportError:  # a source checkout that was never built
 
 __all__ = [
     "migrate",
+    "migrate_many",
+    "Session",
     "migrate_stream",
     "migrate_to_local",
     "plan",
@@ -41,6 +45,8 @@ __all__ = [
     "JavaNotFoundError",
     "JavaVersionError",
     "doctor",
+    "close",
+    "pool_stats",
     "Check",
     "__version__",
 ]

@@ -43,6 +43,8 @@ def migrate(
     tls_ca=None,
     tls_cert=None,
     tls_key=None,
+    copy=False,
+    _pool=None,
 ):
     """Migrate a vineyard object to another vineyardd instance and return its id there.
 
@@ -85,6 +87,9 @@ def migrate(
         tls_ca: the CA (PEM) that signed the agents' certificates (default: the JDK's trust store).
         tls_cert, tls_key: our certificate and its PKCS#8 key (PEM), for agents started with
             ``--tls-ca`` (mutual TLS).
+        copy: make a fresh copy even when an earlier migration of the object to this target
+            instance left one there. By default that copy is returned again (as vineyard's own
+            ``client.migrate`` does), from any process; concurrent calls in one process copy once.
 
     Returns:
         The ``ObjectID`` of the object on the target (or a ``MigrationResult``).
@@ -119,9 +124,10 @@ def migrate(
         _objects.flag(progress, "progress")
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
-        token_file=token_file, connections=connections, timeout=timeout, compression=compression, tls=tls,
-        tls_ca=tls_ca,
-        tls_cert=tls_cert, tls_key=tls_key)
+        token_file=token_file, connections=connections, timeout=timeout, copy=copy, compression=compression,
+        tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+    if _pool is not None:  # a Session's
+        options.pool(_pool)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():

@@ -215,7 +215,17 @@ def _stop_engine():
     import jpype
 
     if jpype.isJVMStarted():
+        jpype.JClass("io.v6d.migrate.Migrate").close()  # the pooled connections
         jpype.JClass("io.v6d.migrate.logging.LogBridge").uninstall()
+
+
+def close():
+    """Closes the connections the engine keeps between migrations (a no-op before the first one)."""
+    import jpype
+
+    with _lock:
+        if _engine_ready and jpype.isJVMStarted():
+            jpype.JClass("io.v6d.migrate.Migrate").close()
 
 
 def java_class(name):

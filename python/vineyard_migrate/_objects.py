@@ -101,21 +101,22 @@ def flag(value, option):
 
 
 def engine_options(*, source=None, name=None, persist=True, overwrite_name=False, transport="auto",
-                   token_file=None, connections=None, timeout=None, compression="none", tls=False, tls_ca=None, tls_cert=None,
-                   tls_key=None):
+                   token_file=None, connections=None, timeout=None, copy=False, compression="none", tls=False,
+                   tls_ca=None, tls_cert=None, tls_key=None):
     """``(engine, options)``: the keyword arguments checked (before the JVM starts: bad input never
     costs a JVM), then the engine and its ``MigrateOptions`` holding them."""
     from . import _jvm
 
     checked = (endpoint_of(source, "source"), name, flag(persist, "persist"), flag(overwrite_name, "overwrite_name"),
-               transport_of(transport), path_or_none(token_file), connections_of(connections), timeout_millis(timeout))
-    source, name, persist, overwrite_name, transport, token_file, connections, timeout_ms = checked
+               transport_of(transport), path_or_none(token_file), connections_of(connections), timeout_millis(timeout),
+               flag(copy, "copy"))
+    source, name, persist, overwrite_name, transport, token_file, connections, timeout_ms, copy = checked
     tls, tls_ca, tls_cert, tls_key = tls_of(tls, tls_ca, tls_cert, tls_key)
     if compression not in ("auto", "lz4", "zstd", "none"):
         raise ValueError("compression must be 'auto', 'lz4', 'zstd' or 'none', not %r" % (compression,))
     engine = _jvm.engine()
     options = engine.options().source(source).name(name).persist(persist).overwriteName(overwrite_name)
-    options.transport(transport).tokenFile(token_file).connections(connections).timeoutMillis(timeout_ms)
+    options.transport(transport).tokenFile(token_file).connections(connections).timeoutMillis(timeout_ms).copy(copy)
     options.compression(compression).tls(tls).tlsCa(tls_ca).tlsCert(tls_cert).tlsKey(tls_key)
     return engine, options
 

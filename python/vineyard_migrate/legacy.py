@@ -44,7 +44,7 @@ def original_command_line(args):
     parser.add_argument("--rpc_endpoint", default="",
                         help="client: the source vineyardd's RPC endpoint (used only without --host)")
     parser.add_argument("--local_copy", nargs="?", const="true", default="false", type=_flag,
-                        help="accepted; see the README (copying an object already on the target)")
+                        help="copy even when an earlier migration left a copy on the target (--copy)")
     parser.add_argument("--token_file", default=None, help="the agents' shared token file (ours; the original had none)")
     args = parser.parse_args(args)
     if args.server == args.client:
@@ -61,7 +61,8 @@ def original_command_line(args):
         source = "rpc://" + args.rpc_endpoint
     else:
         parser.error("--client needs --host (the server's host) or --rpc_endpoint")
-    return ["migrate", args.id, "--from", source, "--to", args.ipc_socket, *token]
+    copy = ["--copy"] if args.local_copy else []
+    return ["migrate", args.id, "--from", source, "--to", args.ipc_socket, *token, *copy]
 
 
 def to_local_main(argv=None):

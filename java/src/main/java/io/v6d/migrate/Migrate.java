@@ -7,6 +7,7 @@ import io.v6d.migrate.engine.MigrationResult;
 import io.v6d.migrate.engine.StreamMigration;
 import io.v6d.migrate.engine.ToLocal;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.transport.ProgressListener;
 
 /**
@@ -58,7 +59,26 @@ public final class Migrate {
       ProgressListener progress) {
     var request = options.request(object, target);
     ProgressListener listener = orNone(progress);
-    return EngineCall.start(() -> new MigrationEngine().migrate(request, listener));
+    return EngineCall.start(() -> ClientPool.using(options.pool(), () -> new MigrationEngine().migrate(request, listener)));
+  }
+
+  /**
+   * Migrates every object of {@code objects} to {@code target}, all or nothing (see
+   * {@link MigrationEngine#migrateMany}), on a thread of the engine; {@code names} is null or gives a
+   * name (or null) per object. The results are in the order of the objects.
+   */
+  public static EngineCall<MigrationResult[]> startMigrateMany(String[] objects, String target, MigrateOptions options,
+      String[] names) {
+    if (names != null && names.length != objects.length) {
+      throw new MigrateException(ErrorCode.INVALID, "names gives " + names.length + " names for " + objects.length
+          + " objects");
+    }
+    java.util.List<io.v6d.migrate.engine.MigrationRequest> requests = new java.util.ArrayList<>();
+    for (int i = 0; i < objects.length; i++) {
+      requests.add(options.request(objects[i], target, names == null ? null : names[i]));
+    }
+    return EngineCall.start(() -> ClientPool.using(options.pool(),
+        () -> new MigrationEngine().migrateMany(requests, ProgressListener.NONE).toArray(MigrationResult[]::new)));
   }
 
   /** A dry run of {@link #migrate(String, String, MigrateOptions, ProgressListener)}. */
@@ -94,7 +114,7 @@ public final class Migrate {
   public static EngineCall<String[]> startMigrateToLocal(String globalObject, int replica, int rank, String target,
       MigrateOptions options) {
     var request = options.request(globalObject, target);
-    return EngineCall.start(() -> ids(ToLocal.run(request, replica, rank)));
+    return EngineCall.start(() -> ClientPool.using(options.pool(), () -> ids(ToLocal.run(request, replica, rank))));
   }
 
   /**
@@ -136,6 +156,35 @@ public final class Migrate {
     com.fasterxml.jackson.databind.node.ArrayNode list = io.v6d.migrate.ipc.FrameCodec.mapper().createArrayNode();
     reclaim(target).forEach(r -> list.add(r.toJson()));
     return list.toString();
+  }
+
+  /** A pool of connections of its own, for a Session: pass it with {@link MigrateOptions#pool}; close it. */
+  public static ClientPool openPool() {
+    return new ClientPool();
+  }
+
+  /** Registrations with any vineyardd since this process started. */
+  public static long registrations() {
+    return io.v6d.migrate.ipc.VineyardClient.registrations();
+  }
+
+  /**
+   * Closes the connections kept between migrations ({@link io.v6d.migrate.pool.ClientPool}); the next
+   * migration opens new ones. Called at interpreter exit by the Python face.
+   */
+  public static void close() {
+    io.v6d.migrate.pool.ClientPool.closeShared();
+  }
+
+  /**
+   * What the pool did so far, as JSON: {@code registrations} (IPC registrations with any vineyardd
+   * since this process started) and {@code idle} (connections the pool holds now).
+   */
+  public static String poolStatsJson() {
+    return io.v6d.migrate.ipc.FrameCodec.mapper().createObjectNode()
+        .put("registrations", io.v6d.migrate.ipc.VineyardClient.registrations())
+        .put("idle", io.v6d.migrate.pool.ClientPool.shared().idleCount())
+        .toString();
   }
 
   /**

@@ -28,6 +28,8 @@ public final class MigrateOptions {
   private String tlsCa;
   private String tlsCert;
   private String tlsKey;
+  private boolean copy;
+  private io.v6d.migrate.pool.ClientPool pool;
 
   /**
    * @param source an IPC socket, {@code tcp://host:port} of its agent, {@code rpc://host:port} of its
@@ -127,10 +129,34 @@ public final class MigrateOptions {
   }
 
   /** The engine's request for {@code object} to {@code target} with these options. */
-  public MigrationRequest request(String object, String target) {
+  /**
+   * Makes a fresh copy even when an earlier migration of the object to the same target instance
+   * left one there; by default that copy is returned (vineyard's own migrate does the same).
+   */
+  public MigrateOptions copy(boolean copy) {
+    this.copy = copy;
+    return this;
+  }
+
+  /** Keep connections in {@code pool} (a Session's) rather than in the process-wide pool. */
+  public MigrateOptions pool(io.v6d.migrate.pool.ClientPool pool) {
+    this.pool = pool;
+    return this;
+  }
+
+  io.v6d.migrate.pool.ClientPool pool() {
+    return pool;
+  }
+
+  /** The request for one object of a batch, with its own name (or none). */
+  MigrationRequest request(String object, String target, String nameOfObject) {
     TcpOptions tcp = (connections <= 0 ? TcpOptions.DEFAULT : new TcpOptions(connections, TcpOptions.DEFAULT.chunkBytes()))
         .withTls(tlsFiles()).withCompression(io.v6d.migrate.compress.Compression.parse(compression));
-    return new MigrationRequest(object, target, source, name, persist, TransportChoice.parse(transport), tokenFile, tcp,
-        overwriteName, timeoutMillis);
+    return new MigrationRequest(object, target, source, nameOfObject, persist, TransportChoice.parse(transport),
+        tokenFile, tcp, overwriteName, timeoutMillis, copy);
+  }
+
+  public MigrationRequest request(String object, String target) {
+    return request(object, target, name);
   }
 }

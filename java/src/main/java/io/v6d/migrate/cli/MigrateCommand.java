@@ -11,12 +11,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code vineyard-migrate migrate OBJECT --to TARGET [--from SOURCE]}: prints the new object id. */
+/**
+ * {@code vineyard-migrate migrate OBJECT... --to TARGET [--from SOURCE]}: prints the new object ids,
+ * one a line; several objects go as one batch, all or nothing.
+ */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-    description = "Migrate one object (an id or a name) to another vineyardd, on this host or another.")
+    description = "Migrate objects (ids or names) to another vineyardd, on this host or another; several "
+        + "objects go as one batch: all of them or none.")
 final class MigrateCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "OBJECT", description = "object id (o...) or name")
-  String object;
+  @Parameters(arity = "1..*", paramLabel = "OBJECT", description = "object id (o...) or name")
+  java.util.List<String> objects;
 
   @Mixin
   TransferOptions transfer;
@@ -28,6 +32,10 @@ final class MigrateCommand implements Callable<Integer> {
       description = "with --name: move the name to the migrated object even when it names another object there")
   boolean overwriteName;
 
+  @Option(names = "--copy",
+      description = "make a fresh copy even when an earlier migration left one on the target instance")
+  boolean copy;
+
   @Option(names = "--no-persist", description = "do not persist the migrated object")
   boolean noPersist;
 
@@ -38,9 +46,14 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    MigrationRequest request = transfer.request(object, name, !noPersist, overwriteName);
-    EngineCall<MigrationResult> migration =
-        EngineCall.start(() -> new MigrationEngine().migrate(request, ProgressListener.NONE));
+    if (objects.size() > 1 && name != null) {
+      throw new io.v6d.migrate.MigrateException(io.v6d.migrate.ErrorCode.INVALID, "--name names one object");
+    }
+    java.util.List<MigrationRequest> requests =
+        objects.stream().map(object -> transfer.request(object, name, !noPersist, overwriteName, copy)).toList();
+    EngineCall<java.util.List<MigrationResult>> migration = EngineCall.start(() -> requests.size() == 1
+        ? java.util.List.of(new MigrationEngine().migrate(requests.get(0), ProgressListener.NONE))
+        : new MigrationEngine().migrateMany(requests, ProgressListener.NONE));
     // Ctrl-C or SIGTERM: the JVM runs its shutdown hooks before it halts; this one cancels the
     // migration and waits for its rollback, so that the target is left as it was.
     Thread rollBackOnExit = new Thread(() -> {
@@ -52,10 +65,10 @@ final class MigrateCommand implements Callable<Integer> {
       }
     }, "vineyard-migrate-cancel");
     Runtime.getRuntime().addShutdownHook(rollBackOnExit);
-    MigrationResult result;
+    java.util.List<MigrationResult> results;
     try {
       migration.waitFor(-1);
-      result = migration.result();
+      results = migration.result();
     } finally {
       try {
         Runtime.getRuntime().removeShutdownHook(rollBackOnExit);
@@ -63,10 +76,12 @@ final class MigrateCommand implements Callable<Integer> {
         // the hook runs, or has run
       }
     }
-    if (json) {
-      Output.print(System.out, Output.json(result));
-    } else {
-      System.out.println(result.targetIdString());
+    for (MigrationResult result : results) {
+      if (json) {
+        Output.print(System.out, Output.json(result));
+      } else {
+        System.out.println(result.targetIdString());
+      }
     }
     return 0;
   }

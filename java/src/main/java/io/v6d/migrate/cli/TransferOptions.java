@@ -23,7 +23,11 @@ final class TransferOptions {
   }
 
   MigrationRequest request(String object, String name, boolean persist, boolean overwriteName) {
+    return request(object, name, persist, overwriteName, false);
+  }
+
+  MigrationRequest request(String object, String name, boolean persist, boolean overwriteName, boolean copy) {
     return new MigrationRequest(object, target, source, name, persist, how.choice(), how.tokenFile, how.tcp(),
-        overwriteName, how.timeoutMillis());
+        overwriteName, how.timeoutMillis(), copy);
   }
 }

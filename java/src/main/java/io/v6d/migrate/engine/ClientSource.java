@@ -3,6 +3,7 @@ package io.v6d.migrate.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rpc.RpcTransport;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.SharedMemoryTransport;
@@ -17,9 +18,10 @@ final class ClientSource implements SourceEndpoint {
     this.transport = transport;
   }
 
+  /** The vineyardd at {@code socket}, through a pooled connection that closing gives back. */
   static ClientSource ipc(String socket, long timeoutMillis) {
-    VineyardClient client = VineyardClient.connect(socket, timeoutMillis);
-    return new ClientSource(client, new SharedMemoryTransport(client, false));
+    ClientPool.Lease lease = ClientPool.current().ipc(socket, timeoutMillis);
+    return new ClientSource(lease.client(), new SharedMemoryTransport(lease));
   }
 
   /** The target seen as a view of its cluster: no transport, and closing it leaves the client open. */
@@ -73,7 +75,9 @@ final class ClientSource implements SourceEndpoint {
 
   @Override
   public void close() {
-    if (transport != null) {
+    if (transport instanceof SharedMemoryTransport) {
+      transport.close(); // gives the pooled connection back
+    } else if (transport != null) {
       transport.close();
       client.close();
     }

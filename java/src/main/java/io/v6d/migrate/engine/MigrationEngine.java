@@ -8,7 +8,9 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.journal.ReclaimThrottle;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
@@ -35,44 +37,118 @@ public final class MigrationEngine {
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
   private static final Logger LOG = LoggerFactory.getLogger(MigrationEngine.class);
 
+  /** Concurrent migrations of one object to one target, with the same options, copy it once. */
+  private static final SingleFlight<MigrationResult> FLIGHTS = new SingleFlight<>();
+
   public MigrationResult migrate(MigrationRequest request, ProgressListener progress) {
     if (AgentEndpoint.isEndpoint(request.target())) {
       return new PushMigration(request).run(progress);
     }
+    if (request.copy()) {
+      return migrateOnce(request, progress);
+    }
+    String key = String.join("\0", request.object(), String.valueOf(request.source()), request.target(),
+        String.valueOf(request.name()), String.valueOf(request.persist()), request.transport().name());
+    return FLIGHTS.run(key, () -> migrateOnce(request, progress));
+  }
+
+  private MigrationResult migrateOnce(MigrationRequest request, ProgressListener progress) {
+    return migrateAll(List.of(request), progress).get(0);
+  }
+
+  /**
+   * Migrates every object of {@code requests} (one target, the IPC socket of the first) all or
+   * nothing: their blobs are allocated and filled and their metadata built in one {@link TargetBuild},
+   * committed once when every object is there; when one fails, nothing of the batch is left on the
+   * target, and the error names that object. Results are in the order of the requests.
+   */
+  public List<MigrationResult> migrateMany(List<MigrationRequest> requests, ProgressListener progress) {
+    if (requests.isEmpty()) {
+      return List.of();
+    }
+    String target = requests.get(0).target();
+    if (requests.stream().anyMatch(r -> !r.target().equals(target))) {
+      throw new MigrateException(ErrorCode.INVALID, "a batch goes to one target");
+    }
+    if (AgentEndpoint.isEndpoint(target)) {
+      throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "a batch is not pushed to an agent yet: migrate the "
+          + "objects one at a time, or run the batch on the target's host with the source's agent as source");
+    }
+    return migrateAll(requests, progress);
+  }
+
+  private List<MigrationResult> migrateAll(List<MigrationRequest> requests, ProgressListener progress) {
+    MigrationRequest first = requests.get(0);
+    try (ClientPool.Lease lease = ClientPool.current().ipc(first.target(), first.timeoutMillis())) {
+      VineyardClient target = lease.client();
+      if (ReclaimThrottle.due(target)) {
+        TargetBuild.reclaimDeadMigrations(target);
+      }
+      List<MigrationResult> results = new ArrayList<>();
+      try (TargetBuild build = new TargetBuild(target)) {
+        for (int i = 0; i < requests.size(); i++) {
+          MigrationRequest request = requests.get(i);
+          try {
+            results.add(copyInto(build, target, request, progress));
+          } catch (MigrateException e) {
+            if (requests.size() == 1) {
+              throw e;
+            }
+            throw new MigrateException(e.code(), "object " + request.object() + " (number " + (i + 1) + " of "
+                + requests.size() + " in the batch; nothing of the batch is left on the target): " + e.getMessage(), e);
+          }
+        }
+        EngineCall.checkpoint();
+        build.commit();
+        if (build.pinsNothing()) {
+          lease.keep();
+        }
+      }
+      return results;
+    }
+  }
+
+  /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */
+  private static MigrationResult copyInto(TargetBuild build, VineyardClient target, MigrationRequest request,
+      ProgressListener progress) {
     long started = System.nanoTime();
-    try (Prepared prepared = prepare(request, true)) {
+    try (Prepared prepared = prepare(request, target, true)) {
       long id = prepared.source.objectId();
-      LOG.debug("prepared {} in {} ms", ObjectIds.format(id), (System.nanoTime() - started) / 1_000_000);
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
-      Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
-      long newId;
-      try (TargetBuild build = new TargetBuild(prepared.target)) {
-        long base = 0;
-        for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
-          EngineCall.checkpoint();
-          List<Long> sources = new ArrayList<>(entry.getValue().keySet());
-          List<Blob> created = build.createBlobs(new ArrayList<>(entry.getValue().values()));
-          List<BlobTransfer> transfers = new ArrayList<>();
-          for (int i = 0; i < sources.size(); i++) {
-            newBlobIds.put(sources.get(i), created.get(i).id());
-            transfers.add(new BlobTransfer(sources.get(i), created.get(i)));
-          }
-          long offset = base;
-          long total = prepared.totalBytes;
-          long copyStarted = System.nanoTime();
-          EngineCall.interruptibly(() ->
-              entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total)));
-          LOG.debug("moved {} blobs by {} in {} ms", transfers.size(), entry.getKey().name(),
-              (System.nanoTime() - copyStarted) / 1_000_000);
-          base += transfers.stream().mapToLong(t -> t.target().size()).sum();
-        }
-        EngineCall.checkpoint();
-        newId = build.finish(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
-            request.persist(), request.name(), request.overwriteName());
+      if (prepared.earlierCopy.isPresent()) {
+        long copy = prepared.earlierCopy.getAsLong();
+        LOG.debug("{} was migrated to {} before, as {}", ObjectIds.format(id), request.target(), ObjectIds.format(copy));
+        EarlierCopy.adopt(target, copy, request);
+        return new MigrationResult(id, copy, 0, 0, 0, seconds(started), "none");
       }
+      Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
+      long base = 0;
+      for (Map.Entry<BlobTransport, Map<Long, Long>> entry : prepared.sizes.entrySet()) {
+        EngineCall.checkpoint();
+        List<Long> sources = new ArrayList<>(entry.getValue().keySet());
+        List<Blob> created = build.createBlobs(new ArrayList<>(entry.getValue().values()));
+        List<BlobTransfer> transfers = new ArrayList<>();
+        for (int i = 0; i < sources.size(); i++) {
+          newBlobIds.put(sources.get(i), created.get(i).id());
+          transfers.add(new BlobTransfer(sources.get(i), created.get(i)));
+        }
+        long offset = base;
+        long total = prepared.totalBytes;
+        long copyStarted = System.nanoTime();
+        EngineCall.interruptibly(() ->
+            entry.getKey().transfer(transfers, (done, ignored) -> progress.onProgress(offset + done, total)));
+        LOG.debug("moved {} blobs by {} in {} ms", transfers.size(), entry.getKey().name(),
+            (System.nanoTime() - copyStarted) / 1_000_000);
+        base += transfers.stream().mapToLong(t -> t.target().size()).sum();
+      }
+      EngineCall.checkpoint();
+      build.tagRoot(CopyRecords.FIELD, prepared.copyTag);
+      long newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
+          request.persist(), request.name(), request.overwriteName());
+      CopyRecords.remember(target, prepared.copyTag, newId);
       var first = prepared.sizes.isEmpty() ? null : prepared.sizes.keySet().iterator().next();
       String transport = first == null ? "none" : first.name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
@@ -80,8 +156,6 @@ public final class MigrationEngine {
           .over(first == null ? null : first.wire());
       LOG.debug("migrated {}", result);
       return result;
-    } finally {
-      LOG.debug("closed after {} ms", (System.nanoTime() - started) / 1_000_000);
     }
   }
 
@@ -108,7 +182,9 @@ public final class MigrationEngine {
     if (AgentEndpoint.isEndpoint(request.target())) {
       return new PushMigration(request).plan();
     }
-    try (Prepared prepared = prepare(request, false)) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis());
+        Prepared prepared = prepare(request, lease.client(), false)) {
+      lease.keep(); // a plan takes no blob on the target
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
       }
@@ -131,15 +207,21 @@ public final class MigrationEngine {
    * Everything up to the first allocation on the target: source, blobs, their sizes, capacity;
    * first, for a migration (not a plan), reclaiming what dead migrations left there.
    */
-  private static Prepared prepare(MigrationRequest request, boolean migrating) {
+  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating) {
     TransportSelector selector = new TransportSelector(request);
-    VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
-    Prepared prepared = new Prepared(target);
+    Prepared prepared = new Prepared();
     try {
       prepared.source = SourceSet.resolve(request, target, selector);
       SourceSet.refuseStream(prepared.source.tree());
       if (prepared.source.alreadyOnTarget()) {
         return prepared;
+      }
+      prepared.copyTag = CopyRecords.tag(prepared.source.sourceKey(), prepared.source.tree());
+      if (migrating && !request.copy()) {
+        prepared.earlierCopy = CopyRecords.find(target, prepared.source.tree(), prepared.copyTag);
+        if (prepared.earlierCopy.isPresent()) {
+          return prepared;
+        }
       }
       TargetBuild.refuseTakenName(request.name(), request.overwriteName(), target::getName);
       Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
@@ -157,9 +239,6 @@ public final class MigrationEngine {
         prepared.totalBytes = Ranges.add(prepared.totalBytes,
             Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");
       }
-      if (migrating) {
-        TargetBuild.reclaimDeadMigrations(target);
-      }
       TargetBuild.checkCapacity(target, prepared.totalBytes);
       return prepared;
     } catch (RuntimeException e) {
@@ -168,27 +247,20 @@ public final class MigrationEngine {
     }
   }
 
-  /** The state {@link #prepare} builds; closes the source side, then the target connection. */
+  /** The state {@link #prepare} builds; closing it closes the source side (the target is the caller's). */
   private static final class Prepared implements AutoCloseable {
-    final VineyardClient target;
     SourceSet source;
     final Map<Long, Long> reused = new LinkedHashMap<>();
     final Map<Long, Long> holders = new HashMap<>();
     final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
     long totalBytes;
-
-    Prepared(VineyardClient target) {
-      this.target = target;
-    }
+    String copyTag;
+    java.util.OptionalLong earlierCopy = java.util.OptionalLong.empty();
 
     @Override
     public void close() {
-      try {
-        if (source != null) {
-          source.close();
-        }
-      } finally {
-        target.close();
+      if (source != null) {
+        source.close();
       }
     }
   }

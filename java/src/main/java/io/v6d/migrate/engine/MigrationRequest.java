@@ -22,9 +22,18 @@ import io.v6d.migrate.tcp.TcpOptions;
  *     target; when false such a name is refused before anything is created
  * @param timeoutMillis how long any peer (vineyardd, an agent) may be silent while we wait for it;
  *     0 for {@link Timeouts#DEFAULT_MILLIS}
+ * @param copy make a fresh copy even when an earlier migration of the object to the target instance
+ *     left one there (without it a migration is idempotent: see {@link CopyRecords})
  */
 public record MigrationRequest(String object, String target, String source, String name, boolean persist,
-    TransportChoice transport, String tokenFile, TcpOptions tcp, boolean overwriteName, long timeoutMillis) {
+    TransportChoice transport, String tokenFile, TcpOptions tcp, boolean overwriteName, long timeoutMillis,
+    boolean copy) {
+  /** A request that returns an earlier copy when there is one. */
+  public MigrationRequest(String object, String target, String source, String name, boolean persist,
+      TransportChoice transport, String tokenFile, TcpOptions tcp, boolean overwriteName, long timeoutMillis) {
+    this(object, target, source, name, persist, transport, tokenFile, tcp, overwriteName, timeoutMillis, false);
+  }
+
   /** A request with the defaults: a taken name is refused, the default timeout. */
   public MigrationRequest(String object, String target, String source, String name, boolean persist,
       TransportChoice transport, String tokenFile, TcpOptions tcp) {
@@ -56,7 +65,7 @@ public record MigrationRequest(String object, String target, String source, Stri
    */
   public MigrationRequest forPart(String part, String partSource, boolean persistPart) {
     return new MigrationRequest(part, target, partSource, null, persistPart, transport, tokenFile, tcp, false,
-        timeoutMillis);
+        timeoutMillis, copy);
   }
 
   /** {@code ~} or {@code ~/...} as the shell would expand it (a path given as {@code --opt=~/x} is not). */

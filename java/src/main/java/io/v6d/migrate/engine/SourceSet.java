@@ -63,6 +63,15 @@ final class SourceSet implements AutoCloseable {
     }
   }
 
+  /**
+   * Names where the object comes from, for {@link CopyRecords}: the target's own cluster (whose
+   * object ids are unique), or the independent instance (by its socket, endpoint and id).
+   */
+  String sourceKey() {
+    return sameCluster ? "cluster" : "instance " + explicit.instanceId() + " " + explicit.ipcSocket() + " "
+        + explicit.rpcEndpoint();
+  }
+
   long objectId() {
     return objectId;
   }

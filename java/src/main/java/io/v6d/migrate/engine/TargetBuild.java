@@ -38,6 +38,10 @@ public final class TargetBuild implements AutoCloseable {
   private final List<Long> objects = new ArrayList<>();
   private final Journal journal;
   private boolean committed;
+  private final List<String> names = new ArrayList<>();
+  /** A field and value to put in the next root {@link #add} creates (the tag of a copy), or null. */
+  private Map.Entry<String, String> rootTag;
+  private boolean released;
 
   /** Starts this migration's journal (call {@link #reclaimDeadMigrations} before). */
   public TargetBuild(VineyardClient target) {
@@ -131,11 +135,28 @@ public final class TargetBuild implements AutoCloseable {
     return created;
   }
 
+  /** The next {@link #add} puts {@code field: value} in the root it creates (a copy's tag, see CopyRecords). */
+  public void tagRoot(String field, String value) {
+    this.rootTag = Map.entry(field, value);
+  }
+
   /**
    * Seals the blobs, rebuilds {@code tree} on the target with the new blob ids (members for which
-   * {@code memberOnTarget} holds are kept as they are), persists and names it; returns its id.
+   * {@code memberOnTarget} holds are kept as they are), persists and names it, and commits; returns
+   * its id.
    */
   public long finish(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
+      boolean persist, String name, boolean overwriteName) {
+    long id = add(tree, newBlobIds, memberOnTarget, persist, name, overwriteName);
+    commit();
+    return id;
+  }
+
+  /**
+   * {@link #finish} without the commit: the object is rolled back with everything else unless
+   * {@link #commit} follows (a batch adds many objects, then commits once).
+   */
+  public long add(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
       boolean persist, String name, boolean overwriteName) {
     long started = System.nanoTime();
     List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
@@ -151,7 +172,12 @@ public final class TargetBuild implements AutoCloseable {
       }
       return created;
     });
-    long id = createObject(rewriter.rewriteRoot(tree)).id();
+    ObjectNode root = rewriter.rewriteRoot(tree);
+    if (rootTag != null) {
+      root.put(rootTag.getKey(), rootTag.getValue());
+      rootTag = null;
+    }
+    long id = createObject(root).id();
     if (name != null) {
       journal.recordName(id, name);
     } else {
@@ -161,15 +187,45 @@ public final class TargetBuild implements AutoCloseable {
     if (persist) {
       target.persist(id);
     }
-    LOG.debug("finish: sealed {} blobs in {} ms, metadata {} ms, persist {} ms", unsealed.size(),
+    LOG.debug("add: sealed {} blobs in {} ms, metadata {} ms, persist {} ms", unsealed.size(),
         (sealed - started) / 1_000_000, (described - sealed) / 1_000_000, (System.nanoTime() - described) / 1_000_000);
     if (name != null) {
       refuseTakenName(name, overwriteName, target::getName); // again: another client may have taken it meanwhile
       target.putName(id, name);
+      names.add(name);
     }
-    journal.clear();  // the commit point: from here on the object is the caller's
-    committed = true;
     return id;
+  }
+
+  /** The commit point: from here on what was added is the caller's. */
+  public void commit() {
+    journal.clear();
+    committed = true;
+    releaseSealed();
+  }
+
+  /**
+   * Drops the references sealing gave this connection to the new blobs, so that a connection kept
+   * open (pooled) does not hold their memory once the object is deleted.
+   */
+  private void releaseSealed() {
+    List<Long> sealed = blobs.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey)
+        .filter(id -> !ObjectIds.isEmptyBlob(id)).toList();
+    try {
+      target.release(sealed);
+      released = true;
+    } catch (MigrateException e) {
+      LOG.debug("could not release the new blobs on {} ({}); its connection is closed instead", target.ipcSocket(),
+          e.getMessage());
+    }
+  }
+
+  /**
+   * Whether the connection holds no reference this build took: the build committed and released
+   * its blobs. Otherwise the caller closes the connection (vineyardd then drops them all).
+   */
+  public boolean pinsNothing() {
+    return released;
   }
 
   private CreatedObject createObject(ObjectNode content) {
@@ -193,6 +249,9 @@ public final class TargetBuild implements AutoCloseable {
       return;
     }
     List<String> failures = new ArrayList<>();
+    for (String name : names) {
+      failures.addAll(attempt("name '" + name + "'", () -> target.dropName(name)));
+    }
     for (int i = objects.size() - 1; i >= 0; i--) {
       long id = objects.get(i);
       failures.addAll(attempt("object " + ObjectIds.format(id), () -> target.delete(List.of(id), true, false)));

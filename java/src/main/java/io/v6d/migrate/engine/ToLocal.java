@@ -6,6 +6,7 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.transport.ProgressListener;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,7 +48,9 @@ public final class ToLocal {
   /** Migrates the share of {@code rank} to the target instance; returns the local ids, in order. */
   public static List<Long> run(MigrationRequest request, int replica, int rank) {
     List<Chunk> chunks = new ArrayList<>();
-    try (VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      VineyardClient target = lease.client();
+      lease.keep(); // metadata requests only
       long id = ObjectIds.looksLikeId(request.object()) ? ObjectIds.parse(request.object()) : target.getName(request.object());
       JsonNode tree = target.getData(id, true);
       if (!MetaTree.isGlobal(tree)) {
@@ -65,13 +68,13 @@ public final class ToLocal {
     return migrateShare(request, share(chunks, replica, rank));
   }
 
-  /** Migrates each chunk of a share to the request's target; returns the local ids, in order. */
+  /** Migrates a share's chunks to the request's target as one batch (all or none); the local ids, in order. */
   public static List<Long> migrateShare(MigrationRequest request, List<Long> share) {
-    List<Long> local = new ArrayList<>();
+    List<MigrationRequest> parts = new ArrayList<>();
     for (long chunk : share) {
-      MigrationRequest one = request.forPart(ObjectIds.format(chunk), null, request.persist());
-      local.add(new MigrationEngine().migrate(one, ProgressListener.NONE).targetId());
+      parts.add(request.forPart(ObjectIds.format(chunk), null, request.persist()));
     }
-    return local;
+    // one batch: all of the share or none of it
+    return new MigrationEngine().migrateMany(parts, ProgressListener.NONE).stream().map(MigrationResult::targetId).toList();
   }
 }

@@ -5,6 +5,7 @@ import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.agent.AgentRegistry;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.rpc.RpcTransport;
@@ -112,7 +113,7 @@ final class TransportSelector {
           + entry.path("hostname").asText("unknown host") + ") has no IPC socket on this host ('" + socket
           + "'): use transport='tcp' or 'rpc' to reach another host");
     }
-    return new SharedMemoryTransport(VineyardClient.connect(socket, timeoutMillis), true);
+    return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
   private BlobTransport tcp(AgentEndpoint endpoint) {

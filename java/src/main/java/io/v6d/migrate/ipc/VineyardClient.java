@@ -66,8 +66,16 @@ public final class VineyardClient implements AutoCloseable {
     return register(() -> TcpConnection.open(endpoint, timeoutMillis));
   }
 
+  /** Registrations with any vineyardd since this process started (to see pooled connections reused). */
+  public static long registrations() {
+    return REGISTRATIONS.get();
+  }
+
+  private static final java.util.concurrent.atomic.AtomicLong REGISTRATIONS = new java.util.concurrent.atomic.AtomicLong();
+
   private static VineyardClient register(java.util.function.Supplier<FramedConnection> open) {
     FramedConnection connection = open.get();
+    REGISTRATIONS.incrementAndGet();
     String socketPath = connection.peer();
     try {
       ObjectNode request = FrameCodec.newMessage("register_request")
@@ -325,6 +333,24 @@ public final class VineyardClient implements AutoCloseable {
 
   public void dropName(String name) {
     connection.call(FrameCodec.newMessage("drop_name_request").put("name", name), "drop_name_reply");
+  }
+
+  /**
+   * Drops this connection's references to blobs it got or sealed, pipelined; blobs that are gone
+   * already are skipped. A connection kept open (pooled) must, or it pins their memory.
+   */
+  public void release(java.util.Collection<Long> blobIds) {
+    List<Long> ids = List.copyOf(blobIds);
+    MigrateException failure = null;
+    try {
+      pipelined(ids.size(), i -> JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", ids.get(i)),
+          (reply, i) -> { }, "release_request", "release_reply");
+    } catch (MigrateException e) {
+      failure = e;
+    }
+    if (failure != null && failure.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+      throw failure;
+    }
   }
 
   /** Drops this connection's reference to a blob it got or created, so vineyardd may free it. */

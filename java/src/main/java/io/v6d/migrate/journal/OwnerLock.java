@@ -13,6 +13,9 @@ import java.nio.file.StandardCopyOption;
  * whatever its pid namespace). A reclaimer that can take the lock knows the owner is dead.
  */
 final class OwnerLock implements AutoCloseable {
+  /** Lock files this process holds now: seeing only these, a reclaim would find no dead owner here. */
+  private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Path file;
   private int fd;
 
@@ -48,9 +51,11 @@ final class OwnerLock implements AutoCloseable {
       if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
         throw cannotLock(dir, "flock " + temporary + " failed, errno " + Flock.errno());
       }
+      HELD.add(file);
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
       return new OwnerLock(file, fd);
     } catch (IOException | RuntimeException e) {
+      HELD.remove(file);
       libc.close(fd);
       deleteQuietly(temporary);
       throw e instanceof MigrateException m ? m : cannotLock(dir, e.toString());
@@ -76,6 +81,17 @@ final class OwnerLock implements AutoCloseable {
     return new OwnerLock(file, fd);
   }
 
+  /** Whether {@code dir} has a lock file this process does not hold (a dead owner's, or another process's). */
+  static boolean othersIn(Path dir) {
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      return files.anyMatch(f -> f.getFileName().toString().endsWith(".lock") && !HELD.contains(f));
+    } catch (java.nio.file.NoSuchFileException e) {
+      return false;
+    } catch (IOException e) {
+      return true; // cannot tell: let the reclaim look
+    }
+  }
+
   Path file() {
     return file;
   }
@@ -92,6 +108,7 @@ final class OwnerLock implements AutoCloseable {
     deleteQuietly(file);
     Flock.get().close(fd);
     fd = -1;
+    HELD.remove(file);
   }
 
   /** Unlocks and leaves the file, for a journal that could not be cleared: a reclaimer finishes it. */
@@ -99,6 +116,7 @@ final class OwnerLock implements AutoCloseable {
     if (fd >= 0) {
       Flock.get().close(fd);
       fd = -1;
+      HELD.remove(file);
     }
   }
 

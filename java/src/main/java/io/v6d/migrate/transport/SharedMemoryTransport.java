@@ -5,6 +5,7 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.shm.NativeMemory;
 import java.util.Collection;
 import java.util.HashMap;
@@ -18,13 +19,13 @@ import java.util.Map;
  */
 public final class SharedMemoryTransport implements BlobTransport {
   private final VineyardClient source;
-  private final boolean ownsSource;
+  private final ClientPool.Lease lease;
   private final Map<Long, Blob> mapped = new HashMap<>();
 
-  /** Reads from {@code source}; closes it on {@link #close()} when {@code ownsSource}. */
-  public SharedMemoryTransport(VineyardClient source, boolean ownsSource) {
-    this.source = source;
-    this.ownsSource = ownsSource;
+  /** Reads from the leased connection; gives it back on {@link #close()}. */
+  public SharedMemoryTransport(ClientPool.Lease lease) {
+    this.source = lease.client();
+    this.lease = lease;
   }
 
   @Override
@@ -84,9 +85,14 @@ public final class SharedMemoryTransport implements BlobTransport {
 
   @Override
   public void close() {
-    mapped.clear();
-    if (ownsSource) {
-      source.close();
+    try {
+      source.release(mapped.keySet()); // a pooled connection must not keep the source's blobs alive
+      mapped.clear();
+      lease.keep();
+    } catch (MigrateException e) {
+      mapped.clear(); // closing the connection drops the references instead
+    } finally {
+      lease.close();
     }
   }
 }

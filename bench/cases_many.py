@@ -1,0 +1,112 @@
+"""Issue 9's cases: warm calls, repeated migrations, many objects, model weights (same host).
+
+Run by run.py after its own cases (``many(servers, reps, quick, log)``); each case runs in one worker
+process so that the calls after the first are warm. Reported beside the reference each is judged
+by: vineyard's own ``client.put`` (+ ``persist``) for the tiny object, vineyard's own migration for
+the model weights.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MiB = 1 << 20
+
+_WORKER = r'''
+import json, sys, time
+import numpy as np
+import vineyard, vineyard_migrate
+MiB = 1 << 20
+
+case = json.loads(sys.argv[1])
+src, dst = vineyard.connect(case["source"]), vineyard.connect(case["target"])
+out = {}
+
+def timed(fn, reps):
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+    return times
+
+def put_and_drop(client, value, persist):
+    def once():
+        oid = client.put(value)
+        if persist:
+            client.persist(oid)
+        client.delete(oid)
+    return once
+
+def ours(oid, persist=True, copy=True):
+    def once():
+        dst.delete(vineyard_migrate.migrate(oid, case["target"], source=case["source"], persist=persist, copy=copy),
+                   deep=True)
+    return once
+
+reps = case["reps"]
+tiny = np.arange(8.0)
+tiny_oid = src.put(tiny)
+for persist in (False, True):
+    ours(tiny_oid, persist)()  # warm
+    out["tiny, persist=%s: ours" % persist] = timed(ours(tiny_oid, persist), reps)
+    out["tiny, persist=%s: vineyard put%s" % (persist, " + persist" if persist else "")] = timed(
+        put_and_drop(dst, tiny, persist), reps)
+mib = src.put(np.ones(MiB // 8))
+ours(mib, False)()
+out["1 MiB shared memory, persist=False: ours"] = timed(ours(mib, False), reps)
+big = src.put(np.ones(case["again_bytes"] // 8))
+first = vineyard_migrate.migrate(big, case["target"], source=case["source"])
+out["again (%d MiB): ours" % (case["again_bytes"] // MiB)] = timed(
+    lambda: vineyard_migrate.migrate(big, case["target"], source=case["source"]), reps)
+dst.delete(first, deep=True)
+many = [src.put(np.full(MiB // 8, float(i))) for i in range(case["many"])]
+def batch():
+    ids = vineyard_migrate.migrate_many(many, case["target"], source=case["source"], copy=True)
+    for i in ids:
+        dst.delete(i, deep=True)
+out["%d x 1 MiB migrate_many: ours" % case["many"]] = timed(batch, max(1, reps // 2))
+rng = np.random.default_rng(0)
+sizes = np.exp(rng.uniform(np.log(4096), np.log(16 * MiB), case["weights"])).astype(int) // 8
+weights = {"w%d" % i: np.ones(int(n)) for i, n in enumerate(sizes)}
+wid = src.put(weights)
+src.persist(wid)  # vineyard's own migrate finds the object through the cluster's metadata
+out["weights bytes"] = int(sum(w.nbytes for w in weights.values()))
+out["model weights (%d arrays): ours" % case["weights"]] = timed(ours(wid), max(1, reps // 2))
+def theirs():
+    dst.delete(dst.migrate(wid), deep=True)
+out["model weights (%d arrays): vineyard client.migrate" % case["weights"]] = timed(theirs, max(1, reps // 2))
+print(json.dumps(out), flush=True)
+'''
+
+
+def run_case(case):
+    done = subprocess.run([sys.executable, "-c", _WORKER, json.dumps(case)], capture_output=True, text=True,
+                          timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError("issue 9 bench worker failed:\n%s" % done.stderr[-3000:])
+    return json.loads(lines[-1])
+
+
+def many(servers, reps, quick, log, summarize):
+    """Same host, one cluster: the cases above; returns records for the report."""
+    source = servers.start_vineyardd("src-many", "4Gi", cluster="bench-many")
+    target = servers.start_vineyardd("dst-many", "4Gi", cluster="bench-many")
+    case = {"source": source.socket, "target": target.socket, "reps": max(reps, 5 if quick else 20),
+            "again_bytes": (64 if quick else 1024) * MiB, "many": 100 if quick else 1000,
+            "weights": 100 if quick else 1000}
+    out = run_case(case)
+    weights_bytes = out.pop("weights bytes")
+    records = []
+    for label, seconds in out.items():
+        obj, method = label.split(": ")
+        size = 8 * 8 if obj.startswith("tiny") else MiB if obj.startswith("1 MiB") else \
+            case["again_bytes"] if obj.startswith("again") else case["many"] * MiB if "migrate_many" in obj else \
+            weights_bytes
+        records.append(summarize({"link": "same host", "object": obj, "bytes": size, "method": method,
+                                  "compression": "-"}, seconds, size))
+        log(records[-1])
+    source.stop()
+    target.stop()
+    return records

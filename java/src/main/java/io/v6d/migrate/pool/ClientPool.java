@@ -1,0 +1,208 @@
+package io.v6d.migrate.pool;
+
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.VineyardClient;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Registered IPC connections to vineyardd instances, kept between migrations so that a warm call
+ * pays neither the registration nor the mapping of the stores again.
+ *
+ * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket (default
+ * {@value #DEFAULT_MAX_IDLE}), each closed once idle for {@value #IDLE_SECONDS_PROPERTY} seconds
+ * (default {@value #DEFAULT_IDLE_SECONDS}). Thread-safe: a connection is leased to one migration at a
+ * time. A pooled connection never pins memory: whoever leases it releases every blob reference it
+ * took before it gives the lease back ({@link io.v6d.migrate.engine.TargetBuild},
+ * {@link io.v6d.migrate.transport.SharedMemoryTransport}). A connection taken from the pool is
+ * probed with one request; a stale one (vineyardd restarted) is closed and replaced once, and a
+ * failure of the replacement surfaces as any failed connect does.
+ *
+ * <pre>{@code
+ * try (ClientPool.Lease lease = ClientPool.shared().ipc("/var/run/vineyard.sock", 30_000)) {
+ *   lease.client().instanceStatus();
+ *   lease.keep();   // healthy: back to the pool on close; otherwise it is closed
+ * }
+ * }</pre>
+ */
+public final class ClientPool implements AutoCloseable {
+  public static final String MAX_IDLE_PROPERTY = "io.v6d.migrate.pool.maxIdle";
+  public static final String IDLE_SECONDS_PROPERTY = "io.v6d.migrate.pool.idleSeconds";
+  static final int DEFAULT_MAX_IDLE = 4;
+  static final long DEFAULT_IDLE_SECONDS = 60;
+  private static final Logger LOG = LoggerFactory.getLogger(ClientPool.class);
+  private static final Object SHARED_LOCK = new Object();
+  private static ClientPool shared; // guarded by SHARED_LOCK
+
+  private final int maxIdle = Math.max(0, Integer.getInteger(MAX_IDLE_PROPERTY, DEFAULT_MAX_IDLE));
+  private final long idleNanos = Math.max(0, Long.getLong(IDLE_SECONDS_PROPERTY, DEFAULT_IDLE_SECONDS)) * 1_000_000_000L;
+  private final Map<String, Deque<Idle>> idle = new HashMap<>(); // guarded by this
+  private boolean closed; // guarded by this
+
+  private record Idle(VineyardClient client, long since) {}
+
+  /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
+  private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
+
+  /** A pool of its own (a Session's); the caller closes it. */
+  public ClientPool() {}
+
+  /** The pool this thread's call uses: its session's, else the process-wide one. */
+  public static ClientPool current() {
+    ClientPool scoped = SCOPED.get();
+    return scoped != null ? scoped : shared();
+  }
+
+  /** Runs {@code work} with {@code pool} (null: the process-wide one) as this thread's pool. */
+  public static <T> T using(ClientPool pool, java.util.function.Supplier<T> work) {
+    if (pool == null) {
+      return work.get();
+    }
+    ClientPool previous = SCOPED.get();
+    SCOPED.set(pool);
+    try {
+      return work.get();
+    } finally {
+      if (previous == null) {
+        SCOPED.remove();
+      } else {
+        SCOPED.set(previous);
+      }
+    }
+  }
+
+  /** The process-wide pool, created on first use; {@link #closeShared()} closes it. */
+  public static ClientPool shared() {
+    synchronized (SHARED_LOCK) {
+      if (shared == null) {
+        shared = new ClientPool();
+      }
+      return shared;
+    }
+  }
+
+  /** Closes the process-wide pool (the next call makes a new one). */
+  public static void closeShared() {
+    ClientPool pool;
+    synchronized (SHARED_LOCK) {
+      pool = shared;
+      shared = null;
+    }
+    if (pool != null) {
+      pool.close();
+    }
+  }
+
+  /** A registered IPC connection to the vineyardd at {@code socket}: a pooled one if any is alive. */
+  public Lease ipc(String socket, long timeoutMillis) {
+    String key = socket + "#" + timeoutMillis;
+    VineyardClient reused = take(key);
+    if (reused != null) {
+      try {
+        reused.instanceStatus(); // one request: a restarted vineyardd closed the connection
+        return new Lease(this, key, reused);
+      } catch (MigrateException e) {
+        LOG.debug("pooled connection to {} is stale ({}); connecting again", socket, e.getMessage());
+        reused.close();
+      }
+    }
+    return new Lease(this, key, VineyardClient.connect(socket, timeoutMillis));
+  }
+
+  private synchronized VineyardClient take(String key) {
+    Deque<Idle> clients = idle.get(key);
+    if (closed || clients == null) {
+      return null;
+    }
+    closeExpired(clients, System.nanoTime());
+    Idle last = clients.pollLast();
+    return last == null ? null : last.client();
+  }
+
+  private void giveBack(String key, VineyardClient client) {
+    List<VineyardClient> toClose = new ArrayList<>();
+    synchronized (this) {
+      Deque<Idle> clients = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+      long now = System.nanoTime();
+      if (closed || maxIdle == 0) {
+        toClose.add(client);
+      } else {
+        clients.addLast(new Idle(client, now));
+        while (clients.size() > maxIdle) {
+          toClose.add(clients.pollFirst().client());
+        }
+      }
+    }
+    toClose.forEach(VineyardClient::close);
+  }
+
+  private void closeExpired(Deque<Idle> clients, long now) {
+    while (!clients.isEmpty() && now - clients.peekFirst().since() > idleNanos) {
+      clients.pollFirst().client().close();
+    }
+  }
+
+  /** Idle connections now held, all sockets together. */
+  public synchronized int idleCount() {
+    return idle.values().stream().mapToInt(Deque::size).sum();
+  }
+
+  /** Closes every idle connection; leases still out close theirs when they end. */
+  @Override
+  public void close() {
+    List<VineyardClient> toClose = new ArrayList<>();
+    synchronized (this) {
+      closed = true;
+      idle.values().forEach(clients -> clients.forEach(c -> toClose.add(c.client())));
+      idle.clear();
+    }
+    toClose.forEach(VineyardClient::close);
+  }
+
+  /** One connection, leased to one migration. */
+  public static final class Lease implements AutoCloseable {
+    private final ClientPool pool;
+    private final String key;
+    private final VineyardClient client;
+    private boolean keep;
+    private boolean closed;
+
+    private Lease(ClientPool pool, String key, VineyardClient client) {
+      this.pool = pool;
+      this.key = key;
+      this.client = client;
+    }
+
+    public VineyardClient client() {
+      if (closed) {
+        throw new MigrateException(ErrorCode.INVALID, "the connection's lease has ended");
+      }
+      return client;
+    }
+
+    /** The connection is in a known state (no request half done): give it back on close. */
+    public void keep() {
+      keep = true;
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (keep) {
+        pool.giveBack(key, client);
+      } else {
+        client.close();
+      }
+    }
+  }
+}

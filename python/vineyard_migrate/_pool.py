@@ -1,0 +1,31 @@
+"""The connections the engine keeps between migrations, seen from Python.
+
+>>> import vineyard_migrate
+>>> vineyard_migrate.migrate(oid, "/var/run/b.sock", source="/var/run/a.sock")   # connects
+>>> vineyard_migrate.migrate(oid2, "/var/run/b.sock", source="/var/run/a.sock")  # reuses them
+>>> vineyard_migrate.close()   # closes them now (they are closed at exit anyway)
+"""
+
+import json
+
+from . import _jvm
+
+
+def close():
+    """Closes the connections kept between migrations; the next migration opens new ones.
+
+    Called at interpreter exit too. A no-op when no migration ran in this process.
+    """
+    _jvm.close()
+
+
+def pool_stats():
+    """What the engine's pool did so far: ``{"registrations": n, "idle": m}``.
+
+    ``registrations`` counts IPC registrations with any vineyardd since the engine started (a warm
+    migration adds none); ``idle`` counts the connections the pool holds now.
+
+    >>> vineyard_migrate.pool_stats()["registrations"]
+    4
+    """
+    return json.loads(str(_jvm.engine().poolStatsJson()))

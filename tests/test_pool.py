@@ -1,0 +1,120 @@
+"""Warm calls: connections kept between migrations are reused, pin nothing, and survive restarts."""
+
+import numpy as np
+import pytest
+import vineyard
+
+import vineyard_migrate
+from vineyard_servers import Servers, snapshot
+
+
+def _registrations():
+    return vineyard_migrate.pool_stats()["registrations"]
+
+
+def test_warm_calls_register_no_new_connection(a, solo):
+    value = np.arange(1000)
+    oid = a.put(value)
+    vineyard_migrate.close()
+    first = vineyard_migrate.migrate(oid, solo, source=a, persist=False)  # warms the pool
+    solo.delete(first, deep=True)
+    before = _registrations()
+    for _ in range(100):
+        new_id = vineyard_migrate.migrate(oid, solo, source=a, persist=False)
+        np.testing.assert_array_equal(solo.get(new_id), value)
+        solo.delete(new_id, deep=True)
+    assert _registrations() == before
+    assert vineyard_migrate.pool_stats()["idle"] == 2  # one call at a time: one connection per instance
+    a.delete(oid, deep=True)
+
+
+def test_pooled_connections_pin_no_memory(a, solo):
+    """Deleting the migrated object frees its memory on the target at once, the pool still open."""
+    before = snapshot(solo)
+    oid = a.put(np.ones(1 << 20))
+    a_before = a.status.memory_usage
+    new_id = vineyard_migrate.migrate(oid, solo, source=a)
+    assert vineyard_migrate.pool_stats()["idle"] > 0
+    assert solo.status.memory_usage >= before["memory_usage"] + (8 << 20)
+    solo.delete(new_id, deep=True)
+    assert snapshot(solo) == before
+    a.delete(oid, deep=True)  # and the source's copy, read through a pooled connection, is freed too
+    assert a.status.memory_usage <= a_before - (8 << 20)
+
+
+def test_close_closes_every_pooled_connection(a, solo):
+    oid = a.put(np.arange(10))
+    vineyard_migrate.migrate(oid, solo, source=a, persist=False)
+    assert vineyard_migrate.pool_stats()["idle"] > 0
+    vineyard_migrate.close()
+    assert vineyard_migrate.pool_stats()["idle"] == 0
+    before = _registrations()
+    new_id = vineyard_migrate.migrate(oid, solo, source=a, persist=False)  # connects anew
+    assert _registrations() == before + 2
+    solo.delete(new_id, deep=True)
+    a.delete(oid, deep=True)
+
+
+def test_restarted_vineyardd_is_reconnected_transparently(a):
+    with Servers() as servers:
+        target = servers.start_vineyardd("restarted", size="256Mi")
+        oid = a.put(np.arange(100))
+        client = target.client()
+        vineyard_migrate.migrate(oid, target.socket, source=a)
+        client.close()
+        target.stop()
+        target = servers.start_vineyardd("restarted", size="256Mi")  # the same socket path
+        before = _registrations()
+        new_id = vineyard_migrate.migrate(oid, target.socket, source=a)
+        assert _registrations() == before + 1  # the stale target connection replaced, once
+        client = target.client()
+        np.testing.assert_array_equal(client.get(new_id), np.arange(100))
+        client.close()
+        target.stop()
+        with pytest.raises(Exception):  # a second failure (nothing listens) surfaces as before
+            vineyard_migrate.migrate(oid, target.socket, source=a)
+    a.delete(oid, deep=True)
+
+
+def test_migrating_again_returns_the_first_copy_until_it_is_deleted(a, solo):
+    oid = a.put(np.arange(50))
+    first = vineyard_migrate.migrate(oid, solo, source=a)
+    again = vineyard_migrate.migrate(oid, solo, source=a, details=True)
+    assert again.object_id == first and again.bytes_copied == 0
+    fresh = vineyard_migrate.migrate(oid, solo, source=a, copy=True)
+    assert fresh not in (first, oid)
+    solo.delete(first, deep=True)
+    solo.delete(fresh, deep=True)
+    third = vineyard_migrate.migrate(oid, solo, source=a)  # the copies are gone: copied again
+    assert third not in (first, fresh)
+    np.testing.assert_array_equal(solo.get(third), np.arange(50))
+    solo.delete(third, deep=True)
+    a.delete(oid, deep=True)
+
+
+def test_another_process_finds_the_copy(a, solo, tmp_path):
+    import subprocess
+    import sys
+
+    oid = a.put(np.arange(20))
+    first = vineyard_migrate.migrate(oid, solo, source=a, persist=False)
+    script = ("import sys, vineyard_migrate; "
+              "print(vineyard_migrate.migrate(sys.argv[1], sys.argv[2], source=sys.argv[3], persist=False))")
+    out = subprocess.run([sys.executable, "-c", script, "o%016x" % int(oid), solo.ipc_socket, a.ipc_socket],
+                         check=True, capture_output=True, text=True).stdout.split()[-1]
+    assert out.strip("<\">") == "o%016x" % int(first)
+    solo.delete(first, deep=True)
+    a.delete(oid, deep=True)
+
+
+def test_single_flight_copies_once_for_eight_threads(a, solo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    oid = a.put(np.ones(4 << 20))
+    before = solo.status.memory_usage
+    with ThreadPoolExecutor(8) as threads:
+        ids = list(threads.map(lambda _: vineyard_migrate.migrate(oid, solo, source=a), range(8)))
+    assert len(set(ids)) == 1
+    assert solo.status.memory_usage - before < 2 * (32 << 20)  # one copy of 32 MiB, not eight
+    solo.delete(ids[0], deep=True)
+    a.delete(oid, deep=True)
