@@ -86,11 +86,14 @@ def path_or_none(path):
 
 def connections_of(connections):
     """The engine's connection count: 0 for the default, else 1 to 64."""
-    if connections is None:
-        return 0
-    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= 64:
-        raise ValueError("connections must be an int from 1 to 64, not %r" % (connections,))
-    return connections
+    return 0 if connections is None else int_in(connections, "connections", 1, 64)
+
+
+def int_in(value, option, low, high):
+    """An int option from ``low`` to ``high``, checked (a bool is no int here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError("%s must be an int from %d to %d, not %r" % (option, low, high, value))
+    return value
 
 
 def flag(value, option):

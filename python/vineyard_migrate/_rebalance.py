@@ -107,9 +107,8 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
     >>> vineyard.connect("/run/h1.sock").get_meta(new_id)  # same type, same chunk order
     """
     ref, specs, via, moves = _checked(global_obj, instances, via, by, max_moves)
-    for bound, option in ((transfers_per_source, "transfers_per_source"), (transfers_per_target, "transfers_per_target")):
-        if isinstance(bound, bool) or not isinstance(bound, int) or not 1 <= bound <= 64:
-            raise ValueError("%s must be an int from 1 to 64, not %r" % (option, bound))
+    _objects.int_in(transfers_per_source, "transfers_per_source", 1, 64)
+    _objects.int_in(transfers_per_target, "transfers_per_target", 1, 64)
     if name is not None and not isinstance(name, str):
         raise TypeError("name must be a str, not %s" % type(name).__name__)
     _objects.flag(replace, "replace")

@@ -110,11 +110,10 @@ public final class Migrate {
     return ids(ToLocal.run(options.request(globalObject, target), replica, rank));
   }
 
-  /** {@link #migrateToLocal} on a thread of the engine. */
+  /** {@link #migrateToLocal} on a thread of the engine (the original tool's rule). */
   public static EngineCall<String[]> startMigrateToLocal(String globalObject, int replica, int rank, String target,
       MigrateOptions options) {
-    var request = options.request(globalObject, target);
-    return EngineCall.start(() -> ClientPool.using(options.pool(), () -> ids(ToLocal.run(request, replica, rank))));
+    return startMigrateToLocal(globalObject, replica, rank, target, "original", options);
   }
 
   /**
@@ -123,14 +122,14 @@ public final class Migrate {
    */
   public static EngineCall<String[]> startMigrateToLocal(String globalObject, int replica, int rank, String target,
       String policy, MigrateOptions options) {
-    if ("original".equals(policy)) {
-      return startMigrateToLocal(globalObject, replica, rank, target, options);
-    }
-    if (!"balanced".equals(policy)) {
+    boolean balanced = "balanced".equals(policy);
+    if (!balanced && !"original".equals(policy)) {
       throw new MigrateException(ErrorCode.INVALID, "policy must be \"original\" or \"balanced\", not \"" + policy + "\"");
     }
     var request = options.request(globalObject, target);
-    return EngineCall.start(() -> ids(io.v6d.migrate.cluster.BalancedToLocal.run(request, replica, rank)));
+    return EngineCall.start(() -> ClientPool.using(options.pool(), () -> ids(balanced
+        ? io.v6d.migrate.cluster.BalancedToLocal.run(request, replica, rank)
+        : ToLocal.run(request, replica, rank))));
   }
 
   private static String[] ids(java.util.List<Long> ids) {
