@@ -125,9 +125,7 @@ def migrate(
     engine, options = _objects.engine_options(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
         token_file=token_file, connections=connections, timeout=timeout, copy=copy, compression=compression,
-        tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
-    if _pool is not None:  # a Session's
-        options.pool(_pool)
+        tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, pool=_pool)
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():

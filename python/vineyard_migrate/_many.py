@@ -27,9 +27,7 @@ def migrate_many(objs, target, *, source=None, names=None, persist=True, transpo
         return []
     engine, options = _objects.engine_options(
         source=source, persist=persist, transport=transport, token_file=token_file, connections=connections,
-        timeout=timeout, copy=copy)
-    if _pool is not None:
-        options.pool(_pool)
+        timeout=timeout, copy=copy, pool=_pool)
     import jpype
 
     java_names = None if names is None else jpype.JArray(jpype.JString)(names)

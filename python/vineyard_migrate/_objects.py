@@ -105,9 +105,9 @@ def flag(value, option):
 
 def engine_options(*, source=None, name=None, persist=True, overwrite_name=False, transport="auto",
                    token_file=None, connections=None, timeout=None, copy=False, compression="none", tls=False,
-                   tls_ca=None, tls_cert=None, tls_key=None):
+                   tls_ca=None, tls_cert=None, tls_key=None, pool=None):
     """``(engine, options)``: the keyword arguments checked (before the JVM starts: bad input never
-    costs a JVM), then the engine and its ``MigrateOptions`` holding them."""
+    costs a JVM), then the engine and its ``MigrateOptions`` holding them; ``pool`` is a Session's."""
     from . import _jvm
 
     checked = (endpoint_of(source, "source"), name, flag(persist, "persist"), flag(overwrite_name, "overwrite_name"),
@@ -121,6 +121,8 @@ def engine_options(*, source=None, name=None, persist=True, overwrite_name=False
     options = engine.options().source(source).name(name).persist(persist).overwriteName(overwrite_name)
     options.transport(transport).tokenFile(token_file).connections(connections).timeoutMillis(timeout_ms).copy(copy)
     options.compression(compression).tls(tls).tlsCa(tls_ca).tlsCert(tls_cert).tlsKey(tls_key)
+    if pool is not None:
+        options.pool(pool)
     return engine, options
 
 
