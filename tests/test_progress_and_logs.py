@@ -15,6 +15,31 @@ def test_progress_bar_when_asked(a, solo, capfd):
     np.testing.assert_array_equal(solo.get(new_id), value)
 
 
+def test_progress_bar_is_drawn_by_the_calling_thread_not_the_engines(a, solo, monkeypatch):
+    """No Python runs on the engine's threads (a Netty event loop moves TCP bytes): the engine only
+    stores the bytes moved, and the thread that called migrate draws the bar from them. Every
+    draw is on this thread, and the bar reaches the whole size."""
+    import threading
+
+    import tqdm.auto
+
+    draws = []
+
+    class Recording(tqdm.auto.tqdm):
+        def update(self, n=1):
+            draws.append((threading.get_ident(), int(n)))
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    value = np.random.default_rng(2).random(16 << 20)  # 128 MiB: several slices of the wait
+    oid = a.put(value)
+    new_id = vineyard_migrate.migrate(oid, solo, source=a, progress=True)
+    assert draws, "no progress was drawn"
+    assert {thread for thread, _ in draws} == {threading.get_ident()}
+    assert sum(n for _, n in draws) == value.nbytes
+    np.testing.assert_array_equal(solo.get(new_id), value)
+
+
 def test_no_progress_bar_when_off_or_not_on_a_terminal(a, solo, capfd):
     value = np.random.default_rng(1).random(10 << 20)
     oid = a.put(value)

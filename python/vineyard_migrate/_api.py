@@ -126,10 +126,11 @@ def migrate(
         source=source, name=name, persist=persist, overwrite_name=overwrite_name, transport=transport,
         token_file=token_file, connections=connections, timeout=timeout, copy=copy, compression=compression,
         tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, pool=_pool)
-    bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
+    gauge, bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
-            result = _calls.result_of(engine.startMigrate(ref, target_endpoint, options, bar))
+            call = engine.startMigrate(ref, target_endpoint, options, gauge)
+            result = _calls.result_of(call, None if bar is None else bar.poll)
             outcome = MigrationResult(
                 object_id=_objects.object_id(result.targetIdString()),
                 source_id=_objects.object_id(result.sourceIdString()),
@@ -143,8 +144,8 @@ def migrate(
                 tls=bool(result.tls()),
             )
     finally:
-        if close_bar is not None:
-            close_bar()
+        if bar is not None:
+            bar.close()
     return outcome if details else outcome.object_id
 
 

@@ -12,27 +12,32 @@ _SLICE_MILLIS = 100
 _LOG = logging.getLogger("vineyard_migrate")
 
 
-def result_of(call):
+def result_of(call, between=None):
     """The result of an ``io.v6d.migrate.engine.EngineCall``, waiting for it; the engine's failure
-    is raised as the Java exception (for ``_errors.mapped_errors``)."""
+    is raised as the Java exception (for ``_errors.mapped_errors``). ``between`` (no arguments) runs
+    on this thread after each slice of the wait: how a progress bar is drawn without the engine
+    ever calling into Python."""
     try:
-        wait_for(call.waitFor, None)
+        wait_for(call.waitFor, None, between)
     except KeyboardInterrupt:
         _cancel(call)
         raise
     return call.result()
 
 
-def wait_for(wait, timeout):
+def wait_for(wait, timeout, between=None):
     """Calls a Java ``wait(millis)`` (true once done; -1: no limit) until it is done or ``timeout``
-    seconds (None: no limit) have passed; on the main thread in slices. True once done."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+    seconds (None: no limit) have passed: in slices on the main thread (only it gets signals) or
+    when ``between`` is to run after each slice. True once done."""
+    if between is None and threading.current_thread() is not threading.main_thread():
         return bool(wait(-1 if timeout is None else max(0, int(timeout * 1000))))
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = _SLICE_MILLIS if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
         if wait(min(left, _SLICE_MILLIS)):
             return True
+        if between is not None:
+            between()
         if deadline is not None and time.monotonic() >= deadline:
             return False
 

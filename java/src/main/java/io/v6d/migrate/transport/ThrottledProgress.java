@@ -4,7 +4,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Adds up bytes reported from any thread and tells the listener at most every {@code intervalNanos}
- * (and once at the end), so a slow listener (a Python progress bar) never slows the copy.
+ * (and once at the end). The listeners given from Python are {@link ProgressGauge}s, which only
+ * store the numbers: nothing here may call into Python, which could stall an event loop.
  */
 public final class ThrottledProgress {
   private final ProgressListener listener;
