@@ -24,6 +24,7 @@ class Cluster:
     agents: list
     token: str
     servers: object
+    metrics: list  # each agent's /metrics URL (served on its host's address)
 
     def clients(self):
         return [vineyard.connect(v.socket) for v in self.instances]
@@ -47,14 +48,46 @@ def four(request):
                 reporter.write_line("\n" + message)
         token = str(write_token(servers.workdir))
         servers.start_etcd(host=members[0].address, prefix=members[0].prefix)
-        instances, agents = [], []
+        instances = []
         for host in members:
             v = servers.start_vineyardd("rb-" + host.name, "512Mi", cluster="rebal", prefix=host.prefix, env=host.env)
             instances.append(v)
-        for host, v in zip(members, instances):
-            agents.append(start_agent(servers, "agent-rb-" + host.name, v.socket, host=host.address, token_file=token,
-                                      prefix=host.prefix, env=host.env, jvm_options="-Xmx256m"))
-        yield Cluster(members, instances, agents, token, servers)
+        cluster = Cluster(members, instances, [None] * len(members), token, servers, [None] * len(members))
+        for i in range(len(members)):
+            _start_agent(cluster, i, "agent-rb-" + members[i].name)
+        yield cluster
+
+
+def _start_agent(cluster, i, name):
+    """(Re)starts host i's agent, with its /metrics on the host's address (reachable from here)."""
+    host, v = cluster.hosts[i], cluster.instances[i]
+    agent = start_agent(cluster.servers, name, v.socket, host=host.address, token_file=cluster.token,
+                        prefix=host.prefix, env=host.env, jvm_options="-Xmx256m",
+                        extra=["--metrics-host", host.address, "--metrics-port", "0"])
+    line = agent.process.stdout.readline()
+    assert line.startswith("metrics on port "), line
+    cluster.agents[i] = agent
+    cluster.metrics[i] = "http://%s:%d/metrics" % (host.address, int(line.split()[-1]))
+    return agent
+
+
+def _agent_metric(url, name):
+    """The value of one unlabelled sample of an agent's /metrics (0 when absent)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _pulled(four):
+    return [_agent_metric(url, "vineyard_migrate_agent_pulled_bytes_total") for url in four.metrics]
+
+
+def _open_pull_sessions(four):
+    return [_agent_metric(url, "vineyard_migrate_agent_pull_sessions") for url in four.metrics]
 
 
 def _global_frame(clients, layout):
@@ -110,15 +143,29 @@ def _packs(moved, index, load, chunks, weight, cap):
     return False
 
 
-def _check_rebalanced(four, gid, frames):
+def _check_rebalanced(four, gid, frames, pulled_by="auto"):
     clients = four.clients()
     ids = [c.instance_id for c in clients]
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     assert plan["optimal"] and plan["complete"]
     assert plan["bytes_moved"] == min_bytes_moved(plan["chunks"], ids)
     before = [snapshot(c) for c in clients]
-    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
+    pulled_before, requests_before = _pulled(four), _engine_requests()
+    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True, pulled_by=pulled_by)
     assert result["bytes_moved"] == plan["bytes_moved"] == sum(m["bytes"] for m in plan["moves"])
+    incoming = {i: sum(m["bytes"] for m in plan["moves"] if m["to"] == i) for i in ids}
+    pulled = [now - was for now, was in zip(_pulled(four), pulled_before)]
+    allocated_here = {k: v for k, v in _delta(_engine_requests(), requests_before).items() if "create_buffer" in k}
+    if pulled_by == "caller":
+        assert result["bytes_moved_by_caller"] == plan["bytes_moved"] and result["pulled_by_agents"] == {}
+        assert pulled == [0] * 4 and allocated_here
+    else:
+        # the bytes did not cross this process: each target's agent pulled exactly its incoming
+        # chunks (its own counter), and this process allocated no blob anywhere
+        assert result["bytes_moved_by_caller"] == 0 and not allocated_here, allocated_here
+        assert result["pulled_by_agents"] == {str(i): b for i, b in incoming.items() if b}
+        assert pulled == [incoming[i] for i in ids]
+    assert _open_pull_sessions(four) == [0] * 4
     destination = {m["chunk"]: m["to"] for m in plan["moves"]}
     assert result["copies"].keys() == destination.keys()
     by_instance = dict(zip(ids, clients))
@@ -148,10 +195,11 @@ def _check_rebalanced(four, gid, frames):
     return plan, result
 
 
-def test_twelve_chunks_on_one_host_spread_over_four(four):
+@pytest.mark.parametrize("pulled_by", ["agents", "caller"])
+def test_twelve_chunks_on_one_host_spread_over_four(four, pulled_by):
     clients = four.clients()
     gid, frames = _global_frame(clients, [(0, 4000)] * 12)
-    plan, _ = _check_rebalanced(four, gid, frames)
+    plan, _ = _check_rebalanced(four, gid, frames, pulled_by)
     assert len(plan["moves"]) == 9
     assert sorted(plan["bytes_after"].values()) == [3 * plan["chunks"][0]["bytes"]] * 4
 
