@@ -429,3 +429,155 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
     finally:
         four.agents[1] = start_agent(four.servers, "agent-rb-h2-again", v.socket, host=host.address,
                                      token_file=four.token, prefix=host.prefix, env=host.env, jvm_options="-Xmx256m")
+
+
+def _wait_for(what, check, seconds=60):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "waited %d s for %s" % (seconds, what)
+        time.sleep(0.1)
+
+
+def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
+    """h2's agent is stopped (SIGSTOP) so that the target agents' pulls from it hang while their
+    pulls from h1 land; then it is killed (-9) midway: every target agent rolls back its session,
+    and every instance holds what it held before."""
+    import signal
+    import threading
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 6 + [(1, 20000)] * 6)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    targets = sorted({[c.instance_id for c in clients].index(m["to"]) for m in plan["moves"]})
+    assert 1 not in targets and {m["from"] for m in plan["moves"]} == {clients[0].instance_id, clients[1].instance_id}
+    before = [snapshot(c) for c in clients]
+    pulled_before = _pulled(four)
+    outcome = {}
+
+    def run():
+        try:
+            # transport="tcp": with "auto" the agents would fall back to vineyardd's RPC port and succeed
+            outcome["result"] = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60,
+                                                           transport="tcp", pulled_by="agents")
+        except Exception as e:  # noqa: BLE001 -- checked below
+            outcome["error"] = e
+
+    four.agents[1].process.send_signal(signal.SIGSTOP)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        # midway: every target holds a session, and has pulled some of h1's chunks already
+        _wait_for("the targets' pulls from h1", lambda: all(
+            _agent_metric(four.metrics[i], "vineyard_migrate_agent_pull_sessions") == 1
+            and _agent_metric(four.metrics[i], "vineyard_migrate_agent_pulled_bytes_total") > pulled_before[i]
+            for i in targets))
+        four.agents[1].stop(signal.SIGKILL)
+        thread.join(120)
+        assert not thread.is_alive()
+        assert isinstance(outcome.get("error"), (vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)), outcome
+        assert [snapshot(c) for c in clients] == before
+        assert [_agent_metric(four.metrics[i], "vineyard_migrate_agent_pull_sessions") for i in targets] == [0] * len(targets)
+        old = clients[0].get_meta(gid, sync_remote=True)
+        by_instance = {c.instance_id: c for c in clients}
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)
+    finally:
+        if four.agents[1].process.poll() is None:
+            four.agents[1].stop(signal.SIGKILL)
+        _start_agent(four, 1, "agent-rb-h2-again")
+
+
+CALLER = """
+import json, sys, vineyard_migrate
+args = json.loads(sys.argv[1])
+vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60, pulled_by="agents")
+print("done", flush=True)
+"""
+
+
+def test_the_caller_killed_midway_the_target_agents_roll_back(four):
+    """The rebalancing process is killed (-9) while the three target agents pull (h1's agent, the
+    source, is stopped so that they wait); then h1's agent goes on, so the pulls could finish: each
+    target agent sees its peer gone and deletes what its session made."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    before = [snapshot(c) for c in clients]
+    four.agents[0].process.send_signal(signal.SIGSTOP)
+    try:
+        caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
+            {"gid": int(gid), "sockets": four.sockets, "token": four.token})],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for("a session on each target agent", lambda: [
+                _agent_metric(url, "vineyard_migrate_agent_pull_sessions") for url in four.metrics[1:]] == [1, 1, 1])
+        finally:
+            caller.kill()
+            out, err = caller.communicate()
+        assert caller.returncode == -signal.SIGKILL, (out, err)
+    finally:
+        four.agents[0].process.send_signal(signal.SIGCONT)
+    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    assert [snapshot(c) for c in clients] == before
+    old = clients[0].get_meta(gid, sync_remote=True)
+    for k, frame in enumerate(frames):
+        pd.testing.assert_frame_equal(clients[0].get(old.get_member("partitions_-%d" % k).meta.id), frame)
+
+
+def test_sizes_of_chunks_whose_holders_are_not_on_this_host(four, tmp_path):
+    """A caller that sees only h1's IPC socket (the others are hidden by a mount namespace of its
+    own): the sizes of the chunks held by h2..h4 come from a plan per chunk, answered by their
+    agents, and equal what their sockets say; the rebalance it runs is pulled by the agents."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    rows = [3000, 1000, 5000, 2000, 8000, 1000, 4000, 2500, 6000, 500, 7000, 1500]
+    hosts = [0] * 3 + [1] * 5 + [2] * 3 + [3]
+    gid, frames = _global_frame(clients, list(zip(hosts, rows)))
+    seen_here = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    h1 = four.sockets[0]
+    hidden = os.path.dirname(h1)
+    assert all(os.path.dirname(s) == hidden for s in four.sockets)
+    keep = tmp_path / "h1.sock"
+    keep.touch()
+    script = """
+import json, os, sys, vineyard_migrate
+args = json.loads(sys.argv[1])
+assert os.path.exists(args["h1"]) and not any(os.path.exists(s) for s in args["others"]), "sockets not hidden"
+plan = vineyard_migrate.rebalance_plan(args["gid"], [args["h1"]] + args["ids"], via=args["h1"])
+done = vineyard_migrate.rebalance(args["gid"], [args["h1"]] + args["ids"], via=args["h1"], details=True)
+done["object_id"], done["source_id"] = int(done["object_id"]), int(done["source_id"])
+print(json.dumps({"plan": plan, "done": done}), flush=True)
+"""
+    args = json.dumps({"gid": int(gid), "h1": h1, "others": four.sockets[1:],
+                       "ids": [c.instance_id for c in clients[1:]]})
+    shell = " && ".join([
+        "mount --bind %s %s" % (shlex.quote(h1), shlex.quote(str(keep))),
+        "mount -t tmpfs none %s" % shlex.quote(hidden),
+        "touch %s" % shlex.quote(h1),
+        "mount --bind %s %s" % (shlex.quote(str(keep)), shlex.quote(h1)),
+        "exec %s -c %s %s" % (shlex.quote(sys.executable), shlex.quote(script), shlex.quote(args)),
+    ])
+    token = open(four.token).read().strip()
+    ran = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", shell], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "VINEYARD_MIGRATE_TOKEN": token})
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    out = json.loads([line for line in ran.stdout.splitlines() if line.startswith("{")][-1])
+    assert out["plan"]["chunks"] == seen_here["chunks"] and out["plan"]["moves"] == seen_here["moves"]
+    done = out["done"]
+    assert done["bytes_moved_by_caller"] == 0 and done["bytes_moved"] == seen_here["bytes_moved"]
+    by_instance = {c.instance_id: c for c in clients}
+    new = clients[0].get_meta(vineyard.ObjectID(done["object_id"]), sync_remote=True)
+    for k, frame in enumerate(frames):
+        member = new.get_member("partitions_-%d" % k).meta
+        pd.testing.assert_frame_equal(by_instance[member.instance_id].get(member.id), frame)
