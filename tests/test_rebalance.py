@@ -414,7 +414,6 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
     assert any(m["from"] == clients[1].instance_id for m in plan["moves"])
     assert any(m["from"] == clients[0].instance_id for m in plan["moves"])
     before = [snapshot(c) for c in clients]
-    host, v = four.hosts[1], four.instances[1]
     four.agents[1].stop(signal.SIGKILL)
     try:
         with pytest.raises((vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)):
@@ -427,8 +426,7 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
             pd.testing.assert_frame_equal(clients[[c.instance_id for c in clients].index(meta.instance_id)].get(meta.id),
                                           frame)
     finally:
-        four.agents[1] = start_agent(four.servers, "agent-rb-h2-again", v.socket, host=host.address,
-                                     token_file=four.token, prefix=host.prefix, env=host.env, jvm_options="-Xmx256m")
+        _start_agent(four, 1, "agent-rb-h2-restarted")
 
 
 def _wait_for(what, check, seconds=60):
@@ -487,7 +485,7 @@ def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
     finally:
         if four.agents[1].process.poll() is None:
             four.agents[1].stop(signal.SIGKILL)
-        _start_agent(four, 1, "agent-rb-h2-again")
+        _start_agent(four, 1, "agent-rb-h2-after-midway")
 
 
 CALLER = """
