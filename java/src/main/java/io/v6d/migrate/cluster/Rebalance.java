@@ -63,12 +63,14 @@ public final class Rebalance {
   public static String run(String object, String via, String[] instances, String by, int maxMoves, boolean persist,
       String name, boolean replace, int perSource, int perTarget, String pulledBy, MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
+    Phases phases = new Phases();
     try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
       GlobalChunks global = new GlobalChunks(view, object);
       RebalancePlan plan = plan(global, request, instances, by, maxMoves);
       if (name != null) {
         refuseTakenName(view, name);
       }
+      phases.end("plan");
       List<RebalancePlan.Move> byAgents = new ArrayList<>();
       List<RebalancePlan.Move> byCaller = new ArrayList<>();
       String mode = pulledBy == null ? "auto" : pulledBy;
@@ -101,9 +103,13 @@ public final class Rebalance {
           } finally {
             copies.putAll(agents.await());
           }
+          phases.end("moves");
           agents.persist();
+          phases.end("persist");
           newId = build(view, global, copies, persist, name);
+          phases.end("build");
           agents.commit();
+          phases.end("commit");
         } catch (RuntimeException e) {
           agents.rollback();
           moves.rollback();
@@ -118,6 +124,7 @@ public final class Rebalance {
         ObjectNode pulled = out.putObject("pulled_by_agents");
         agents.bytesByTarget().forEach((instance, bytes) -> pulled.put(String.valueOf(instance), bytes));
         out.set("plan", plan.toJson());
+        out.set("seconds", phases.json());
         ObjectNode copied = out.putObject("copies");
         copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
         notDeleted.forEach(out.putArray("not_deleted")::add);
@@ -225,5 +232,21 @@ public final class Rebalance {
       LOG.warn("rebalance: the new object is persisted but these could not be deleted: {}", failures);
     }
     return failures;
+  }
+
+  /** Wall time of each phase of a run, in order, for the result (what bounds a rebalance). */
+  private static final class Phases {
+    private final ObjectNode seconds = FrameCodec.mapper().createObjectNode();
+    private long last = System.nanoTime();
+
+    void end(String phase) {
+      long now = System.nanoTime();
+      seconds.put(phase, (now - last) / 1e9);
+      last = now;
+    }
+
+    ObjectNode json() {
+      return seconds;
+    }
   }
 }
