@@ -75,6 +75,7 @@ def run(quick=False, reps=None, log=print):
                 by_id[move["to"]].delete(vineyard.ObjectID(result["copies"][move["chunk"]]), deep=True)
             return took, result
 
+        rebalanced("agents")  # warm the agents' JVMs (their first pull loads the engine)
         for _ in range(reps):
             took, result = rebalanced("agents")
             assert result["bytes_moved_by_caller"] == 0
