@@ -363,22 +363,40 @@ def _delta(after, before):
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
+def _agents_requests(four):
+    """Every agent's vineyardd requests by type (its /metrics: the agent process's request log), summed."""
+    import urllib.request
+
+    total = {}
+    for url in four.metrics:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            for line in reply.read().decode().splitlines():
+                if line.startswith("vineyard_migrate_agent_vineyardd_requests_total{"):
+                    kind = line.split('type="', 1)[1].split('"', 1)[0]
+                    total[kind] = total.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def test_request_counts_per_chunk_and_per_blob(four, capsys):
-    """The engine's own request log (and etcd's counters) over one migration and one rebalance;
+    """The engine's own request log (this process's, and each agent's through its /metrics) and
+    etcd's counters over one migration and rebalances pulled by this process and by the agents;
     docs/scaling.md quotes these numbers. Requests per moved chunk must not grow with the number of
-    chunks: the rebalance of 12 costs at most 12/4 times the requests of the rebalance of 4."""
+    chunks: the rebalance of 12 costs at most 1.5 times the requests per move of the rebalance of 4."""
     import json
 
     clients = four.clients()
     etcd = four.servers.etcd_endpoint
     measured = {}
-    for label, layout in (("rebalance-4", [(0, 4000)] * 4), ("rebalance-12", [(0, 4000)] * 12)):
-        gid, _ = _global_frame(clients, layout)
-        vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
-        e0, r0 = _etcd_counts(etcd), _engine_requests()
-        result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
-        measured[label] = {"moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
-                           "etcd": _delta(_etcd_counts(etcd), e0)}
+    for pulled_by in ("caller", "agents"):
+        for n in (4, 12):
+            gid, _ = _global_frame(clients, [(0, 4000)] * n)
+            vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
+            e0, r0, a0 = _etcd_counts(etcd), _engine_requests(), _agents_requests(four)
+            result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True,
+                                                pulled_by=pulled_by)
+            measured["rebalance-%d-by-%s" % (n, pulled_by)] = {
+                "moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
+                "agents": _delta(_agents_requests(four), a0), "etcd": _delta(_etcd_counts(etcd), e0)}
     oid = clients[0].put(pd.DataFrame({"x": np.arange(4000), "y": np.arange(4000.0)}))
     clients[0].persist(oid)
     blobs = sum(1 for _ in _blob_ids(clients[0].get_meta(oid)))
@@ -388,10 +406,13 @@ def test_request_counts_per_chunk_and_per_blob(four, capsys):
                                    "etcd": _delta(_etcd_counts(etcd), e0)}
     with capsys.disabled():
         print("\nrequest counts: " + json.dumps(measured, sort_keys=True))
-    small, large = measured["rebalance-4"], measured["rebalance-12"]
-    per_small = sum(small["engine"].values()) / small["moves"]
-    per_large = sum(large["engine"].values()) / large["moves"]
-    assert per_large <= per_small * 1.5, measured
+    for pulled_by, side in (("caller", "engine"), ("agents", "agents")):
+        small, large = measured["rebalance-4-by-" + pulled_by], measured["rebalance-12-by-" + pulled_by]
+        per_small = sum(small[side].values()) / small["moves"]
+        per_large = sum(large[side].values()) / large["moves"]
+        assert per_large <= per_small * 1.5, measured
+    # pulled by the agents, this process allocates nothing and its requests do not grow with the moves
+    assert not any("create_buffer" in k for k in measured["rebalance-12-by-agents"]["engine"])
 
 
 def _blob_ids(meta):

@@ -48,6 +48,15 @@ public final class AgentMetrics {
 
   static {
     JvmMemoryMetrics.builder().register(REGISTRY);
+    // every request this agent process sent its vineyardd, by type (the engine's own request log):
+    // what docs/scaling.md counts per chunk for agent-run pulls
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder()
+        .name("vineyard_migrate_agent_vineyardd_requests")
+        .help("Requests this agent process sent to vineyardd, by request type")
+        .labelNames("type")
+        .callback(callback -> io.v6d.migrate.ipc.RequestLog.snapshot().forEach((type, count) ->
+            callback.call(count, type)))
+        .register(REGISTRY);
   }
 
   private AgentMetrics() {}
