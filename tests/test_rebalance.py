@@ -600,3 +600,58 @@ print(json.dumps({"plan": plan, "done": done}), flush=True)
     for k, frame in enumerate(frames):
         member = new.get_member("partitions_-%d" % k).meta
         pd.testing.assert_frame_equal(by_instance[member.instance_id].get(member.id), frame)
+
+
+def test_a_peer_gets_only_what_its_pull_session_made(four):
+    """An authenticated peer speaking the wire protocol itself: bad orders are refused before
+    anything is pulled; a session's copies are deleted by its abort, and no other connection can
+    commit or abort them (a peer cannot have the agent delete objects it did not make for it)."""
+    import agent_wire as wire
+
+    clients = four.clients()
+    h1, h2 = clients[0], clients[1]
+    token = open(four.token).read().strip().encode()
+    endpoint = four.agents[1].endpoint
+    chunk = h1.put(pd.DataFrame({"x": np.arange(5000)}))
+    h1.persist(chunk)
+    other = h1.put(pd.DataFrame({"x": np.arange(7)}))
+    h1.persist(other)
+    order = {"per_source": 1, "per_target": 1, "connections": 1, "transport": "tcp"}
+    before = [snapshot(c) for c in clients]
+
+    mine, theirs = wire.open_authenticated(endpoint, token), wire.open_authenticated(endpoint, token)
+    try:
+        blob = next(_blob_ids(h1.get_meta(chunk)))
+        for bad, message in (
+                ({**order, "chunks": [{"id": wire.object_id(blob), "from": h1.instance_id}]}, "is a blob"),
+                ({**order, "chunks": []}, "1 to"),
+                ({**order, "per_target": 0, "chunks": [{"id": wire.object_id(chunk), "from": 1}]}, "per_target"),
+                ({**order, "chunks": [{"id": wire.object_id(chunk), "from": 1}] * 2}, "named twice"),
+                ({**order, "chunks": [{"id": "o7fffffffffff0001", "from": 1}]}, "")):  # no such object
+            kind, body = wire.request(mine, "pull", **bad)
+            assert kind == wire.ERROR and message in body["message"], body
+        assert [snapshot(c) for c in clients] == before
+
+        kind, pulled = wire.request(mine, "pull", **order,
+                                    chunks=[{"id": wire.object_id(chunk), "from": h1.instance_id}])
+        assert kind == wire.REPLY, pulled
+        copy = vineyard.ObjectID(pulled["copies"][wire.object_id(chunk)])
+        assert pulled["bytes"] > 0 and h2.exists(copy)
+        pd.testing.assert_frame_equal(h2.get(copy), h1.get(chunk))
+        kind, body = wire.request(mine, "pull", **order, chunks=[{"id": wire.object_id(other), "from": 1}])
+        assert kind == wire.ERROR and "already carries" in body["message"]
+        # another connection (the same token) can neither commit nor abort this session
+        for op in ("pull_commit", "pull_abort", "pull_persist"):
+            kind, body = wire.request(theirs, op, session=pulled["session"])
+            assert kind == wire.ERROR and "no pull session" in body["message"], (op, body)
+        assert h2.exists(copy)
+        kind, body = wire.request(mine, "pull_commit", session="0" * 32)
+        assert kind == wire.ERROR and "no pull session" in body["message"]
+        kind, body = wire.request(mine, "pull_abort", session=pulled["session"])
+        assert kind == wire.REPLY, body
+        assert not h2.exists(copy)
+        assert [snapshot(c) for c in clients] == before
+    finally:
+        mine.close()
+        theirs.close()
+    _wait_for("the agent's sessions to close", lambda: _open_pull_sessions(four) == [0] * 4)

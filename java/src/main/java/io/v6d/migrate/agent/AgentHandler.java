@@ -172,7 +172,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         owned = null;
       }
       case "pull" -> {
-        if (pullSession != null) {
+        if (pullSession != null && !pullSession.over()) { // a failed pull is over: rolled back already
           throw new MigrateException(ErrorCode.INVALID, "this connection already carries pull session "
               + pullSession.id() + ": commit or abort it first");
         }

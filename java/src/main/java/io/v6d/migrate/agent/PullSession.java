@@ -54,7 +54,8 @@ final class PullSession {
   record Chunk(long id, long from) {}
 
   /** What the peer asked, checked. */
-  record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis) {
+  record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis,
+      int connections) {
     static Order parse(JsonNode request) {
       JsonNode list = request.path("chunks");
       if (!list.isArray() || list.isEmpty() || list.size() > MAX_CHUNKS) {
@@ -80,7 +81,7 @@ final class PullSession {
       }
       return new Order(chunks, bound(request, "per_source"), bound(request, "per_target"),
           TransportChoice.parse(request.path("transport").asText("auto")),
-          Timeouts.orDefault(request.path("timeout_ms").asLong(0)));
+          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"));
     }
 
     private static int bound(JsonNode request, String field) {
@@ -225,7 +226,8 @@ final class PullSession {
             return;
           }
           MigrationRequest request = new MigrationRequest(ObjectIds.format(chunk.id()), server.socket(), null, null,
-              false, order.transport(), server.tokenFile(), TcpOptions.DEFAULT, false, order.timeoutMillis(), true);
+              false, order.transport(), server.tokenFile(),
+              new TcpOptions(order.connections(), TcpOptions.DEFAULT.chunkBytes()), false, order.timeoutMillis(), true);
           MigrationResult result = engine.pullInto(worker.build, worker.client, request);
           if (!result.alreadyOnTarget()) {
             worker.made.add(result.targetId());
@@ -279,6 +281,11 @@ final class PullSession {
       case PULLED, PERSISTED -> rollBack(why);
       case DONE -> { }
     }
+  }
+
+  /** Committed or rolled back: nothing of it is left to do. */
+  synchronized boolean over() {
+    return state == State.DONE;
   }
 
   /** The pull's reply is written (or the pull never started). */
