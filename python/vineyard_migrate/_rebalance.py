@@ -99,7 +99,8 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
             itself, uncommitted until every target is done), ``"caller"`` (this process copies each
             chunk) or ``"auto"`` (default: the target's agent when it has one, else this process).
         details: return a dict (``object_id``, ``source_id``, ``bytes_moved``, ``bytes_moved_by_caller``,
-            ``pulled_by_agents`` -- bytes by target instance id --, ``plan``) instead of the id.
+            ``pulled_by_agents`` -- bytes by target instance id --, ``copies``, ``plan`` and ``seconds``,
+            the wall time of each phase: plan, moves, persist, build, commit) instead of the id.
         transport, token_file, connections, timeout: as for :func:`migrate`.
 
     Raises:

@@ -124,8 +124,13 @@ final class AgentPulls implements AutoCloseable {
         settled.get(tick, TimeUnit.MILLISECONDS);
         break;
       } catch (TimeoutException e) {
-        targets.values().stream().filter(t -> t.pulled.isDone() && !t.pulled.isCompletedExceptionally())
-            .forEach(t -> t.connection.call("info", null));
+        try {
+          targets.values().stream().filter(t -> t.pulled.isDone() && !t.pulled.isCompletedExceptionally())
+              .forEach(t -> t.connection.call("info", null));
+        } catch (MigrateException gone) { // an agent that pulled its share is gone: its session rolls back
+          failure = gone;
+          break;
+        }
       } catch (ExecutionException e) {
         failure = asMigrate(e.getCause());
         break;
