@@ -235,8 +235,10 @@ def test_a_target_too_small_leaves_every_instance_as_it_was(four):
     try:
         before = [snapshot(c) for c in clients]
         with pytest.raises(vineyard.NotEnoughMemoryException):
-            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, transfers_per_target=1)
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, transfers_per_target=1,
+                                       pulled_by="agents")
         assert [snapshot(c) for c in clients] == before
+        assert _open_pull_sessions(four) == [0] * 4
         # the original is intact
         old = clients[0].get_meta(gid, sync_remote=True)
         for k, frame in enumerate(frames):
@@ -439,7 +441,8 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
     try:
         with pytest.raises((vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)):
             # transport="tcp": with "auto" the engine would fall back to vineyardd's RPC port and succeed
-            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp")
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp",
+                                       pulled_by="agents")
         assert [snapshot(c) for c in clients] == before
         old = clients[0].get_meta(gid, sync_remote=True)
         for k, frame in enumerate(frames):
