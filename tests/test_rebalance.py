@@ -515,7 +515,8 @@ def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
 CALLER = """
 import json, sys, vineyard_migrate
 args = json.loads(sys.argv[1])
-vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60, pulled_by="agents")
+vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60, pulled_by="agents",
+                           **args.get("extra", {}))
 print("done", flush=True)
 """
 
@@ -658,3 +659,53 @@ def test_a_peer_gets_only_what_its_pull_session_made(four):
         mine.close()
         theirs.close()
     _wait_for("the agent's sessions to close", lambda: _open_pull_sessions(four) == [0] * 4)
+
+
+def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
+    """The caller dies (-9) when one target agent has pulled its whole share (its session waits for
+    the commit) and another still pulls from a stopped source: the finished one deletes its copies
+    at once, the other when its pull ends; every instance holds what it held before."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    gid, _ = _global_frame(clients, [(0, 20000)] * 6 + [(1, 20000)] * 4 + [(3, 20000)] * 2)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets, by="count")
+    sources = {}
+    for m in plan["moves"]:
+        sources.setdefault(ids.index(m["to"]), set()).add(ids.index(m["from"]))
+    stopped = next(s for s in (0, 1) if any(s in f for f in sources.values()) and
+                   any(s not in f for f in sources.values()))
+    done = [t for t, f in sources.items() if stopped not in f]
+    waiting = [t for t, f in sources.items() if stopped in f]
+    incoming = {t: sum(m["bytes"] for m in plan["moves"] if m["to"] == ids[t]) for t in done}
+    before = [snapshot(c) for c in clients]
+    pulled_before = _pulled(four)
+    four.agents[stopped].process.send_signal(signal.SIGSTOP)
+    try:
+        caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
+            {"gid": int(gid), "sockets": four.sockets, "token": four.token, "extra": {"by": "count"}})],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for("the finished targets' whole shares", lambda: all(
+                _agent_metric(four.metrics[t], "vineyard_migrate_agent_pulled_bytes_total") - pulled_before[t]
+                == incoming[t] for t in done) and all(
+                _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting))
+            time.sleep(0.5)  # the finished sessions' replies are out: they wait for the commit
+            assert all(_agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in done)
+        finally:
+            caller.kill()
+            out, err = caller.communicate()
+        assert caller.returncode == -signal.SIGKILL, (out, err)
+        # the finished targets roll back now, while the stopped source still holds the others
+        _wait_for("the finished targets to roll back", lambda: all(
+            _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 0 for t in done), 30)
+        assert all(_agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting)
+    finally:
+        four.agents[stopped].process.send_signal(signal.SIGCONT)
+    _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    assert [snapshot(c) for c in clients] == before
