@@ -24,6 +24,7 @@ class Cluster:
     agents: list
     token: str
     servers: object
+    metrics: list  # each agent's /metrics URL (served on its host's address)
 
     def clients(self):
         return [vineyard.connect(v.socket) for v in self.instances]
@@ -47,14 +48,46 @@ def four(request):
                 reporter.write_line("\n" + message)
         token = str(write_token(servers.workdir))
         servers.start_etcd(host=members[0].address, prefix=members[0].prefix)
-        instances, agents = [], []
+        instances = []
         for host in members:
             v = servers.start_vineyardd("rb-" + host.name, "512Mi", cluster="rebal", prefix=host.prefix, env=host.env)
             instances.append(v)
-        for host, v in zip(members, instances):
-            agents.append(start_agent(servers, "agent-rb-" + host.name, v.socket, host=host.address, token_file=token,
-                                      prefix=host.prefix, env=host.env, jvm_options="-Xmx256m"))
-        yield Cluster(members, instances, agents, token, servers)
+        cluster = Cluster(members, instances, [None] * len(members), token, servers, [None] * len(members))
+        for i in range(len(members)):
+            _start_agent(cluster, i, "agent-rb-" + members[i].name)
+        yield cluster
+
+
+def _start_agent(cluster, i, name):
+    """(Re)starts host i's agent, with its /metrics on the host's address (reachable from here)."""
+    host, v = cluster.hosts[i], cluster.instances[i]
+    agent = start_agent(cluster.servers, name, v.socket, host=host.address, token_file=cluster.token,
+                        prefix=host.prefix, env=host.env, jvm_options="-Xmx256m",
+                        extra=["--metrics-host", host.address, "--metrics-port", "0"])
+    line = agent.process.stdout.readline()
+    assert line.startswith("metrics on port "), line
+    cluster.agents[i] = agent
+    cluster.metrics[i] = "http://%s:%d/metrics" % (host.address, int(line.split()[-1]))
+    return agent
+
+
+def _agent_metric(url, name):
+    """The value of one unlabelled sample of an agent's /metrics (0 when absent)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _pulled(four):
+    return [_agent_metric(url, "vineyard_migrate_agent_pulled_bytes_total") for url in four.metrics]
+
+
+def _open_pull_sessions(four):
+    return [_agent_metric(url, "vineyard_migrate_agent_pull_sessions") for url in four.metrics]
 
 
 def _global_frame(clients, layout):
@@ -110,15 +143,29 @@ def _packs(moved, index, load, chunks, weight, cap):
     return False
 
 
-def _check_rebalanced(four, gid, frames):
+def _check_rebalanced(four, gid, frames, pulled_by="auto"):
     clients = four.clients()
     ids = [c.instance_id for c in clients]
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     assert plan["optimal"] and plan["complete"]
     assert plan["bytes_moved"] == min_bytes_moved(plan["chunks"], ids)
     before = [snapshot(c) for c in clients]
-    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
+    pulled_before, requests_before = _pulled(four), _engine_requests()
+    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True, pulled_by=pulled_by)
     assert result["bytes_moved"] == plan["bytes_moved"] == sum(m["bytes"] for m in plan["moves"])
+    incoming = {i: sum(m["bytes"] for m in plan["moves"] if m["to"] == i) for i in ids}
+    pulled = [now - was for now, was in zip(_pulled(four), pulled_before)]
+    allocated_here = {k: v for k, v in _delta(_engine_requests(), requests_before).items() if "create_buffer" in k}
+    if pulled_by == "caller":
+        assert result["bytes_moved_by_caller"] == plan["bytes_moved"] and result["pulled_by_agents"] == {}
+        assert pulled == [0] * 4 and allocated_here
+    else:
+        # the bytes did not cross this process: each target's agent pulled exactly its incoming
+        # chunks (its own counter), and this process allocated no blob anywhere
+        assert result["bytes_moved_by_caller"] == 0 and not allocated_here, allocated_here
+        assert result["pulled_by_agents"] == {str(i): b for i, b in incoming.items() if b}
+        assert pulled == [incoming[i] for i in ids]
+    assert _open_pull_sessions(four) == [0] * 4
     destination = {m["chunk"]: m["to"] for m in plan["moves"]}
     assert result["copies"].keys() == destination.keys()
     by_instance = dict(zip(ids, clients))
@@ -148,10 +195,11 @@ def _check_rebalanced(four, gid, frames):
     return plan, result
 
 
-def test_twelve_chunks_on_one_host_spread_over_four(four):
+@pytest.mark.parametrize("pulled_by", ["agents", "caller"])
+def test_twelve_chunks_on_one_host_spread_over_four(four, pulled_by):
     clients = four.clients()
     gid, frames = _global_frame(clients, [(0, 4000)] * 12)
-    plan, _ = _check_rebalanced(four, gid, frames)
+    plan, _ = _check_rebalanced(four, gid, frames, pulled_by)
     assert len(plan["moves"]) == 9
     assert sorted(plan["bytes_after"].values()) == [3 * plan["chunks"][0]["bytes"]] * 4
 
@@ -187,8 +235,10 @@ def test_a_target_too_small_leaves_every_instance_as_it_was(four):
     try:
         before = [snapshot(c) for c in clients]
         with pytest.raises(vineyard.NotEnoughMemoryException):
-            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, transfers_per_target=1)
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, transfers_per_target=1,
+                                       pulled_by="agents")
         assert [snapshot(c) for c in clients] == before
+        assert _open_pull_sessions(four) == [0] * 4
         # the original is intact
         old = clients[0].get_meta(gid, sync_remote=True)
         for k, frame in enumerate(frames):
@@ -315,22 +365,40 @@ def _delta(after, before):
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
+def _agents_requests(four):
+    """Every agent's vineyardd requests by type (its /metrics: the agent process's request log), summed."""
+    import urllib.request
+
+    total = {}
+    for url in four.metrics:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            for line in reply.read().decode().splitlines():
+                if line.startswith("vineyard_migrate_agent_vineyardd_requests_total{"):
+                    kind = line.split('type="', 1)[1].split('"', 1)[0]
+                    total[kind] = total.get(kind, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def test_request_counts_per_chunk_and_per_blob(four, capsys):
-    """The engine's own request log (and etcd's counters) over one migration and one rebalance;
+    """The engine's own request log (this process's, and each agent's through its /metrics) and
+    etcd's counters over one migration and rebalances pulled by this process and by the agents;
     docs/scaling.md quotes these numbers. Requests per moved chunk must not grow with the number of
-    chunks: the rebalance of 12 costs at most 12/4 times the requests of the rebalance of 4."""
+    chunks: the rebalance of 12 costs at most 1.5 times the requests per move of the rebalance of 4."""
     import json
 
     clients = four.clients()
     etcd = four.servers.etcd_endpoint
     measured = {}
-    for label, layout in (("rebalance-4", [(0, 4000)] * 4), ("rebalance-12", [(0, 4000)] * 12)):
-        gid, _ = _global_frame(clients, layout)
-        vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
-        e0, r0 = _etcd_counts(etcd), _engine_requests()
-        result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True)
-        measured[label] = {"moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
-                           "etcd": _delta(_etcd_counts(etcd), e0)}
+    for pulled_by in ("caller", "agents"):
+        for n in (4, 12):
+            gid, _ = _global_frame(clients, [(0, 4000)] * n)
+            vineyard_migrate.rebalance_plan(gid, four.sockets)  # warm: the JVM and the cluster view
+            e0, r0, a0 = _etcd_counts(etcd), _engine_requests(), _agents_requests(four)
+            result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True,
+                                                pulled_by=pulled_by)
+            measured["rebalance-%d-by-%s" % (n, pulled_by)] = {
+                "moves": len(result["plan"]["moves"]), "engine": _delta(_engine_requests(), r0),
+                "agents": _delta(_agents_requests(four), a0), "etcd": _delta(_etcd_counts(etcd), e0)}
     oid = clients[0].put(pd.DataFrame({"x": np.arange(4000), "y": np.arange(4000.0)}))
     clients[0].persist(oid)
     blobs = sum(1 for _ in _blob_ids(clients[0].get_meta(oid)))
@@ -340,10 +408,13 @@ def test_request_counts_per_chunk_and_per_blob(four, capsys):
                                    "etcd": _delta(_etcd_counts(etcd), e0)}
     with capsys.disabled():
         print("\nrequest counts: " + json.dumps(measured, sort_keys=True))
-    small, large = measured["rebalance-4"], measured["rebalance-12"]
-    per_small = sum(small["engine"].values()) / small["moves"]
-    per_large = sum(large["engine"].values()) / large["moves"]
-    assert per_large <= per_small * 1.5, measured
+    for pulled_by, side in (("caller", "engine"), ("agents", "agents")):
+        small, large = measured["rebalance-4-by-" + pulled_by], measured["rebalance-12-by-" + pulled_by]
+        per_small = sum(small[side].values()) / small["moves"]
+        per_large = sum(large[side].values()) / large["moves"]
+        assert per_large <= per_small * 1.5, measured
+    # pulled by the agents, this process allocates nothing and its requests do not grow with the moves
+    assert not any("create_buffer" in k for k in measured["rebalance-12-by-agents"]["engine"])
 
 
 def _blob_ids(meta):
@@ -366,12 +437,12 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
     assert any(m["from"] == clients[1].instance_id for m in plan["moves"])
     assert any(m["from"] == clients[0].instance_id for m in plan["moves"])
     before = [snapshot(c) for c in clients]
-    host, v = four.hosts[1], four.instances[1]
     four.agents[1].stop(signal.SIGKILL)
     try:
         with pytest.raises((vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)):
             # transport="tcp": with "auto" the engine would fall back to vineyardd's RPC port and succeed
-            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp")
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=10, transport="tcp",
+                                       pulled_by="agents")
         assert [snapshot(c) for c in clients] == before
         old = clients[0].get_meta(gid, sync_remote=True)
         for k, frame in enumerate(frames):
@@ -379,5 +450,262 @@ def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
             pd.testing.assert_frame_equal(clients[[c.instance_id for c in clients].index(meta.instance_id)].get(meta.id),
                                           frame)
     finally:
-        four.agents[1] = start_agent(four.servers, "agent-rb-h2-again", v.socket, host=host.address,
-                                     token_file=four.token, prefix=host.prefix, env=host.env, jvm_options="-Xmx256m")
+        _start_agent(four, 1, "agent-rb-h2-restarted")
+
+
+def _wait_for(what, check, seconds=60):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "waited %d s for %s" % (seconds, what)
+        time.sleep(0.1)
+
+
+def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
+    """h2's agent is stopped (SIGSTOP) so that the target agents' pulls from it hang while their
+    pulls from h1 land; then it is killed (-9) midway: every target agent rolls back its session,
+    and every instance holds what it held before."""
+    import signal
+    import threading
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 6 + [(1, 20000)] * 6)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    targets = sorted({[c.instance_id for c in clients].index(m["to"]) for m in plan["moves"]})
+    assert 1 not in targets and {m["from"] for m in plan["moves"]} == {clients[0].instance_id, clients[1].instance_id}
+    before = [snapshot(c) for c in clients]
+    pulled_before = _pulled(four)
+    outcome = {}
+
+    def run():
+        try:
+            # transport="tcp": with "auto" the agents would fall back to vineyardd's RPC port and succeed
+            outcome["result"] = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60,
+                                                           transport="tcp", pulled_by="agents")
+        except Exception as e:  # noqa: BLE001 -- checked below
+            outcome["error"] = e
+
+    four.agents[1].process.send_signal(signal.SIGSTOP)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        # midway: every target holds a session, and has pulled some of h1's chunks already
+        _wait_for("the targets' pulls from h1", lambda: all(
+            _agent_metric(four.metrics[i], "vineyard_migrate_agent_pull_sessions") == 1
+            and _agent_metric(four.metrics[i], "vineyard_migrate_agent_pulled_bytes_total") > pulled_before[i]
+            for i in targets))
+        four.agents[1].stop(signal.SIGKILL)
+        thread.join(120)
+        assert not thread.is_alive()
+        assert isinstance(outcome.get("error"), (vineyard.ConnectionFailedException, vineyard.ConnectionErrorException)), outcome
+        assert [snapshot(c) for c in clients] == before
+        assert [_agent_metric(four.metrics[i], "vineyard_migrate_agent_pull_sessions") for i in targets] == [0] * len(targets)
+        old = clients[0].get_meta(gid, sync_remote=True)
+        by_instance = {c.instance_id: c for c in clients}
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)
+    finally:
+        if four.agents[1].process.poll() is None:
+            four.agents[1].stop(signal.SIGKILL)
+        _start_agent(four, 1, "agent-rb-h2-after-midway")
+
+
+CALLER = """
+import json, sys, vineyard_migrate
+args = json.loads(sys.argv[1])
+vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60, pulled_by="agents",
+                           **args.get("extra", {}))
+print("done", flush=True)
+"""
+
+
+def test_the_caller_killed_midway_the_target_agents_roll_back(four):
+    """The rebalancing process is killed (-9) while the three target agents pull (h1's agent, the
+    source, is stopped so that they wait); then h1's agent goes on, so the pulls could finish: each
+    target agent sees its peer gone and deletes what its session made."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    before = [snapshot(c) for c in clients]
+    four.agents[0].process.send_signal(signal.SIGSTOP)
+    try:
+        caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
+            {"gid": int(gid), "sockets": four.sockets, "token": four.token})],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for("a session on each target agent", lambda: [
+                _agent_metric(url, "vineyard_migrate_agent_pull_sessions") for url in four.metrics[1:]] == [1, 1, 1])
+        finally:
+            caller.kill()
+            out, err = caller.communicate()
+        assert caller.returncode == -signal.SIGKILL, (out, err)
+    finally:
+        four.agents[0].process.send_signal(signal.SIGCONT)
+    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    assert [snapshot(c) for c in clients] == before
+    old = clients[0].get_meta(gid, sync_remote=True)
+    for k, frame in enumerate(frames):
+        pd.testing.assert_frame_equal(clients[0].get(old.get_member("partitions_-%d" % k).meta.id), frame)
+
+
+def test_sizes_of_chunks_whose_holders_are_not_on_this_host(four, tmp_path):
+    """A caller that sees only h1's IPC socket (the others are hidden by a mount namespace of its
+    own): the sizes of the chunks held by h2..h4 come from a plan per chunk, answered by their
+    agents, and equal what their sockets say; the rebalance it runs is pulled by the agents."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    clients = four.clients()
+    rows = [3000, 1000, 5000, 2000, 8000, 1000, 4000, 2500, 6000, 500, 7000, 1500]
+    hosts = [0] * 3 + [1] * 5 + [2] * 3 + [3]
+    gid, frames = _global_frame(clients, list(zip(hosts, rows)))
+    seen_here = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    h1 = four.sockets[0]
+    hidden = os.path.dirname(h1)
+    assert all(os.path.dirname(s) == hidden for s in four.sockets)
+    keep = tmp_path / "h1.sock"
+    keep.touch()
+    script = """
+import json, os, sys, vineyard_migrate
+args = json.loads(sys.argv[1])
+assert os.path.exists(args["h1"]) and not any(os.path.exists(s) for s in args["others"]), "sockets not hidden"
+plan = vineyard_migrate.rebalance_plan(args["gid"], [args["h1"]] + args["ids"], via=args["h1"])
+done = vineyard_migrate.rebalance(args["gid"], [args["h1"]] + args["ids"], via=args["h1"], details=True)
+done["object_id"], done["source_id"] = int(done["object_id"]), int(done["source_id"])
+print(json.dumps({"plan": plan, "done": done}), flush=True)
+"""
+    args = json.dumps({"gid": int(gid), "h1": h1, "others": four.sockets[1:],
+                       "ids": [c.instance_id for c in clients[1:]]})
+    shell = " && ".join([
+        "mount --bind %s %s" % (shlex.quote(h1), shlex.quote(str(keep))),
+        "mount -t tmpfs none %s" % shlex.quote(hidden),
+        "touch %s" % shlex.quote(h1),
+        "mount --bind %s %s" % (shlex.quote(str(keep)), shlex.quote(h1)),
+        "exec %s -c %s %s" % (shlex.quote(sys.executable), shlex.quote(script), shlex.quote(args)),
+    ])
+    token = open(four.token).read().strip()
+    ran = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", shell], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "VINEYARD_MIGRATE_TOKEN": token})
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    out = json.loads([line for line in ran.stdout.splitlines() if line.startswith("{")][-1])
+    assert out["plan"]["chunks"] == seen_here["chunks"] and out["plan"]["moves"] == seen_here["moves"]
+    done = out["done"]
+    assert done["bytes_moved_by_caller"] == 0 and done["bytes_moved"] == seen_here["bytes_moved"]
+    by_instance = {c.instance_id: c for c in clients}
+    new = clients[0].get_meta(vineyard.ObjectID(done["object_id"]), sync_remote=True)
+    for k, frame in enumerate(frames):
+        member = new.get_member("partitions_-%d" % k).meta
+        pd.testing.assert_frame_equal(by_instance[member.instance_id].get(member.id), frame)
+
+
+def test_a_peer_gets_only_what_its_pull_session_made(four):
+    """An authenticated peer speaking the wire protocol itself: bad orders are refused before
+    anything is pulled; a session's copies are deleted by its abort, and no other connection can
+    commit or abort them (a peer cannot have the agent delete objects it did not make for it)."""
+    import agent_wire as wire
+
+    clients = four.clients()
+    h1, h2 = clients[0], clients[1]
+    token = open(four.token).read().strip().encode()
+    endpoint = four.agents[1].endpoint
+    chunk = h1.put(pd.DataFrame({"x": np.arange(5000)}))
+    h1.persist(chunk)
+    other = h1.put(pd.DataFrame({"x": np.arange(7)}))
+    h1.persist(other)
+    order = {"per_source": 1, "per_target": 1, "connections": 1, "transport": "tcp"}
+    before = [snapshot(c) for c in clients]
+
+    mine, theirs = wire.open_authenticated(endpoint, token), wire.open_authenticated(endpoint, token)
+    try:
+        blob = next(_blob_ids(h1.get_meta(chunk)))
+        for bad, message in (
+                ({**order, "chunks": [{"id": wire.object_id(blob), "from": h1.instance_id}]}, "is a blob"),
+                ({**order, "chunks": []}, "1 to"),
+                ({**order, "per_target": 0, "chunks": [{"id": wire.object_id(chunk), "from": 1}]}, "per_target"),
+                ({**order, "chunks": [{"id": wire.object_id(chunk), "from": 1}] * 2}, "named twice"),
+                ({**order, "chunks": [{"id": "o7fffffffffff0001", "from": 1}]}, "")):  # no such object
+            kind, body = wire.request(mine, "pull", **bad)
+            assert kind == wire.ERROR and message in body["message"], body
+        assert [snapshot(c) for c in clients] == before
+
+        kind, pulled = wire.request(mine, "pull", **order,
+                                    chunks=[{"id": wire.object_id(chunk), "from": h1.instance_id}])
+        assert kind == wire.REPLY, pulled
+        copy = vineyard.ObjectID(pulled["copies"][wire.object_id(chunk)])
+        assert pulled["bytes"] > 0 and h2.exists(copy)
+        pd.testing.assert_frame_equal(h2.get(copy), h1.get(chunk))
+        kind, body = wire.request(mine, "pull", **order, chunks=[{"id": wire.object_id(other), "from": 1}])
+        assert kind == wire.ERROR and "already carries" in body["message"]
+        # another connection (the same token) can neither commit nor abort this session
+        for op in ("pull_commit", "pull_abort", "pull_persist"):
+            kind, body = wire.request(theirs, op, session=pulled["session"])
+            assert kind == wire.ERROR and "no pull session" in body["message"], (op, body)
+        assert h2.exists(copy)
+        kind, body = wire.request(mine, "pull_commit", session="0" * 32)
+        assert kind == wire.ERROR and "no pull session" in body["message"]
+        kind, body = wire.request(mine, "pull_abort", session=pulled["session"])
+        assert kind == wire.REPLY, body
+        assert not h2.exists(copy)
+        assert [snapshot(c) for c in clients] == before
+    finally:
+        mine.close()
+        theirs.close()
+    _wait_for("the agent's sessions to close", lambda: _open_pull_sessions(four) == [0] * 4)
+
+
+def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
+    """The caller dies (-9) when one target agent has pulled its whole share (its session waits for
+    the commit) and another still pulls from a stopped source: the finished one deletes its copies
+    at once, the other when its pull ends; every instance holds what it held before."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    gid, _ = _global_frame(clients, [(0, 20000)] * 6 + [(1, 20000)] * 4 + [(3, 20000)] * 2)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets, by="count")
+    sources = {}
+    for m in plan["moves"]:
+        sources.setdefault(ids.index(m["to"]), set()).add(ids.index(m["from"]))
+    stopped = next(s for s in (0, 1) if any(s in f for f in sources.values()) and
+                   any(s not in f for f in sources.values()))
+    done = [t for t, f in sources.items() if stopped not in f]
+    waiting = [t for t, f in sources.items() if stopped in f]
+    incoming = {t: sum(m["bytes"] for m in plan["moves"] if m["to"] == ids[t]) for t in done}
+    before = [snapshot(c) for c in clients]
+    pulled_before = _pulled(four)
+    four.agents[stopped].process.send_signal(signal.SIGSTOP)
+    try:
+        caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
+            {"gid": int(gid), "sockets": four.sockets, "token": four.token, "extra": {"by": "count"}})],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for("the finished targets' whole shares", lambda: all(
+                _agent_metric(four.metrics[t], "vineyard_migrate_agent_pulled_bytes_total") - pulled_before[t]
+                == incoming[t] for t in done) and all(
+                _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting))
+            time.sleep(0.5)  # the finished sessions' replies are out: they wait for the commit
+            assert all(_agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in done)
+        finally:
+            caller.kill()
+            out, err = caller.communicate()
+        assert caller.returncode == -signal.SIGKILL, (out, err)
+        # the finished targets roll back now, while the stopped source still holds the others
+        _wait_for("the finished targets to roll back", lambda: all(
+            _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 0 for t in done), 30)
+        assert all(_agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting)
+    finally:
+        four.agents[stopped].process.send_signal(signal.SIGCONT)
+    _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    assert [snapshot(c) for c in clients] == before

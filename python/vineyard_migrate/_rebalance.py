@@ -5,6 +5,7 @@ import json
 from . import _calls, _errors, _objects
 
 BY = ("bytes", "count")
+PULLED_BY = ("auto", "agents", "caller")
 
 
 def _instance_specs(instances):
@@ -71,12 +72,13 @@ def rebalance_plan(global_obj, instances=None, *, via=None, by="bytes", max_move
 
 def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=None, persist=True, name=None,
               replace=False, transport="auto", token_file=None, connections=None, timeout=None,
-              transfers_per_source=2, transfers_per_target=2, details=False):
+              transfers_per_source=2, transfers_per_target=2, pulled_by="auto", details=False):
     """Spread a global object's chunks evenly over ``instances``, moving the fewest bytes.
 
     No instance ends with more than the ideal share plus less than one chunk (by bytes, or by count
     with ``by="count"``); chunks already where the plan wants them stay. Every target pulls its
-    incoming chunks at once (through the source's agent, or shared memory on one host), with at most
+    incoming chunks at once (through the source's agent, or shared memory on one host): by default
+    each target's own agent pulls them, so no byte passes through this process. At most
     ``transfers_per_source`` transfers out of one instance and ``transfers_per_target`` into one.
     The result is a new global object of the same type whose chunks are in the same order. All or
     nothing: if any move fails, every copy is deleted and the original is as it was.
@@ -93,7 +95,12 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
         name: a name for the new global object (refused if taken, before anything moves).
         replace: once the new object is persisted, delete the original's metadata and the moved
             chunks on their old instances (never before).
-        details: return a dict (``object_id``, ``source_id``, ``bytes_moved``, ``plan``) instead of the id.
+        pulled_by: who moves the chunks: ``"agents"`` (each target's agent pulls its incoming chunks
+            itself, uncommitted until every target is done), ``"caller"`` (this process copies each
+            chunk) or ``"auto"`` (default: the target's agent when it has one, else this process).
+        details: return a dict (``object_id``, ``source_id``, ``bytes_moved``, ``bytes_moved_by_caller``,
+            ``pulled_by_agents`` -- bytes by target instance id --, ``copies``, ``plan`` and ``seconds``,
+            the wall time of each phase: plan, moves, persist, build, commit) instead of the id.
         transport, token_file, connections, timeout: as for :func:`migrate`.
 
     Raises:
@@ -113,6 +120,8 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
         raise TypeError("name must be a str, not %s" % type(name).__name__)
     _objects.flag(replace, "replace")
     _objects.flag(details, "details")
+    if pulled_by not in PULLED_BY:
+        raise ValueError("pulled_by must be one of %s, not %r" % (", ".join(map(repr, PULLED_BY)), pulled_by))
     engine, options = _objects.engine_options(persist=persist, transport=transport, token_file=token_file,
                                               connections=connections, timeout=timeout)
     import jpype
@@ -120,7 +129,7 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
     with _errors.mapped_errors():
         rebalancer = jpype.JClass("io.v6d.migrate.cluster.Rebalance")
         text = _calls.result_of(rebalancer.start(ref, via, specs, by, moves, persist, name, replace,
-                                                 transfers_per_source, transfers_per_target, options))
+                                                 transfers_per_source, transfers_per_target, pulled_by, options))
         result = json.loads(str(text))
     result["object_id"] = _objects.object_id(result["object_id"])
     result["source_id"] = _objects.object_id(result["source_id"])

@@ -47,6 +47,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
+  /** This connection's pull session (an agent-run rebalance's share for this target), or null. */
+  private PullSession pullSession;
   private PushSession attached;
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
@@ -169,6 +171,29 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         server.sessions().remove(session);
         owned = null;
       }
+      case "pull" -> {
+        if (pullSession != null && !pullSession.over()) { // a failed pull is over: rolled back already
+          throw new MigrateException(ErrorCode.INVALID, "this connection already carries pull session "
+              + pullSession.id() + ": commit or abort it first");
+        }
+        PullSession.Order order = PullSession.Order.parse(request);
+        pullSession = new PullSession(server);
+        startPull(ctx, pullSession, order);
+        return null; // answered when every chunk is pulled (or the pull failed and was rolled back)
+      }
+      case "pull_persist" -> pullSession(request).persist();
+      case "pull_commit" -> {
+        pullSession(request).commit();
+        pullSession = null;
+      }
+      case "pull_abort" -> {
+        // "session" may be empty: a peer aborts a pull still running, whose id it has not seen yet
+        PullSession session = request.path("session").asText("").isEmpty() && pullSession != null ? pullSession
+            : pullSession(request);
+        session.abort("aborted by the peer");
+        session.awaitEnded(); // the pull's own reply (an error: rolled back) goes first
+        pullSession = null;
+      }
       default -> throw new MigrateException(ErrorCode.INVALID, "unknown request '" + op + "'");
     }
     return reply;
@@ -192,6 +217,35 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         waitingForStream.set(false);
       }
     });
+  }
+
+  /**
+   * Runs a pull session's order on a thread of the agent's (it may take long, and this connection's
+   * thread must stay free to see the peer leave), then answers. The connection is quiet meanwhile:
+   * the peer waits, and checks the agent on a connection of its own.
+   */
+  private void startPull(ChannelHandlerContext ctx, PullSession session, PullSession.Order order) {
+    waitingForStream.set(true);
+    server.pulls().execute(() -> {
+      try {
+        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, session.pull(order)));
+      } catch (MigrateException e) {
+        ctx.writeAndFlush(error(e.code(), e.getMessage()));
+      } catch (RuntimeException e) {
+        ctx.writeAndFlush(error(ErrorCode.UNKNOWN, String.valueOf(e)));
+      } finally {
+        waitingForStream.set(false);
+        session.ended();
+      }
+    });
+  }
+
+  private PullSession pullSession(JsonNode request) {
+    if (pullSession == null || !pullSession.id().equals(request.path("session").asText())) {
+      throw new MigrateException(ErrorCode.INVALID, "no pull session '" + request.path("session").asText()
+          + "' on this connection");
+    }
+    return pullSession;
   }
 
   /** DATA frames on this connection land in {@code session} from now on. */
@@ -247,6 +301,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     if (owned != null) {
       owned.abort("the client's connection closed", ctx.channel());
       server.sessions().remove(owned);
+    }
+    if (pullSession != null) {
+      pullSession.abort("the peer's connection closed before its commit");
     }
     scope.close();
     if (vineyard != null) {

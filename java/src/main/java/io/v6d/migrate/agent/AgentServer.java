@@ -85,6 +85,9 @@ public final class AgentServer implements AutoCloseable {
   /** Threads that wait for streams' next chunks: as many as there are streams being read. */
   private final java.util.concurrent.ExecutorService streamWaits =
       java.util.concurrent.Executors.newCachedThreadPool(new DefaultThreadFactory("vineyard-migrate-stream", true));
+  /** Threads that run peers' pull sessions (an agent-run rebalance), off the connections' threads. */
+  private final java.util.concurrent.ExecutorService pulls =
+      java.util.concurrent.Executors.newCachedThreadPool(new DefaultThreadFactory("vineyard-migrate-pull-order", true));
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final VineyardClient control;
   private final AgentEndpoint endpoint;
@@ -183,6 +186,15 @@ public final class AgentServer implements AutoCloseable {
     return VineyardClient.connect(config.socket(), config.timeoutMillis());
   }
 
+  java.util.concurrent.ExecutorService pulls() {
+    return pulls;
+  }
+
+  /** The token file this agent authenticates with, for its own pulls from other agents (null: as it found it). */
+  String tokenFile() {
+    return config.tokenFile() == null ? null : config.tokenFile().toString();
+  }
+
   java.util.concurrent.ExecutorService streamWaits() {
     return streamWaits;
   }
@@ -243,6 +255,7 @@ public final class AgentServer implements AutoCloseable {
     workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     blocking.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     streamWaits.shutdownNow();
+    pulls.shutdownNow();
     control.close();
     LOG.info("stopped");
   }

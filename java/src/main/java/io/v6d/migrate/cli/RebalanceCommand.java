@@ -56,6 +56,11 @@ final class RebalanceCommand implements Callable<Integer> {
       description = "concurrent transfers into one instance (default: ${DEFAULT-VALUE})")
   int perTarget;
 
+  @Option(names = "--pulled-by", defaultValue = "auto", paramLabel = "auto|agents|caller",
+      description = "who moves the chunks: each target's agent pulls its own (agents), this process copies them "
+          + "(caller), or the target's agent when it has one (auto, the default)")
+  String pulledBy;
+
   @Option(names = "--json", description = "print JSON")
   boolean json;
 
@@ -81,7 +86,7 @@ final class RebalanceCommand implements Callable<Integer> {
       plan = out;
     } else {
       out = FrameCodec.mapper().readTree(Rebalance.run(object, view, to, by, moves, true, name, replace, perSource,
-          perTarget, how.options()));
+          perTarget, pulledBy, how.options()));
       plan = out.path("plan");
     }
     if (json) {

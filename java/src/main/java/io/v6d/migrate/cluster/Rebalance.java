@@ -15,6 +15,7 @@ import io.v6d.migrate.rebalance.RebalancePlan;
 import io.v6d.migrate.rebalance.RebalancePlanner;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -51,44 +52,93 @@ public final class Rebalance {
     return EngineCall.start(() -> planJson(object, via, instances, by, maxMoves, options));
   }
 
-  /** Runs the rebalance; returns JSON: {@code object_id}, {@code source_id}, {@code bytes_moved}, {@code plan}. */
+  /**
+   * Runs the rebalance; returns JSON: {@code object_id}, {@code source_id}, {@code bytes_moved},
+   * {@code bytes_moved_by_caller}, {@code pulled_by_agents} (bytes by target instance), {@code plan}.
+   *
+   * @param pulledBy who moves the chunks: "agents" (each target's agent pulls its incoming chunks
+   *     itself; nothing passes through this process), "caller" (this process copies every chunk,
+   *     as one migration each) or "auto" (the target's agent when it has one, else this process)
+   */
   public static String run(String object, String via, String[] instances, String by, int maxMoves, boolean persist,
-      String name, boolean replace, int perSource, int perTarget, MigrateOptions options) {
+      String name, boolean replace, int perSource, int perTarget, String pulledBy, MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
+    Phases phases = new Phases();
     try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
       GlobalChunks global = new GlobalChunks(view, object);
       RebalancePlan plan = plan(global, request, instances, by, maxMoves);
       if (name != null) {
         refuseTakenName(view, name);
       }
+      phases.end("plan");
+      List<RebalancePlan.Move> byAgents = new ArrayList<>();
+      List<RebalancePlan.Move> byCaller = new ArrayList<>();
+      String mode = pulledBy == null ? "auto" : pulledBy;
+      if (!List.of("auto", "agents", "caller").contains(mode)) {
+        throw new MigrateException(ErrorCode.INVALID,
+            "pulled_by must be \"auto\", \"agents\" or \"caller\", not \"" + pulledBy + "\"");
+      }
+      for (RebalancePlan.Move m : plan.moves()) {
+        boolean hasAgent = global.cluster.get(m.to()).agent().isPresent();
+        switch (mode) {
+          case "agents" -> {
+            if (!hasAgent) {
+              throw new MigrateException(ErrorCode.INVALID, "pulled_by=\"agents\": instance " + m.to()
+                  + " has no agent (start `vineyard-migrate serve` beside it, or pass pulled_by=\"caller\")");
+            }
+            byAgents.add(m);
+          }
+          case "auto" -> (hasAgent ? byAgents : byCaller).add(m);
+          default -> byCaller.add(m);
+        }
+      }
       ParallelMoves moves = new ParallelMoves(request, global.cluster, perSource, perTarget);
       long newId;
-      Map<Long, Long> copies;
-      try {
-        copies = moves.run(plan.moves());
-        newId = build(view, global, copies, persist, name);
-      } catch (RuntimeException e) {
-        moves.rollback();
-        throw e;
+      Map<Long, Long> copies = new HashMap<>();
+      try (AgentPulls agents = new AgentPulls(request, perSource, perTarget)) {
+        try {
+          agents.start(byAgents, global.cluster); // the agents pull while this process makes its own moves
+          try {
+            copies.putAll(moves.run(byCaller));
+          } finally {
+            copies.putAll(agents.await());
+          }
+          phases.end("moves");
+          agents.persist();
+          phases.end("persist");
+          newId = build(view, global, copies, persist, name);
+          phases.end("build");
+          agents.commit();
+          phases.end("commit");
+        } catch (RuntimeException e) {
+          agents.rollback();
+          moves.rollback();
+          throw e;
+        }
+        List<String> notDeleted = replace ? deleteMoved(view, global, plan) : List.of();
+        ObjectNode out = FrameCodec.mapper().createObjectNode()
+            .put("object_id", ObjectIds.format(newId))
+            .put("source_id", ObjectIds.format(global.id))
+            .put("bytes_moved", moves.bytesCopied() + agents.bytesByTarget().values().stream().mapToLong(Long::longValue).sum())
+            .put("bytes_moved_by_caller", moves.bytesCopied());
+        ObjectNode pulled = out.putObject("pulled_by_agents");
+        agents.bytesByTarget().forEach((instance, bytes) -> pulled.put(String.valueOf(instance), bytes));
+        out.set("plan", plan.toJson());
+        out.set("seconds", phases.json());
+        ObjectNode copied = out.putObject("copies");
+        copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
+        notDeleted.forEach(out.putArray("not_deleted")::add);
+        return out.toString();
       }
-      List<String> notDeleted = replace ? deleteMoved(view, global, plan) : List.of();
-      ObjectNode out = FrameCodec.mapper().createObjectNode()
-          .put("object_id", ObjectIds.format(newId))
-          .put("source_id", ObjectIds.format(global.id))
-          .put("bytes_moved", moves.bytesCopied());
-      out.set("plan", plan.toJson());
-      ObjectNode copied = out.putObject("copies");
-      copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
-      notDeleted.forEach(out.putArray("not_deleted")::add);
-      return out.toString();
     }
   }
 
   /** {@link #run} on a thread of the engine. */
   public static EngineCall<String> start(String object, String via, String[] instances, String by, int maxMoves,
-      boolean persist, String name, boolean replace, int perSource, int perTarget, MigrateOptions options) {
+      boolean persist, String name, boolean replace, int perSource, int perTarget, String pulledBy,
+      MigrateOptions options) {
     return EngineCall.start(() -> run(object, via, instances, by, maxMoves, persist, name, replace, perSource,
-        perTarget, options));
+        perTarget, pulledBy, options));
   }
 
   static RebalancePlan plan(GlobalChunks global, MigrationRequest request, String[] instances, String by, int maxMoves) {
@@ -182,5 +232,21 @@ public final class Rebalance {
       LOG.warn("rebalance: the new object is persisted but these could not be deleted: {}", failures);
     }
     return failures;
+  }
+
+  /** Wall time of each phase of a run, in order, for the result (what bounds a rebalance). */
+  private static final class Phases {
+    private final ObjectNode seconds = FrameCodec.mapper().createObjectNode();
+    private long last = System.nanoTime();
+
+    void end(String phase) {
+      long now = System.nanoTime();
+      seconds.put(phase, (now - last) / 1e9);
+      last = now;
+    }
+
+    ObjectNode json() {
+      return seconds;
+    }
   }
 }

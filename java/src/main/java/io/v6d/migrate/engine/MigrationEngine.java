@@ -160,6 +160,19 @@ public final class MigrationEngine {
   }
 
   /**
+   * Pulls one object into {@code build} on {@code target} (this host's vineyardd) and leaves it
+   * uncommitted: the caller persists, then {@link TargetBuild#commit}s or closes the build, which
+   * frees everything it made. Used by an agent that pulls chunks for a peer's rebalance; the
+   * request should ask for a fresh copy ({@code copy}), so that the build owns all it returns.
+   */
+  public MigrationResult pullInto(TargetBuild build, VineyardClient target, MigrationRequest request) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      throw new MigrateException(ErrorCode.INVALID, "pullInto pulls into this host's vineyardd, not into an agent");
+    }
+    return copyInto(build, target, request, ProgressListener.NONE);
+  }
+
+  /**
    * Starts forwarding the stream {@code request.object()} to the target: returns at once, with the
    * target stream created, while chunks are forwarded in the background.
    *

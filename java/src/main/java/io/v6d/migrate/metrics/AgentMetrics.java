@@ -33,6 +33,10 @@ public final class AgentMetrics {
       "Blob bytes sent to peers (pulls and streams)");
   private static final Counter RECEIVED = counter("vineyard_migrate_agent_received_bytes",
       "Blob bytes received from peers into this vineyardd (pushes)");
+  private static final Counter PULLED = counter("vineyard_migrate_agent_pulled_bytes",
+      "Blob bytes this agent pulled into its vineyardd for a peer's pull session (an agent-run rebalance)");
+  private static final Gauge PULL_SESSIONS = gauge("vineyard_migrate_agent_pull_sessions",
+      "Pull sessions open (chunks pulled or being pulled, not yet committed or rolled back)");
   private static final Gauge CONNECTIONS = gauge("vineyard_migrate_agent_connections",
       "Open peer connections (authenticated or not yet)");
   private static final Gauge PUSH_SESSIONS = gauge("vineyard_migrate_agent_push_sessions",
@@ -44,6 +48,15 @@ public final class AgentMetrics {
 
   static {
     JvmMemoryMetrics.builder().register(REGISTRY);
+    // every request this agent process sent its vineyardd, by type (the engine's own request log):
+    // what docs/scaling.md counts per chunk for agent-run pulls
+    io.prometheus.metrics.core.metrics.CounterWithCallback.builder()
+        .name("vineyard_migrate_agent_vineyardd_requests")
+        .help("Requests this agent process sent to vineyardd, by request type")
+        .labelNames("type")
+        .callback(callback -> io.v6d.migrate.ipc.RequestLog.snapshot().forEach((type, count) ->
+            callback.call(count, type)))
+        .register(REGISTRY);
   }
 
   private AgentMetrics() {}
@@ -74,6 +87,18 @@ public final class AgentMetrics {
 
   public static void received(long bytes) {
     RECEIVED.inc(bytes);
+  }
+
+  public static void pulled(long bytes) {
+    PULLED.inc(bytes);
+  }
+
+  public static void pullSessionOpened() {
+    PULL_SESSIONS.inc();
+  }
+
+  public static void pullSessionClosed() {
+    PULL_SESSIONS.dec();
   }
 
   /** Counts the connection as open until it closes. */

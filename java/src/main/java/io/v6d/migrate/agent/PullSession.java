@@ -1,0 +1,337 @@
+package io.v6d.migrate.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.Timeouts;
+import io.v6d.migrate.engine.MigrationEngine;
+import io.v6d.migrate.engine.MigrationRequest;
+import io.v6d.migrate.engine.MigrationResult;
+import io.v6d.migrate.engine.TargetBuild;
+import io.v6d.migrate.engine.TransportChoice;
+import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.metrics.AgentMetrics;
+import io.v6d.migrate.protocol.Handshake;
+import io.v6d.migrate.tcp.TcpOptions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A peer's order that this agent pull chunks (objects of its cluster) into its own vineyardd: the
+ * target side of an agent-run rebalance. The agent runs the engine's own pull path
+ * ({@link MigrationEngine#pullInto}), at most {@code per_target} chunks at once and at most
+ * {@code per_source} from one holder, each chunk a fresh copy recorded in an uncommitted
+ * {@link TargetBuild} (and so in the target's crash-safety journal). The holders are found through
+ * the cluster's metadata and published agents, never taken from the peer, and a peer can make the
+ * agent delete only what its own session created.
+ *
+ * <p>Life: pull → (persist) → commit, or abort at any point; the peer's connection closing before
+ * the commit aborts. One session per connection; {@link AgentHandler} drives it.
+ */
+final class PullSession {
+  /** Chunks one order may name: an order is a rebalance's share for one target. */
+  static final int MAX_CHUNKS = 100_000;
+
+  /** A chunk to pull and the instance said to hold it (a key for the per-source bound only). */
+  record Chunk(long id, long from) {}
+
+  /** What the peer asked, checked. */
+  record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis,
+      int connections) {
+    static Order parse(JsonNode request) {
+      JsonNode list = request.path("chunks");
+      if (!list.isArray() || list.isEmpty() || list.size() > MAX_CHUNKS) {
+        throw new MigrateException(ErrorCode.INVALID, "a pull names 1 to " + MAX_CHUNKS + " chunks, not "
+            + (list.isArray() ? String.valueOf(list.size()) : "a " + list.getNodeType()));
+      }
+      List<Chunk> chunks = new ArrayList<>();
+      Set<Long> seen = new HashSet<>();
+      for (JsonNode entry : list) {
+        long id = ObjectIds.parse(entry.path("id").asText(""));
+        if (ObjectIds.isBlob(id)) {
+          throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(id) + " is a blob: a pull names objects");
+        }
+        if (!seen.add(id)) {
+          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id) + " is named twice");
+        }
+        JsonNode from = entry.path("from");
+        if (!from.canConvertToLong() || from.asLong() < 0) {
+          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id)
+              + " needs \"from\", the instance id holding it");
+        }
+        chunks.add(new Chunk(id, from.asLong()));
+      }
+      return new Order(chunks, bound(request, "per_source"), bound(request, "per_target"),
+          TransportChoice.parse(request.path("transport").asText("auto")),
+          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"));
+    }
+
+    private static int bound(JsonNode request, String field) {
+      JsonNode value = request.path(field);
+      if (!value.canConvertToInt() || value.asInt() < 1 || value.asInt() > 64) {
+        throw new MigrateException(ErrorCode.INVALID, field + " must be from 1 to 64, not " + value);
+      }
+      return value.asInt();
+    }
+  }
+
+  /** One pulling thread's own connection and build (neither is shared between threads). */
+  private static final class Worker implements AutoCloseable {
+    final VineyardClient client;
+    final TargetBuild build;
+    final List<Long> made = new ArrayList<>();
+
+    Worker(VineyardClient client) {
+      this.client = client;
+      TargetBuild build;
+      try {
+        build = new TargetBuild(client);
+      } catch (RuntimeException e) {
+        client.close();
+        throw e;
+      }
+      this.build = build;
+    }
+
+    /** Rolls back unless committed, then closes the connection (dropping its blob references). */
+    @Override
+    public void close() {
+      try {
+        build.close();
+      } finally {
+        client.close();
+      }
+    }
+  }
+
+  private enum State { PULLING, PULLED, PERSISTED, DONE }
+
+  private final String id = HexFormat.of().formatHex(Handshake.nonce());
+  private final AgentServer server;
+  private final List<Worker> workers = new ArrayList<>(); // guarded by this
+  private final Map<Long, Long> copies = new ConcurrentHashMap<>();
+  private final AtomicLong bytes = new AtomicLong();
+  private final AtomicBoolean stop = new AtomicBoolean();
+  /** Counted down once the pull's reply is written: an abort waits for it, and answers after it. */
+  private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+  private final long startedNanos = System.nanoTime();
+  private State state = State.PULLING; // guarded by this
+  /** The peer left while the pull ran: the pulling thread rolls back when it ends. */
+  private boolean abandoned; // guarded by this
+
+  PullSession(AgentServer server) {
+    this.server = server;
+    AgentMetrics.pullSessionOpened();
+  }
+
+  String id() {
+    return id;
+  }
+
+  /**
+   * Pulls every chunk of {@code order} (blocking; on a thread that is not the connection's);
+   * returns the reply: the session, the new id by chunk and the bytes pulled. On any failure
+   * everything pulled is rolled back before this throws.
+   */
+  ObjectNode pull(Order order) {
+    Map<Long, Semaphore> sources = new HashMap<>();
+    order.chunks().forEach(c -> sources.computeIfAbsent(c.from(), k -> new Semaphore(order.perSource(), true)));
+    Queue<Chunk> queue = new ConcurrentLinkedQueue<>(order.chunks());
+    int threads = Math.min(order.chunks().size(), order.perTarget());
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "vineyard-migrate-pull-" + id.substring(0, 8));
+      t.setDaemon(true);
+      return t;
+    });
+    MigrateException first = null;
+    try {
+      try (VineyardClient control = server.connectVineyard()) {
+        TargetBuild.reclaimDeadMigrations(control); // what dead migrations held is free for this one
+      }
+      List<Future<?>> running = new ArrayList<>();
+      for (int i = 0; i < threads; i++) {
+        running.add(pool.submit(() -> work(queue, sources, order)));
+      }
+      for (Future<?> f : running) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          if (first == null) {
+            first = e.getCause() instanceof MigrateException m ? m
+                : new MigrateException(ErrorCode.UNKNOWN, "pulling a chunk failed: " + e.getCause(), e.getCause());
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          stop.set(true);
+          first = first != null ? first : new MigrateException(ErrorCode.ALREADY_STOPPED, "pull session interrupted");
+        }
+      }
+    } catch (RuntimeException e) {
+      first = first != null ? first : e instanceof MigrateException m ? m
+          : new MigrateException(ErrorCode.UNKNOWN, String.valueOf(e), e);
+    } finally {
+      pool.shutdownNow();
+    }
+    synchronized (this) {
+      if (first == null && abandoned) {
+        first = new MigrateException(ErrorCode.CONNECTION_ERROR, "the peer left pull session " + id);
+      }
+      if (first != null) {
+        rollBack(first.getMessage());
+        throw first;
+      }
+      state = State.PULLED;
+    }
+    ObjectNode reply = FrameCodec.mapper().createObjectNode().put("session", id).put("bytes", bytes.get());
+    ObjectNode ids = reply.putObject("copies");
+    copies.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
+    return reply;
+  }
+
+  /** One thread: takes chunks until none is left or the session stops, each into its own build. */
+  private void work(Queue<Chunk> queue, Map<Long, Semaphore> sources, Order order) {
+    Worker worker;
+    synchronized (this) {
+      if (stop.get()) {
+        return;
+      }
+      worker = new Worker(server.connectVineyard());
+      workers.add(worker);
+    }
+    MigrationEngine engine = new MigrationEngine();
+    try {
+      for (Chunk chunk = queue.poll(); chunk != null && !stop.get(); chunk = queue.poll()) {
+        Semaphore source = sources.get(chunk.from());
+        source.acquireUninterruptibly();
+        try {
+          if (stop.get()) {
+            return;
+          }
+          MigrationRequest request = new MigrationRequest(ObjectIds.format(chunk.id()), server.socket(), null, null,
+              false, order.transport(), server.tokenFile(),
+              new TcpOptions(order.connections(), TcpOptions.DEFAULT.chunkBytes()), false, order.timeoutMillis(), true);
+          MigrationResult result = engine.pullInto(worker.build, worker.client, request);
+          if (!result.alreadyOnTarget()) {
+            worker.made.add(result.targetId());
+          }
+          copies.put(chunk.id(), result.targetId());
+          bytes.addAndGet(result.bytesCopied());
+          AgentMetrics.pulled(result.bytesCopied());
+        } finally {
+          source.release();
+        }
+      }
+    } catch (RuntimeException e) {
+      stop.set(true);
+      throw e;
+    }
+  }
+
+  /** Persists every copy (still abortable: an abort deletes them, persisted or not). */
+  synchronized void persist() {
+    require(State.PULLED, "persist");
+    for (Worker worker : workers) {
+      for (long made : worker.made) {
+        worker.client.persist(made);
+      }
+    }
+    state = State.PERSISTED;
+  }
+
+  /** From here on the copies are the peer's: the journal entries go, the connections close. */
+  synchronized void commit() {
+    if (state != State.PULLED && state != State.PERSISTED) {
+      require(State.PERSISTED, "commit");
+    }
+    for (Worker worker : workers) {
+      worker.build.commit();
+    }
+    AgentMetrics.migrationServed("pull-session", true, startedNanos);
+    finish();
+  }
+
+  /**
+   * Deletes everything this session created (now, or, while it still pulls, when the pull ends).
+   * Called for the peer's abort and when its connection closes; nothing once committed.
+   */
+  synchronized void abort(String why) {
+    switch (state) {
+      case PULLING -> {
+        abandoned = true;
+        stop.set(true);
+      }
+      case PULLED, PERSISTED -> rollBack(why);
+      case DONE -> { }
+    }
+  }
+
+  /** Committed or rolled back: nothing of it is left to do. */
+  synchronized boolean over() {
+    return state == State.DONE;
+  }
+
+  /** The pull's reply is written (or the pull never started). */
+  void ended() {
+    ended.countDown();
+  }
+
+  /** Waits until the pull's reply is written: an abort sent while pulling is answered after it. */
+  void awaitEnded() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        ended.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void rollBack(String why) {
+    AgentMetrics.migrationServed("pull-session", false, startedNanos);
+    org.slf4j.LoggerFactory.getLogger(PullSession.class).info("rolling back pull session {}: {}", id, why);
+    finish();
+  }
+
+  /** Closes every worker (rolling back what is not committed); once. */
+  private void finish() {
+    if (state == State.DONE) {
+      return;
+    }
+    state = State.DONE;
+    for (Worker worker : workers) {
+      worker.close();
+    }
+    workers.clear();
+    AgentMetrics.pullSessionClosed();
+  }
+
+  private void require(State wanted, String what) {
+    if (state != wanted) {
+      throw new MigrateException(ErrorCode.INVALID, "pull session " + id + " cannot " + what + " now (it is "
+          + state.name().toLowerCase() + ")");
+    }
+  }
+}
