@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
+import org.slf4j.LoggerFactory;
 
 /**
  * How one DATA chunk is compressed on the wire. Every chunk is compressed on its own (decodable
@@ -90,9 +91,19 @@ public enum Codec {
     }
   }
 
+  /** Which lz4-java implementation runs: "JNI" (its native library), else a pure-Java one. */
+  public static String lz4Implementation() {
+    return Lz4.FACTORY.toString().replace("LZ4Factory:", "");
+  }
+
   /** lz4-java's fastest available implementation (JNI, else pure Java), loaded on first use. */
   private static final class Lz4 {
-    static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
-    static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+    static final LZ4Factory FACTORY = LZ4Factory.fastestInstance();
+    static final LZ4Compressor COMPRESSOR = FACTORY.fastCompressor();
+    static final LZ4SafeDecompressor DECOMPRESSOR = FACTORY.safeDecompressor();
+
+    static {
+      LoggerFactory.getLogger(Codec.class).debug("lz4 uses lz4-java's {} implementation", lz4Implementation());
+    }
   }
 }

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
 import io.v6d.migrate.compress.ChunkCompressor;
 import io.v6d.migrate.compress.Codec;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
@@ -74,7 +75,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   @Override
   public ByteBuf readChunk(ByteBufAllocator allocator) {
-    if (ended || isEndOfInput() || TestHooks.stallBefore(next().length())) {
+    if (ended || isEndOfInput() || FaultInjection.installed().stallSending(next().length())) {
       return null;
     }
     Chunk chunk = pending;
@@ -119,7 +120,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     }
     new FrameHeader(FrameType.DATA_COMPRESSED, FrameDecoder.COMPRESSED_PREFIX + size, chunk.wireId(), chunk.offset(),
         Crc.of(chunk.address(), chunk.length())).writeTo(frame);
-    frame.writeByte(codec.code()).writeInt(TestHooks.declaredLength(chunk.length()));
+    frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
     frame.writerIndex(prefix + size);
     compressor.sent(chunk.wireId(), chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
     return frame;
