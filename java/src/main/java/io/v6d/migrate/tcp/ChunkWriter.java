@@ -92,7 +92,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       }
     }
     if (compressor != null) {
-      compressor.sent(chunk.wireId(), chunk.length(), chunk.length());
+      compressor.sent(chunk.wireId(), codec, chunk.length(), chunk.length());
     }
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
@@ -122,7 +122,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
         Crc.of(chunk.address(), chunk.length())).writeTo(frame);
     frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
     frame.writerIndex(prefix + size);
-    compressor.sent(chunk.wireId(), chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
+    compressor.sent(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
     return frame;
   }
 
