@@ -140,6 +140,11 @@ class CodecTest {
       random.nextBytes(raw);
       ByteBuffer lanes = ByteBuffer.allocateDirect(Math.max(1, length));
       ByteShuffle.shuffle(direct(raw), lanes, length);
+      int elements = length / ByteShuffle.WIDTH; // lane k holds byte k of every element; the tail stays
+      for (int i = 0; i < length; i++) {
+        int at = i < elements * ByteShuffle.WIDTH ? (i % ByteShuffle.WIDTH) * elements + i / ByteShuffle.WIDTH : i;
+        assertEquals(raw[i], lanes.get(at), "length " + length + " byte " + i);
+      }
       ByteBuffer back = ByteBuffer.allocateDirect(Math.max(1, length));
       ByteShuffle.unshuffle(lanes, back, length);
       byte[] got = new byte[length];
