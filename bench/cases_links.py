@@ -82,21 +82,38 @@ def _timed(once, reps):
 
 
 def helper_ours(case):
+    if case.get("jvm_options"):  # a profile of this client (the JVM starts at the first migrate)
+        os.environ["VINEYARD_MIGRATE_JVM_OPTIONS"] = case["jvm_options"]
     import vineyard
     import vineyard_migrate
 
     target = vineyard.connect(case["target"])
     oid = vineyard.ObjectID(case["object"])
-    wire = []
+    wire, cpu = [], []
 
     def once():
+        started = os.times()
         result = vineyard_migrate.migrate(oid, case["target"], source=case["source"], transport="tcp",
                                           token_file=case["token_file"], compression=case["compression"],
                                           tls_ca=case.get("tls_ca"), progress=False, details=True)
+        cpu.append(sum(os.times()[:2]) - sum(started[:2]))  # this process: the JVM runs in it
         wire.append(result.bytes_on_wire)
         target.delete(result.object_id, deep=True)
 
-    return {"seconds": _timed(once, case["reps"]), "bytes_on_wire": wire[-1]}
+    seconds = _timed(once, case["reps"])
+    if "StartFlightRecording" in case.get("jvm_options", ""):
+        import jpype
+
+        for recording in jpype.JClass("jdk.jfr.FlightRecorder").getFlightRecorder().getRecordings():
+            recording.stop()  # writes it now: the dump at the JVM's exit races the process's end
+    return {"seconds": seconds, "bytes_on_wire": wire[-1], "cpu_seconds": sorted(cpu[1:])[len(cpu[1:]) // 2]}
+
+
+def _cpu_seconds(pid):
+    """User and system CPU seconds process ``pid`` has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def helper_vineyard(case):
@@ -163,8 +180,28 @@ def _persisted(client, value):
     return oid
 
 
-def run(quick=False, reps=1, log=print, size_mib=256):
-    """Every method on every link; returns the records (one per link, data and method)."""
+def _recording(jfr, name):
+    """JVM options recording a JFR profile into ``jfr``/``name``.jfr (jfr None: none), and those of
+    $BENCH_JVM_OPTIONS (e.g. -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit, for perf)."""
+    extra = os.environ.get("BENCH_JVM_OPTIONS", "")
+    if not jfr:
+        return extra
+    name = "".join(c if c.isalnum() else "-" for c in name)
+    # (the startup message would go to stdout, where the agent announces its address)
+    return "%s -Xlog:jfr+startup=off -XX:StartFlightRecording=filename=%s,settings=profile,dumponexit=true" % (
+        extra, os.path.join(jfr, name + ".jfr"))
+
+
+def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, methods=None, jfr=None):
+    """Every method on every link; returns the records (one per link, data and method).
+
+    ``links``/``kinds``/``methods``: only the links, data kinds and methods named ("vineyard
+    migrate" names both of its methods), e.g. a single case while profiling; ``jfr``: a folder for
+    JFR recordings of the agents and of each of our clients. Our runs also record the CPU seconds
+    the client and the agent used per run: unlike the time, contention does not change them much."""
+    def wanted(method):
+        return not methods or any(method == m or method.startswith(m + ",") for m in methods)
+
     from hosts import TwoHosts
     from vineyard_servers import Servers, free_port, private_token_file, start_agent
     import test_agent_link  # the tests' certificate maker: a CA and an agent certificate for the hosts
@@ -190,13 +227,14 @@ def run(quick=False, reps=1, log=print, size_mib=256):
             pairs[vineyard_compression] = (src, dst)
         src, dst = pairs["on"]
         plain = start_agent(servers, "links-plain", src.socket, host=h1.address, token_file=token, prefix=h1.prefix,
-                            env=h1.env)
+                            env=h1.env, jvm_options=_recording(jfr, "agent-plain"))
         tls = start_agent(servers, "links-tls", src.socket, host=h1.address, token_file=token, prefix=h1.prefix,
-                          env=h1.env, extra=["--no-publish", "--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key])
+                          env=h1.env, extra=["--no-publish", "--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key],
+                          jvm_options=_recording(jfr, "agent-tls"))
         objects = {kind: {c: _persisted(pair[0].client(), data(kind, size)) for c, pair in pairs.items()}
-                   for kind in ("compressible", "random")}
+                   for kind in ("compressible", "random") if not kinds or kind in kinds}
         flights = {}
-        for kind in objects:
+        for kind in objects if any(wanted(m) for m in ("Arrow Flight", "Arrow Flight TLS")) else ():
             for secure in (False, True):
                 port = free_port()
                 case = {"kind": kind, "bytes": size, "host": h1.address, "port": port}
@@ -208,9 +246,13 @@ def run(quick=False, reps=1, log=print, size_mib=256):
                 flights[kind, secure] = port
         try:
             for link, rate in LINKS:
+                if links and link not in links:
+                    continue
                 shape(hosts, rate)
                 for kind, oids in objects.items():
                     def record(method, seconds, **more):
+                        if seconds is None:
+                            return
                         median = sorted(seconds)[len(seconds) // 2]
                         rec = {"link": link, "object": kind, "bytes": size, "method": method, "median_s": median,
                                "gbps_median": size / median / 1e9, "gbps_best": size / min(seconds) / 1e9, **more}
@@ -220,21 +262,33 @@ def run(quick=False, reps=1, log=print, size_mib=256):
                     oid = "o%016x" % int(oids["on"])
                     for secure in (False, True):
                         for compression in ("none", "lz4", "zstd", "auto"):
-                            case = {"object": oid, "target": dst.socket, "token_file": token, "reps": reps,
+                            method = "ours %s%s" % (compression, " TLS" if secure else "")
+                            if not wanted(method):
+                                continue
+                            case = {"jvm_options": _recording(jfr, "client %s %s %s" % (link, kind, method)),"object": oid, "target": dst.socket, "token_file": token, "reps": reps,
                                     "compression": compression,
                                     "source": (tls if secure else plain).endpoint}
                             if secure:
                                 case["tls_ca"] = certs.ca
+                            agent = tls if secure else plain
+                            before = _cpu_seconds(agent.process.pid)
                             out = _helper(h2, "ours", case)
-                            record("ours %s%s" % (compression, " TLS" if secure else ""), out["seconds"],
-                                   bytes_on_wire=out["bytes_on_wire"])
+                            # CPU per run: what contention on a shared machine does not change
+                            record(method, out["seconds"], bytes_on_wire=out["bytes_on_wire"],
+                                   client_cpu_s=out["cpu_seconds"],
+                                   agent_cpu_s=(_cpu_seconds(agent.process.pid) - before) / (reps + 1))
                     for vineyard_compression, (_, target) in pairs.items():
+                        if not wanted("vineyard migrate, compression " + vineyard_compression):
+                            continue
                         out = _helper(h2, "vineyard", {"object": "o%016x" % int(oids[vineyard_compression]),
                                                        "target": target.socket, "reps": reps})
                         record("vineyard migrate, compression %s" % vineyard_compression, out["seconds"])
-                    one, four = _raw_tcp(h1, h2, size, reps, 1), _raw_tcp(h1, h2, size, reps, 4)
-                    record("raw TCP (best of 1 and 4 connections)", min(one, four, key=lambda s: sorted(s)[len(s) // 2]))
-                    for secure in (False, True):
+                    if wanted("raw TCP"):
+                        one, four = _raw_tcp(h1, h2, size, reps, 1), _raw_tcp(h1, h2, size, reps, 4)
+                        record("raw TCP (best of 1 and 4 connections)", min(one, four, key=lambda s: sorted(s)[len(s) // 2]))
+                    for secure in (False, True) if flights else ():
+                        if not wanted("Arrow Flight" + (" TLS" if secure else "")):
+                            continue
                         case = {"host": h1.address, "port": flights[kind, secure], "reps": reps}
                         if secure:
                             case["ca"] = certs.ca
@@ -257,9 +311,18 @@ def main():
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--link", action="append", help="only this link (repeatable): unshaped, '10 Gbit/s', '1 Gbit/s'")
+    parser.add_argument("--kind", action="append", help="only this data (repeatable): compressible, random")
+    parser.add_argument("--method", action="append",
+                        help="only this method (repeatable): e.g. 'ours none', 'ours auto TLS', 'vineyard migrate', 'raw TCP'")
+    parser.add_argument("--jfr", help="record JFR profiles of the agents and our clients into this folder")
     args = parser.parse_args()
-    records = run(args.quick, args.reps, size_mib=args.size_mib, log=lambda r: print(
-        "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
+    if args.jfr:
+        os.makedirs(args.jfr, exist_ok=True)
+    records = run(args.quick, args.reps, size_mib=args.size_mib, links=args.link, kinds=args.kind, methods=args.method,
+                  jfr=args.jfr and os.path.abspath(args.jfr), log=lambda r: print(
+        "  %-10s %-12s %-40s %8.3f GB/s%s" % (r["link"], r["object"], r["method"], r["gbps_median"], (
+            "  cpu s: client %.2f agent %.2f" % (r["client_cpu_s"], r["agent_cpu_s"]) if "agent_cpu_s" in r else ""))
         if isinstance(r, dict) else r, flush=True))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "links%s.json" % ("-quick" if args.quick else "")), "w") as f:

@@ -7,10 +7,20 @@
 """
 
 import dataclasses
+import glob
+import os
 
 import pytest
 
 from vineyard_servers import Servers, snapshot
+
+# The fault injection some tests turn on (corrupt, stall, bomb: see SystemPropertyFaults) is in the
+# test-hooks jar Maven builds beside the shipped one; every JVM the tests start (in-process, agents,
+# CLI) puts it on its class path through this variable. Set here, before any JVM starts.
+_HOOKS = sorted(glob.glob(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target",
+                                       "vineyard-migrate-*-testhooks.jar")))
+if _HOOKS:
+    os.environ.setdefault("VINEYARD_MIGRATE_TEST_HOOKS", _HOOKS[-1])
 
 
 @dataclasses.dataclass

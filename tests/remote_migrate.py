@@ -1,5 +1,6 @@
 """Runs one migration in this process and prints its outcome as one JSON line (for tests that run
-the engine on another "host"). Argument: the keyword arguments of vineyard_migrate.migrate, as JSON.
+the engine on another "host"). Argument: the keyword arguments of vineyard_migrate.migrate, as JSON
+(``"plan": true``: of vineyard_migrate.plan, printing the plan).
 """
 
 import json
@@ -16,6 +17,12 @@ def main():
     target = kwargs.pop("target")
     if kwargs.pop("stream", False):
         return forward_stream(obj, target, kwargs)
+    if kwargs.pop("plan", False):  # vineyard_migrate.plan instead, its dict as the outcome
+        try:
+            print(json.dumps(vineyard_migrate.plan(obj, target, **kwargs)))
+        except Exception as e:  # noqa: BLE001
+            print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+        return None
     try:
         result = vineyard_migrate.migrate(obj, target, details=True, **kwargs)
         print(json.dumps({

@@ -57,3 +57,25 @@ def test_sdist_builds_a_clean_wheel_that_needs_only_java(tmp_path):
                               "HOME": str(tmp_path)})
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "vineyard-migrate " + vineyard_migrate.__version__
+
+
+def test_the_shipped_jar_holds_no_fault_injection():
+    """Corrupting, stalling or inflating DATA is test-only: the shipped jar has the seam and its
+    no-op, never an implementation nor the system properties that turn one on."""
+    from vineyard_migrate import _jvm
+
+    with zipfile.ZipFile(_jvm.jar_path()) as jar:
+        names = jar.namelist()
+        assert "io/v6d/migrate/faults/FaultInjection.class" in names  # the seam is there...
+        assert not [n for n in names if "testhooks" in n.lower() or "TestHooks" in n]  # ...its faults are not
+        assert "META-INF/services/io.v6d.migrate.faults.FaultInjection" not in names
+        ours = [n for n in names if n.startswith("io/v6d/migrate/") and "/shaded/" not in n and n.endswith(".class")]
+        assert ours and not [n for n in ours if b"io.v6d.migrate.test." in jar.read(n)]
+
+
+def test_lz4_runs_its_native_library_from_the_shaded_jar():
+    """lz4-java relocated into the jar loads its library but cannot bind it, and silently falls back
+    to its pure-Java codec; unrelocated it must run the JNI one."""
+    from vineyard_migrate import _jvm
+
+    assert str(_jvm.java_class("io.v6d.migrate.compress.Codec").lz4Implementation()) == "JNI"

@@ -79,8 +79,9 @@ def migrate(
             True always, False never.
         details: return a :class:`MigrationResult` instead of the bare id.
         compression: how blob bytes are compressed on the agent link: ``"none"`` (default),
-            ``"lz4"``, ``"zstd"``, or ``"auto"`` (zstd while the first chunks of each blob shrink
-            well, raw otherwise). Each chunk is checked (CRC32C of its uncompressed bytes).
+            ``"lz4"``, ``"zstd"``, or ``"auto"`` (per blob, whichever of zstd and zstd over
+            byte-shuffled 8-byte elements shrank its first chunks more, raw when neither shrank
+            them well). Each chunk is checked (CRC32C of its uncompressed bytes).
         tls: speak TLS 1.3 to the agents (implied by any ``tls_*`` file). Agents started with
             ``--tls-cert`` require it; the token is still required (TLS encrypts and proves the
             agent's host, the token authorizes).

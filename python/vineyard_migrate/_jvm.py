@@ -184,6 +184,13 @@ def engine():
     return entry
 
 
+def test_hooks_classpath():
+    """The test-hooks jar named by ``VINEYARD_MIGRATE_TEST_HOOKS`` (the project's tests set it), else
+    nothing: the fault injection tests rely on is not in the shipped jar, and is loaded only then."""
+    hooks = os.environ.get("VINEYARD_MIGRATE_TEST_HOOKS")
+    return [hooks] if hooks else []
+
+
 def _start_jvm(jpype):
     """Starts the JVM so that it changes nothing for the rest of the process:
 
@@ -201,7 +208,7 @@ def _start_jvm(jpype):
         find_jvm_library(),
         "-Xrs",
         *options,
-        classpath=[jar_path()],
+        classpath=[jar_path(), *test_hooks_classpath()],
         convertStrings=False,
         interrupt=True,
     )

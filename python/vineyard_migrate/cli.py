@@ -30,6 +30,9 @@ def main(argv=None):
         print("vineyard-migrate: %s" % e, file=sys.stderr)
         return 2
     options = os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", "").split()
+    hooks = _jvm.test_hooks_classpath()
+    if hooks:
+        os.execv(java, [java, *options, "-cp", os.pathsep.join([jar, *hooks]), "io.v6d.migrate.cli.Main", *args])
     os.execv(java, [java, *options, "-jar", jar, *args])
     return 0  # not reached
 

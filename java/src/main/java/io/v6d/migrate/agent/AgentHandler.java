@@ -91,8 +91,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         io.v6d.migrate.compress.Compression asked =
             io.v6d.migrate.compress.Compression.parse(request.path("compression").asText("none"));
         compressor = asked == io.v6d.migrate.compress.Compression.NONE ? null
-            : new io.v6d.migrate.compress.ChunkCompressor(asked);
-        reply.put("compression", asked.label());
+            : new io.v6d.migrate.compress.ChunkCompressor(asked,
+                request.path(io.v6d.migrate.compress.ChunkCompressor.DECODES_SHUFFLED).asBoolean(false));
+        reply.put("compression", asked.label()).put(io.v6d.migrate.compress.ChunkCompressor.DECODES_SHUFFLED, true);
       }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));

@@ -8,15 +8,18 @@ import java.nio.ByteBuffer;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
+import org.slf4j.LoggerFactory;
 
 /**
  * How one DATA chunk is compressed on the wire. Every chunk is compressed on its own (decodable
- * without any other), from and into native memory. Decompression is bounded by the chunk's declared
+ * without any other), from and into native memory. {@code ZSTD_SHUFFLED} is zstd over the chunk's
+ * bytes regrouped by {@link ByteShuffle} (through a scratch buffer of the chunk's size per thread);
+ * a peer uses it only when the other end said it decodes it. Decompression is bounded by the chunk's declared
  * size, which the receiver has checked against the target blob before calling: a chunk that
  * expands beyond it, or to less, is an IO_ERROR, never a larger allocation.
  */
 public enum Codec {
-  NONE(0), LZ4(1), ZSTD(2);
+  NONE(0), LZ4(1), ZSTD(2), ZSTD_SHUFFLED(3);
 
   /** zstd's fastest regular level: the link, not the ratio, is what it must beat. */
   private static final int ZSTD_LEVEL = 1;
@@ -44,7 +47,7 @@ public enum Codec {
   public int maxCompressedLength(int length) {
     return switch (this) {
       case LZ4 -> Lz4.COMPRESSOR.maxCompressedLength(length);
-      case ZSTD -> Math.toIntExact(Zstd.compressBound(length));
+      case ZSTD, ZSTD_SHUFFLED -> Math.toIntExact(Zstd.compressBound(length));
       case NONE -> length;
     };
   }
@@ -56,6 +59,11 @@ public enum Codec {
     return switch (this) {
       case LZ4 -> Lz4.COMPRESSOR.compress(in, 0, length, out, at, out.capacity() - at);
       case ZSTD -> Math.toIntExact(Zstd.compressDirectByteBuffer(out, at, out.capacity() - at, in, 0, length, ZSTD_LEVEL));
+      case ZSTD_SHUFFLED -> {
+        ByteBuffer lanes = Scratch.of(length);
+        ByteShuffle.shuffle(in, lanes, length);
+        yield Math.toIntExact(Zstd.compressDirectByteBuffer(out, at, out.capacity() - at, lanes, 0, length, ZSTD_LEVEL));
+      }
       case NONE -> throw new IllegalStateException();
     };
   }
@@ -65,12 +73,13 @@ public enum Codec {
    * {@code address}; anything else (a corrupt chunk, a bomb) is an IO_ERROR.
    */
   public void decompress(ByteBuffer in, long address, int length) {
-    ByteBuffer out = NativeMemory.view(address, length);
+    ByteBuffer target = NativeMemory.view(address, length);
+    ByteBuffer out = this == ZSTD_SHUFFLED ? Scratch.of(length) : target; // bounded: the checked declared size
     long produced;
     try {
       produced = switch (this) {
         case LZ4 -> Lz4.DECOMPRESSOR.decompress(in, in.position(), in.remaining(), out, 0, length);
-        case ZSTD -> {
+        case ZSTD, ZSTD_SHUFFLED -> {
           long n = Zstd.decompressDirectByteBuffer(out, 0, length, in, in.position(), in.remaining());
           if (Zstd.isError(n)) {
             throw new MigrateException(ErrorCode.IO_ERROR, "corrupt ZSTD chunk: " + Zstd.getErrorName(n));
@@ -88,11 +97,41 @@ public enum Codec {
       throw new MigrateException(ErrorCode.IO_ERROR, "a " + this + " chunk expanded to " + produced
           + " bytes where it declared " + length);
     }
+    if (this == ZSTD_SHUFFLED) {
+      ByteShuffle.unshuffle(out, target, length);
+    }
+  }
+
+  /**
+   * A direct buffer of at least {@code length} bytes for this thread (an event loop's), kept for its
+   * next chunk; it grows to the largest chunk the thread handled, at most the chunk limit.
+   */
+  private static final class Scratch {
+    private static final ThreadLocal<ByteBuffer> BUFFER = new ThreadLocal<>();
+
+    static ByteBuffer of(int length) {
+      ByteBuffer buffer = BUFFER.get();
+      if (buffer == null || buffer.capacity() < length) {
+        buffer = ByteBuffer.allocateDirect(length);
+        BUFFER.set(buffer);
+      }
+      return buffer.clear();
+    }
+  }
+
+  /** Which lz4-java implementation runs: "JNI" (its native library), else a pure-Java one. */
+  public static String lz4Implementation() {
+    return Lz4.FACTORY.toString().replace("LZ4Factory:", "");
   }
 
   /** lz4-java's fastest available implementation (JNI, else pure Java), loaded on first use. */
   private static final class Lz4 {
-    static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
-    static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+    static final LZ4Factory FACTORY = LZ4Factory.fastestInstance();
+    static final LZ4Compressor COMPRESSOR = FACTORY.fastCompressor();
+    static final LZ4SafeDecompressor DECOMPRESSOR = FACTORY.safeDecompressor();
+
+    static {
+      LoggerFactory.getLogger(Codec.class).debug("lz4 uses lz4-java's {} implementation", lz4Implementation());
+    }
   }
 }

@@ -30,11 +30,6 @@ import org.slf4j.LoggerFactory;
  * A target given as an agent endpoint is pushed to instead ({@link PushMigration}).
  */
 public final class MigrationEngine {
-  /**
-   * Test hook: skip the up-front capacity check so that tests can make vineyardd itself refuse an
-   * allocation midway, and see it rolled back.
-   */
-  static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
   private static final Logger LOG = LoggerFactory.getLogger(MigrationEngine.class);
 
   /** Concurrent migrations of one object to one target, with the same options, copy it once. */

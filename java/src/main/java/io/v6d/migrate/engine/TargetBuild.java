@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.CreatedObject;
 import io.v6d.migrate.ipc.VineyardClient;
@@ -76,7 +77,7 @@ public final class TargetBuild implements AutoCloseable {
 
   /** Fails early, before allocating anything, when the target cannot hold {@code needed} bytes. */
   public static void checkCapacity(VineyardClient target, long needed) {
-    if (needed < CAPACITY_CHECK_FROM_BYTES || Boolean.getBoolean(MigrationEngine.SKIP_CAPACITY_CHECK)) {
+    if (needed < CAPACITY_CHECK_FROM_BYTES || FaultInjection.installed().skipCapacityCheck()) {
       return;
     }
     JsonNode status = target.instanceStatus();

@@ -79,9 +79,12 @@ public final class AgentConnection implements AutoCloseable {
     AgentConnection connection = open(endpoint, token, timeoutMillis, tls);
     if (compression != Compression.NONE) {
       try {
-        ObjectNode args = FrameCodec.mapper().createObjectNode().put("compression", compression.label());
-        connection.compression = Compression.parse(connection.call("compression", args).path("compression").asText());
-        connection.compressor = new ChunkCompressor(connection.compression);
+        ObjectNode args = FrameCodec.mapper().createObjectNode().put("compression", compression.label())
+            .put(ChunkCompressor.DECODES_SHUFFLED, true);
+        JsonNode reply = connection.call("compression", args);
+        connection.compression = Compression.parse(reply.path("compression").asText());
+        connection.compressor = new ChunkCompressor(connection.compression,
+            reply.path(ChunkCompressor.DECODES_SHUFFLED).asBoolean(false)); // an older agent does not say
       } catch (RuntimeException e) {
         connection.close();
         throw e;

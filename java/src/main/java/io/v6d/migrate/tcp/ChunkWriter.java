@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
 import io.v6d.migrate.compress.ChunkCompressor;
 import io.v6d.migrate.compress.Codec;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
@@ -74,7 +75,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   @Override
   public ByteBuf readChunk(ByteBufAllocator allocator) {
-    if (ended || isEndOfInput() || TestHooks.stallBefore(next().length())) {
+    if (ended || isEndOfInput() || FaultInjection.installed().stallSending(next().length())) {
       return null;
     }
     Chunk chunk = pending;
@@ -91,7 +92,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       }
     }
     if (compressor != null) {
-      compressor.sent(chunk.wireId(), chunk.length(), chunk.length());
+      compressor.sent(chunk.wireId(), codec, chunk.length(), chunk.length());
     }
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
@@ -119,9 +120,9 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     }
     new FrameHeader(FrameType.DATA_COMPRESSED, FrameDecoder.COMPRESSED_PREFIX + size, chunk.wireId(), chunk.offset(),
         Crc.of(chunk.address(), chunk.length())).writeTo(frame);
-    frame.writeByte(codec.code()).writeInt(TestHooks.declaredLength(chunk.length()));
+    frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
     frame.writerIndex(prefix + size);
-    compressor.sent(chunk.wireId(), chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
+    compressor.sent(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
     return frame;
   }
 

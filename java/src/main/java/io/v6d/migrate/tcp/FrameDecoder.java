@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.compress.Codec;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
@@ -191,7 +192,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
 
   private void landed(int length) {
     state = State.HEADER;
-    TestHooks.maybeCorrupt(dataAddress, length);
+    FaultInjection.installed().chunkLanded(dataAddress, length);
     int crc = Crc.of(dataAddress, length);
     if (crc != current.crc()) {
       throw new MigrateException(ErrorCode.IO_ERROR, String.format(
@@ -209,7 +210,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
     ByteBuf body = compressedBody;
     compressedBody = null;
     try {
-      TestHooks.maybeCorruptCompressed(body);
+      FaultInjection.installed().compressedArrived(body.nioBuffer(body.readerIndex() + COMPRESSED_PREFIX, body.readableBytes() - COMPRESSED_PREFIX));
       Codec codec = Codec.of(body.readUnsignedByte());
       long length = body.readUnsignedInt();
       // the declared size is checked (limits, then the target blob's range) before anything expands

@@ -12,6 +12,13 @@ public final class Pipelines {
   /** JSON bodies (metadata trees) and DATA chunks larger than these are refused. */
   public static final FrameHeader.Limits LIMITS = new FrameHeader.Limits(64L << 20, 64L << 20);
   private static final FrameEncoder ENCODER = new FrameEncoder();
+  /**
+   * Plaintext handed to the TLS engine per wrap call. Netty's default is one record (16 KiB); the
+   * OpenSSL engine writes as many records as it is given into one output buffer, so 256 KiB makes
+   * 16 records per call, its JNI crossing, output buffer and write (the agent's profile had
+   * {@code SslHandler.wrap} at a third of its busy samples, the cipher itself at under half of it).
+   */
+  static final int TLS_WRAP_BYTES = 256 << 10;
 
   private Pipelines() {}
 
@@ -40,6 +47,7 @@ public final class Pipelines {
     if (tls == null) {
       channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
     } else {
+      tls.setWrapDataSize(TLS_WRAP_BYTES);
       pipeline.addLast("tls", tls);
     }
     pipeline.addLast("timeout", timeout);

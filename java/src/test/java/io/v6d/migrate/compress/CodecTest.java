@@ -38,7 +38,7 @@ class CodecTest {
 
   @Test
   void roundTripsAndShrinksCompressibleBytes() {
-    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD}) {
+    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD, Codec.ZSTD_SHUFFLED}) {
       roundTripsAndShrinksCompressibleBytesWith(codec);
     }
   }
@@ -56,7 +56,7 @@ class CodecTest {
 
   @Test
   void aChunkExpandingBeyondItsDeclaredSizeIsAnIoError() {
-    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD}) {
+    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD, Codec.ZSTD_SHUFFLED}) {
       aChunkExpandingBeyondItsDeclaredSizeIsAnIoErrorWith(codec);
     }
   }
@@ -71,7 +71,7 @@ class CodecTest {
 
   @Test
   void aChunkShorterThanDeclaredIsAnIoError() {
-    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD}) {
+    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD, Codec.ZSTD_SHUFFLED}) {
       aChunkShorterThanDeclaredIsAnIoErrorWith(codec);
     }
   }
@@ -86,7 +86,7 @@ class CodecTest {
 
   @Test
   void garbageIsAnIoErrorNotACrash() {
-    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD}) {
+    for (Codec codec : new Codec[] {Codec.LZ4, Codec.ZSTD, Codec.ZSTD_SHUFFLED}) {
       garbageIsAnIoErrorNotACrashWith(codec);
     }
   }
@@ -104,12 +104,66 @@ class CodecTest {
     ChunkCompressor auto = new ChunkCompressor(Compression.AUTO);
     for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
       assertEquals(Codec.ZSTD, auto.codecFor(1));
-      auto.sent(1, 1000, 1000);
+      auto.sent(1, Codec.ZSTD, 1000, 1000);
       assertEquals(Codec.ZSTD, auto.codecFor(2));
-      auto.sent(2, 1000, 300);
+      auto.sent(2, Codec.ZSTD, 1000, 300);
     }
     assertEquals(Codec.NONE, auto.codecFor(1));
     assertEquals(Codec.ZSTD, auto.codecFor(2));
     assertThrows(MigrateException.class, () -> Compression.parse("gzip"));
+  }
+
+  @Test
+  void autoSamplesShuffledAndPlainZstdAndKeepsTheSmaller() {
+    ChunkCompressor auto = new ChunkCompressor(Compression.AUTO, true);
+    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
+    auto.sent(1, Codec.ZSTD_SHUFFLED, 1000, 10);
+    assertEquals(Codec.ZSTD, auto.codecFor(1));
+    auto.sent(1, Codec.ZSTD, 1000, 150);
+    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
+    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(2));
+    auto.sent(2, Codec.ZSTD_SHUFFLED, 1000, 700);
+    auto.sent(2, Codec.ZSTD, 1000, 400);
+    assertEquals(Codec.ZSTD, auto.codecFor(2));
+    // a peer that does not decode the shuffle never gets it
+    ChunkCompressor older = new ChunkCompressor(Compression.AUTO, false);
+    assertEquals(Codec.ZSTD, older.codecFor(1));
+    older.sent(1, Codec.ZSTD, 1000, 100);
+    assertEquals(Codec.ZSTD, older.codecFor(1));
+  }
+
+  @Test
+  void theShuffleRoundTripsEveryLengthAndShrinksSortedKeys() {
+    Random random = new Random(11);
+    for (int length : new int[] {0, 1, 7, 8, 9, 63, 64, 65, 8 * 1000 + 5, 1 << 20}) {
+      byte[] raw = new byte[length];
+      random.nextBytes(raw);
+      ByteBuffer lanes = ByteBuffer.allocateDirect(Math.max(1, length));
+      ByteShuffle.shuffle(direct(raw), lanes, length);
+      int elements = length / ByteShuffle.WIDTH; // lane k holds byte k of every element; the tail stays
+      for (int i = 0; i < length; i++) {
+        int at = i < elements * ByteShuffle.WIDTH ? (i % ByteShuffle.WIDTH) * elements + i / ByteShuffle.WIDTH : i;
+        assertEquals(raw[i], lanes.get(at), "length " + length + " byte " + i);
+      }
+      ByteBuffer back = ByteBuffer.allocateDirect(Math.max(1, length));
+      ByteShuffle.unshuffle(lanes, back, length);
+      byte[] got = new byte[length];
+      back.get(0, got);
+      assertArrayEquals(raw, got, "length " + length);
+    }
+    ByteBuffer keys = ByteBuffer.allocateDirect(1 << 20).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < (1 << 17); i++) {
+      keys.putLong(i * 8, 1_000_000L + i);
+    }
+    byte[] raw = new byte[1 << 20];
+    keys.get(0, raw);
+    int plain = compressed(Codec.ZSTD, raw).remaining();
+    int shuffled = compressed(Codec.ZSTD_SHUFFLED, raw).remaining();
+    assertTrue(shuffled * 4 < plain, "shuffled " + shuffled + " vs plain " + plain);
+    ByteBuffer out = ByteBuffer.allocateDirect(raw.length);
+    Codec.ZSTD_SHUFFLED.decompress(compressed(Codec.ZSTD_SHUFFLED, raw), address(out), raw.length);
+    byte[] back = new byte[raw.length];
+    out.get(back);
+    assertArrayEquals(raw, back);
   }
 }
