@@ -47,6 +47,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
+  /** The tree this connection's last "meta" read, which its "map" of that object need not read again. */
+  private long lastTreeId;
+  private JsonNode lastTree;
   private PushSession attached;
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
@@ -94,14 +97,20 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
-      case "meta" -> reply.set("tree",
-          vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
+      case "meta" -> {
+        long id = ObjectIds.parse(request.path("id").asText());
+        ObjectNode tree = vineyard().getData(id, request.path("sync_remote").asBoolean());
+        lastTreeId = id;
+        lastTree = tree;
+        reply.set("tree", tree);
+      }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
       case "map" -> {
         if (request.hasNonNull("object")) {
-          scope.permitObject(vineyard(), ObjectIds.parse(request.path("object").asText()));
+          long root = ObjectIds.parse(request.path("object").asText());
+          scope.permitObject(vineyard(), root, root == lastTreeId ? lastTree : null);
         }
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
