@@ -49,6 +49,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private PushSession owned;
   /** This connection's pull session (an agent-run rebalance's share for this target), or null. */
   private PullSession pullSession;
+  /** The tree this connection's last "meta" read, which its "map" of that object need not read again. */
+  private long lastTreeId;
+  private JsonNode lastTree;
   private PushSession attached;
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
@@ -97,19 +100,31 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
-      case "meta" -> reply.set("tree",
-          vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
+      case "meta" -> {
+        long id = ObjectIds.parse(request.path("id").asText());
+        ObjectNode tree = vineyard().getData(id, request.path("sync_remote").asBoolean());
+        lastTreeId = id;
+        lastTree = tree;
+        reply.set("tree", tree);
+      }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
       case "map" -> {
         if (request.hasNonNull("object")) {
-          scope.permitObject(vineyard(), ObjectIds.parse(request.path("object").asText()));
+          long root = ObjectIds.parse(request.path("object").asText());
+          scope.permitObject(vineyard(), root, root == lastTreeId ? lastTree : null);
         }
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
       }
-      case "unmap" -> scope.unmap(vineyard(), ids(request));
+      case "unmap" -> {
+        scope.unmap(vineyard(), ids(request));
+        if (request.path("forget").asBoolean(false)) {
+          scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
+          pull.ended();
+        }
+      }
       case "stream_open" -> {
         if (streamReader == null) {
           streamReader = server.connectVineyard();
@@ -165,6 +180,12 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         server.sessions().remove(session);
         owned = null;
         reply.put("object_id", ObjectIds.format(id));
+        if (!session.pinsNothing()) {
+          // our vineyardd connection still holds the new blobs: end it (and this connection, which a
+          // client may keep between migrations) so that deleting the object frees them
+          ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, reply)).addListener(ChannelFutureListener.CLOSE);
+          return null;
+        }
       }
       case "abort" -> {
         PushSession session = ownedSession(request);

@@ -46,8 +46,10 @@ final class PeerScope implements AutoCloseable {
   /**
    * Permits the blobs of object {@code root}, which the agent resolves itself (its own instance's
    * view first, then the cluster's). A blob id is permitted only as a chunk a stream gave us.
+   * {@code knownTree}: the tree of {@code root} when the agent has just read it from its own
+   * vineyardd (the peer's "meta" before its "map"; an object's tree never changes), else null.
    */
-  void permitObject(VineyardClient vineyard, long root) {
+  void permitObject(VineyardClient vineyard, long root, JsonNode knownTree) {
     Grants.Grant g = grant();
     if (ObjectIds.isBlob(root)) {
       if (!g.chunks.contains(root)) {
@@ -59,9 +61,9 @@ final class PeerScope implements AutoCloseable {
     if (g.roots.contains(root)) {
       return;
     }
-    JsonNode tree;
+    JsonNode tree = knownTree;
     try {
-      tree = vineyard.getData(root, false);
+      tree = tree != null ? tree : vineyard.getData(root, false);
     } catch (MigrateException e) {
       if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
         throw e;
@@ -98,6 +100,17 @@ final class PeerScope implements AutoCloseable {
       if (grant != null && grant.chunks.remove(id)) {
         grant.blobs.remove(id);
       }
+    }
+  }
+
+  /**
+   * Drops the objects this connection's grant named, and their blobs (not the chunks a stream gave
+   * it): a client that keeps its connections between migrations names each migration's object anew.
+   */
+  void forgetObjects() {
+    if (grant != null) {
+      grant.roots.clear();
+      grant.blobs.retainAll(grant.chunks);
     }
   }
 

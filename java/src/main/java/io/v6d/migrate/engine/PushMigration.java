@@ -10,9 +10,11 @@ import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.tcp.AgentConnection;
 import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.AgentLink;
 import io.v6d.migrate.tcp.ChunkWriter;
 import io.v6d.migrate.transport.ChunkPlan;
 import io.v6d.migrate.transport.ProgressListener;
@@ -54,7 +56,7 @@ final class PushMigration {
       try {
         session.path("blobs").fields().forEachRemaining(e ->
             newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-        EngineCall.interruptibly(() -> send(p.endpoint, p.token, p.primary, sessionId, p.mapped, newBlobIds, extra,
+        EngineCall.interruptibly(() -> send(p.endpoint, p.link, p.primary, sessionId, p.mapped, newBlobIds, extra,
             new ThrottledProgress(progress, total, 50_000_000L)));
         ObjectNode commit = FrameCodec.mapper().createObjectNode()
             .put("session", sessionId).put("persist", request.persist()).put("same_cluster", p.sameCluster);
@@ -65,7 +67,8 @@ final class PushMigration {
         ObjectNode ids = commit.putObject("blobs");
         newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
         long newId = ObjectIds.parse(p.primary.call("commit", commit).path("object_id").asText());
-        long onWire = p.primary.sent() + extra.stream().mapToLong(AgentConnection::sent).sum();
+        long onWire = p.primary.sent() - p.sentBefore + extra.stream().mapToLong(AgentConnection::sent).sum();
+        p.lease.keep(); // committed: the agent holds nothing of this push for the link any more
         return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
             MigrationEngine.seconds(started), "tcp-push", onWire, p.primary.compression().label(), p.primary.tls());
       } catch (RuntimeException e) {
@@ -106,9 +109,12 @@ final class PushMigration {
     try {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
-      p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
-      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
-      JsonNode info = p.primary.call("info", null);
+      p.source = ClientSource.ipc(ClientPool.current().ipc(request.source(), request.timeoutMillis()));
+      p.lease = ClientPool.current().agent(p.endpoint, p.token, request.tcp(), request.timeoutMillis());
+      p.link = p.lease.link();
+      JsonNode info = p.link.info(); // the first request: a stale pooled link reconnects here, once
+      p.primary = p.link.primary();
+      p.sentBefore = p.primary.sent();
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
@@ -148,7 +154,10 @@ final class PushMigration {
     AgentEndpoint endpoint;
     byte[] token;
     ClientSource source;
+    AgentLink.Lease lease;
+    AgentLink link;
     AgentConnection primary;
+    long sentBefore;
     long targetInstance;
     boolean sameCluster;
     long id;
@@ -159,10 +168,15 @@ final class PushMigration {
 
     @Override
     public void close() {
-      if (primary != null) {
-        primary.close();
+      if (lease != null) {
+        lease.close(); // pooled only when the push committed; closing it first stops its writes
       }
       if (source != null) {
+        try {
+          source.client().release(mapped.keySet()); // a pooled source connection must pin nothing
+        } catch (MigrateException e) {
+          // the pooled connection is given back anyway: ClientSource closes it if it is broken
+        }
         source.close();
       }
     }
@@ -172,7 +186,7 @@ final class PushMigration {
    * Streams every blob's chunks over parallel connections (opened into {@code extra}); returns once
    * all are written out.
    */
-  private void send(AgentEndpoint endpoint, byte[] token, AgentConnection primary, String sessionId,
+  private void send(AgentEndpoint endpoint, AgentLink link, AgentConnection primary, String sessionId,
       Map<Long, Blob> mapped, Map<Long, Long> newBlobIds, List<AgentConnection> extra, ThrottledProgress progress) {
     Map<Long, Long> sizes = new LinkedHashMap<>();
     mapped.forEach((id, blob) -> sizes.put(id, blob.size()));
@@ -183,7 +197,7 @@ final class PushMigration {
     for (int i = 0; i < plan.size(); i++) {
       AgentConnection connection = primary;
       if (i > 0) {
-        connection = AgentConnection.open(endpoint, token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
+        connection = link.openExtra();
         extra.add(connection);
         connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId));
       }

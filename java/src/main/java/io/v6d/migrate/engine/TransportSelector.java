@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.agent.AgentRegistry;
-import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.protocol.Token;
@@ -26,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * <p>{@code auto}: the same host (the instance's host name is this host's, and its IPC socket is
  * here) → shared memory; else an agent published for the instance ({@link AgentRegistry}) → TCP;
  * else vineyardd's RPC port. A forced choice that cannot be honoured is an error that says why.
+ *
+ * <p>The one place where a migration's source side gets connections: every one is asked of the
+ * pool ({@link ClientPool#current()}), which opens, keeps and closes them; {@link ClientSource},
+ * {@link AgentSource} and the transports only use the leases they are given. The agents' published
+ * endpoints are remembered by the pool too ({@link ClientPool#agentOf}).
  */
 final class TransportSelector {
   static final String RPC_SCHEME = "rpc://";
@@ -47,13 +51,13 @@ final class TransportSelector {
   SourceEndpoint openExplicit(String source) {
     if (AgentEndpoint.isEndpoint(source)) {
       require(TransportChoice.TCP, source);
-      return new AgentSource(AgentEndpoint.parse(source), token(), tcp, timeoutMillis);
+      return new AgentSource(ClientPool.current().agent(AgentEndpoint.parse(source), token(), tcp, timeoutMillis), tcp);
     }
     if (source.startsWith(RPC_SCHEME)) {
       require(TransportChoice.RPC, source);
-      return ClientSource.rpc(source.substring(RPC_SCHEME.length()), timeoutMillis);
+      return ClientSource.rpc(ClientPool.current().rpc(source.substring(RPC_SCHEME.length()), timeoutMillis));
     }
-    return ClientSource.ipc(source, timeoutMillis);
+    return ClientSource.ipc(ClientPool.current().ipc(source, timeoutMillis));
   }
 
   /** Whether the explicit source's own transport is the one asked for. */
@@ -78,7 +82,7 @@ final class TransportSelector {
       case LOCAL:
         return local(entry, holder);
       case TCP:
-        return agentOf(view, holder).map(this::tcp).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
+        return agentOf(view, holder).map(agent -> tcp(view, holder, agent)).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
             "no agent is known for instance " + holder + " (" + entry.path("hostname").asText() + "): start "
                 + "`vineyard-migrate serve --socket " + entry.path("ipc_socket").asText() + "` beside it, "
                 + "or pass source=tcp://host:port"));
@@ -91,7 +95,7 @@ final class TransportSelector {
         Optional<AgentEndpoint> agent = agentOf(view, holder);
         if (agent.isPresent()) {
           try {
-            return tcp(agent.get());
+            return tcp(view, holder, agent.get());
           } catch (MigrateException e) {
             LOG.warn("agent {} of instance {} is not usable ({}); falling back to vineyardd's RPC",
                 agent.get(), holder, e.getMessage());
@@ -116,16 +120,43 @@ final class TransportSelector {
     return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
-  private BlobTransport tcp(AgentEndpoint endpoint) {
-    return new TcpPullTransport(endpoint, token(), tcp, timeoutMillis);
+  /**
+   * Pulls through the agent published for {@code holder}. An endpoint the pool remembered that
+   * cannot be reached is forgotten and looked up again, once: the agent may have restarted on
+   * another port and published that since.
+   */
+  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint) {
+    return tcp(view, holder, endpoint, true);
+  }
+
+  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint, boolean lookAgain) {
+    try {
+      return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
+    } catch (MigrateException e) {
+      ClientPool.current().forgetAgentOf(clusterName(view), holder);
+      Optional<AgentEndpoint> published = lookAgain ? agentOf(view, holder) : Optional.empty();
+      if (published.isEmpty() || published.get().equals(endpoint)) {
+        throw e;
+      }
+      LOG.debug("agent {} of instance {} is gone ({}); it is published at {} now", endpoint, holder, e.getMessage(),
+          published.get());
+      return tcp(view, holder, published.get(), false);
+    }
   }
 
   private BlobTransport rpc(JsonNode entry) {
-    return new RpcTransport(VineyardClient.connectRpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
+    return new RpcTransport(ClientPool.current().rpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
   }
 
+  /** The agent published for {@code holder}, as the pool remembers it or else as {@code view} says. */
   private static Optional<AgentEndpoint> agentOf(SourceEndpoint view, long holder) {
-    return AgentRegistry.lookup(view::getName, view::getData, holder);
+    return ClientPool.current().agentOf(clusterName(view), holder,
+        () -> AgentRegistry.lookup(view::getName, view::getData, holder));
+  }
+
+  /** The view of a cluster by the instance it was seen through (instance ids repeat across clusters). */
+  private static String clusterName(SourceEndpoint view) {
+    return view.ipcSocket() + "|" + view.rpcEndpoint() + "|" + view.instanceId();
   }
 
   private byte[] token() {

@@ -3,27 +3,40 @@ package io.v6d.migrate.pool;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.AgentLink;
+import io.v6d.migrate.tcp.TcpOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Registered IPC connections to vineyardd instances, kept between migrations so that a warm call
- * pays neither the registration nor the mapping of the stores again.
+ * The one owner of the engine's connections: registered IPC connections to vineyardd instances and
+ * authenticated links to agents ({@link AgentLink}), kept between migrations so that a warm call
+ * pays neither the registration nor the mapping of the stores again, nor an agent's TCP, HMAC and
+ * TLS handshakes (and the agent keeps its own IPC connection for the link).
  *
- * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket (default
+ * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket or agent (default
  * {@value #DEFAULT_MAX_IDLE}), each closed once idle for {@value #IDLE_SECONDS_PROPERTY} seconds
- * (default {@value #DEFAULT_IDLE_SECONDS}). Thread-safe: a connection is leased to one migration at a
+ * (default {@value #DEFAULT_IDLE_SECONDS}; a daemon thread looks twice per idle time). Thread-safe: a connection is leased to one migration at a
  * time. A pooled connection never pins memory: whoever leases it releases every blob reference it
  * took before it gives the lease back ({@link io.v6d.migrate.engine.TargetBuild},
- * {@link io.v6d.migrate.transport.SharedMemoryTransport}). A connection taken from the pool is
- * probed with one request; a stale one (vineyardd restarted) is closed and replaced once, and a
- * failure of the replacement surfaces as any failed connect does.
+ * {@link io.v6d.migrate.transport.SharedMemoryTransport}, {@link io.v6d.migrate.tcp.TcpPullTransport}).
+ * An IPC connection taken from the pool is checked with a non-blocking peek at its socket (no
+ * request); a stale one (vineyardd restarted) is closed and replaced once, and a failure of the
+ * replacement surfaces as any failed connect does. An agent link is checked for free (its
+ * connections' state) and reconnects once when its first request finds it closed.
  *
  * <pre>{@code
  * try (ClientPool.Lease lease = ClientPool.shared().ipc("/var/run/vineyard.sock", 30_000)) {
@@ -43,16 +56,32 @@ public final class ClientPool implements AutoCloseable {
 
   private final int maxIdle = Math.max(0, Integer.getInteger(MAX_IDLE_PROPERTY, DEFAULT_MAX_IDLE));
   private final long idleNanos = Math.max(0, Long.getLong(IDLE_SECONDS_PROPERTY, DEFAULT_IDLE_SECONDS)) * 1_000_000_000L;
-  private final Map<String, Deque<Idle>> idle = new HashMap<>(); // guarded by this
+  /** Idle connections by key: an IPC socket and timeout (a String), or an {@link AgentLink.Key}. */
+  private final Map<Object, Deque<Idle>> idle = new HashMap<>(); // guarded by this
   private boolean closed; // guarded by this
 
-  private record Idle(VineyardClient client, long since) {}
+  private record Idle(AutoCloseable connection, long since) {}
+
+  static final long AGENT_TTL_SECONDS = 10;
+  private record KnownAgent(Optional<AgentEndpoint> endpoint, long at) {}
+  private final Map<String, KnownAgent> agents = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
   private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
 
   /** A pool of its own (a Session's); the caller closes it. */
-  public ClientPool() {}
+  public ClientPool() {
+    long periodMillis = Math.max(100, idleNanos / 2_000_000);
+    reaping = REAPER.scheduleWithFixedDelay(this::closeIdleTooLong, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /** Closes what has been idle for longer than the idle time even when nobody asks for its peer again. */
+  private static final ScheduledExecutorService REAPER = Executors.newSingleThreadScheduledExecutor(task -> {
+    Thread thread = new Thread(task, "vineyard-migrate-pool-reaper");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final ScheduledFuture<?> reaping;
 
   /** The pool this thread's call uses: its session's, else the process-wide one. */
   public static ClientPool current() {
@@ -103,93 +132,187 @@ public final class ClientPool implements AutoCloseable {
   /** A registered IPC connection to the vineyardd at {@code socket}: a pooled one if any is alive. */
   public Lease ipc(String socket, long timeoutMillis) {
     String key = socket + "#" + timeoutMillis;
-    VineyardClient reused = take(key);
+    VineyardClient reused = (VineyardClient) take(key);
     if (reused != null) {
       try {
-        reused.instanceStatus(); // one request: a restarted vineyardd closed the connection
-        return new Lease(this, key, reused);
+        Boolean open = reused.looksOpen(); // a peek, no request: a restarted vineyardd closed the connection
+        if (open == null) {
+          reused.instanceStatus(); // cannot tell without asking: one request
+          open = true;
+        }
+        if (open) {
+          return new Lease(this, key, reused);
+        }
+        LOG.debug("pooled connection to {} was closed by vineyardd; connecting again", socket);
       } catch (MigrateException e) {
         LOG.debug("pooled connection to {} is stale ({}); connecting again", socket, e.getMessage());
-        reused.close();
       }
+      reused.close();
     }
     return new Lease(this, key, VineyardClient.connect(socket, timeoutMillis));
   }
 
-  private synchronized VineyardClient take(String key) {
-    Deque<Idle> clients = idle.get(key);
-    if (closed || clients == null) {
-      return null;
-    }
-    closeExpired(clients, System.nanoTime());
-    Idle last = clients.pollLast();
-    return last == null ? null : last.client();
+  /**
+   * A connection to vineyardd's RPC port at {@code endpoint} ({@code host:port}). Opened here so that
+   * the pool is the one opener of the engine's connections; not kept (vineyardd holds the blobs it
+   * sent over RPC for the connection), so its lease closes it.
+   */
+  public Lease rpc(String endpoint, long timeoutMillis) {
+    return new Lease(this, "rpc " + endpoint + "#" + timeoutMillis, VineyardClient.connectRpc(endpoint, timeoutMillis));
   }
 
-  private void giveBack(String key, VineyardClient client) {
-    List<VineyardClient> toClose = new ArrayList<>();
+  /**
+   * An authenticated link to the agent at {@code endpoint} with this token, TLS settings,
+   * compression and timeout: a pooled one if any is still open, else a new one.
+   */
+  public AgentLink.Lease agent(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
+    AgentLink.Key key = AgentLink.Key.of(endpoint, token, options, timeoutMillis);
+    AgentLink link;
+    while ((link = (AgentLink) take(key)) != null) {
+      if (link.isOpen()) {
+        link.lentAgain();
+        return new AgentLease(this, key, link);
+      }
+      LOG.debug("pooled link to the agent at {} is closed (agent restarted?); dropping it", endpoint);
+      link.close();
+    }
+    return new AgentLease(this, key, AgentLink.open(key, token));
+  }
+
+  private AutoCloseable take(Object key) {
+    List<AutoCloseable> expired = new ArrayList<>();
+    Idle last;
     synchronized (this) {
-      Deque<Idle> clients = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+      Deque<Idle> connections = idle.get(key);
+      if (closed || connections == null) {
+        return null;
+      }
+      takeExpired(connections, System.nanoTime(), expired);
+      last = connections.pollLast();
+    }
+    expired.forEach(ClientPool::closeQuietly);
+    return last == null ? null : last.connection();
+  }
+
+  private void closeIdleTooLong() {
+    List<AutoCloseable> expired = new ArrayList<>();
+    synchronized (this) {
+      long now = System.nanoTime();
+      idle.values().forEach(connections -> takeExpired(connections, now, expired));
+    }
+    expired.forEach(ClientPool::closeQuietly);
+  }
+
+  private void giveBack(Object key, AutoCloseable connection) {
+    List<AutoCloseable> toClose = new ArrayList<>();
+    synchronized (this) {
+      Deque<Idle> connections = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
       long now = System.nanoTime();
       if (closed || maxIdle == 0) {
-        toClose.add(client);
+        toClose.add(connection);
       } else {
-        clients.addLast(new Idle(client, now));
-        while (clients.size() > maxIdle) {
-          toClose.add(clients.pollFirst().client());
+        connections.addLast(new Idle(connection, now));
+        while (connections.size() > maxIdle) {
+          toClose.add(connections.pollFirst().connection());
         }
       }
     }
-    toClose.forEach(VineyardClient::close);
+    toClose.forEach(ClientPool::closeQuietly);
   }
 
-  private void closeExpired(Deque<Idle> clients, long now) {
-    while (!clients.isEmpty() && now - clients.peekFirst().since() > idleNanos) {
-      clients.pollFirst().client().close();
+  private void takeExpired(Deque<Idle> connections, long now, List<AutoCloseable> expired) {
+    while (!connections.isEmpty() && now - connections.peekFirst().since() > idleNanos) {
+      expired.add(connections.pollFirst().connection());
     }
   }
 
-  /** Idle connections now held, all sockets together. */
+  private static void closeQuietly(AutoCloseable connection) {
+    try {
+      connection.close();
+    } catch (Exception e) {
+      LOG.debug("closing a pooled connection failed: {}", e.toString());
+    }
+  }
+
+  /**
+   * The agent published for instance {@code instance} of the cluster {@code cluster} names (any
+   * stable name of the view it was looked up through), remembered for {@value #AGENT_TTL_SECONDS}
+   * s: looking it up costs two requests, one of them a sync with the metadata backend. A caller
+   * that could not use the endpoint {@link #forgetAgentOf forgets} it.
+   */
+  public Optional<AgentEndpoint> agentOf(String cluster, long instance, Supplier<Optional<AgentEndpoint>> lookup) {
+    String key = cluster + "#" + instance;
+    long now = System.nanoTime();
+    KnownAgent known = agents.get(key);
+    if (known != null && now - known.at() < AGENT_TTL_SECONDS * 1_000_000_000L) {
+      return known.endpoint();
+    }
+    Optional<AgentEndpoint> endpoint = lookup.get();
+    agents.put(key, new KnownAgent(endpoint, now));
+    return endpoint;
+  }
+
+  /** Forgets what {@link #agentOf} remembered for the instance (its agent failed us). */
+  public void forgetAgentOf(String cluster, long instance) {
+    agents.remove(cluster + "#" + instance);
+  }
+
+  /** Idle IPC connections and agent links now held, all peers together. */
   public synchronized int idleCount() {
     return idle.values().stream().mapToInt(Deque::size).sum();
+  }
+
+  /** Idle agent links now held. */
+  public synchronized int idleAgentLinks() {
+    return idle.entrySet().stream().filter(e -> e.getKey() instanceof AgentLink.Key).mapToInt(e -> e.getValue().size()).sum();
   }
 
   /** Closes every idle connection; leases still out close theirs when they end. */
   @Override
   public void close() {
-    List<VineyardClient> toClose = new ArrayList<>();
+    List<AutoCloseable> toClose = new ArrayList<>();
+    reaping.cancel(false);
+    agents.clear();
     synchronized (this) {
       closed = true;
-      idle.values().forEach(clients -> clients.forEach(c -> toClose.add(c.client())));
+      idle.values().forEach(connections -> connections.forEach(c -> toClose.add(c.connection())));
       idle.clear();
     }
-    toClose.forEach(VineyardClient::close);
+    toClose.forEach(ClientPool::closeQuietly);
   }
 
-  /** One connection, leased to one migration. */
-  public static final class Lease implements AutoCloseable {
+  /**
+   * A connection lent to one migration: closing the lease gives it back to the pool when
+   * {@link #keep()} was called and it is still usable, else closes it.
+   */
+  public abstract static class Leased<T extends AutoCloseable> implements AutoCloseable {
     private final ClientPool pool;
-    private final String key;
-    private final VineyardClient client;
+    private final Object key;
+    private final T connection;
     private boolean keep;
     private boolean closed;
 
-    private Lease(ClientPool pool, String key, VineyardClient client) {
+    Leased(ClientPool pool, Object key, T connection) {
       this.pool = pool;
       this.key = key;
-      this.client = client;
+      this.connection = connection;
     }
 
-    public VineyardClient client() {
+    T connection() {
       if (closed) {
         throw new MigrateException(ErrorCode.INVALID, "the connection's lease has ended");
       }
-      return client;
+      return connection;
     }
 
     /** The connection is in a known state (no request half done): give it back on close. */
     public void keep() {
       keep = true;
+    }
+
+    /** Whether a kept connection may go back to the pool (it did not die meanwhile). */
+    boolean reusable(T connection) {
+      return true;
     }
 
     @Override
@@ -198,11 +321,39 @@ public final class ClientPool implements AutoCloseable {
         return;
       }
       closed = true;
-      if (keep) {
-        pool.giveBack(key, client);
+      if (keep && reusable(connection)) {
+        pool.giveBack(key, connection);
       } else {
-        client.close();
+        closeQuietly(connection);
       }
+    }
+  }
+
+  /** One IPC (or RPC) connection, leased to one migration. */
+  public static final class Lease extends Leased<VineyardClient> {
+    private Lease(ClientPool pool, String key, VineyardClient client) {
+      super(pool, key, client);
+    }
+
+    public VineyardClient client() {
+      return connection();
+    }
+  }
+
+  /** One agent link, leased to one migration. */
+  private static final class AgentLease extends Leased<AgentLink> implements AgentLink.Lease {
+    private AgentLease(ClientPool pool, AgentLink.Key key, AgentLink link) {
+      super(pool, key, link);
+    }
+
+    @Override
+    public AgentLink link() {
+      return connection();
+    }
+
+    @Override
+    boolean reusable(AgentLink link) {
+      return link.isOpen();
     }
   }
 }
