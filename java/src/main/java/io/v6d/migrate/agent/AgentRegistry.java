@@ -53,6 +53,9 @@ public final class AgentRegistry {
     return meta.path("tls").asBoolean(false);
   }
 
+  /** A published agent: where it listens and whether it speaks TLS there. */
+  public record Published(AgentEndpoint endpoint, boolean tls) {}
+
   /** The agent published for {@code instanceId}, as seen through {@code client}'s cluster. */
   public static Optional<AgentEndpoint> lookup(VineyardClient client, long instanceId) {
     return lookup(client::getName, client::getData, instanceId);
@@ -60,6 +63,14 @@ public final class AgentRegistry {
 
   /** The same through any view of the cluster's names and metadata. */
   public static Optional<AgentEndpoint> lookup(
+      java.util.function.ToLongFunction<String> getName,
+      java.util.function.BiFunction<Long, Boolean, ? extends JsonNode> getData,
+      long instanceId) {
+    return lookupPublished(getName, getData, instanceId).map(Published::endpoint);
+  }
+
+  /** The same with what it published about TLS. */
+  public static Optional<Published> lookupPublished(
       java.util.function.ToLongFunction<String> getName,
       java.util.function.BiFunction<Long, Boolean, ? extends JsonNode> getData,
       long instanceId) {
@@ -76,6 +87,7 @@ public final class AgentRegistry {
     if (!TYPENAME.equals(meta.path("typename").asText())) {
       return Optional.empty();
     }
-    return Optional.of(new AgentEndpoint(meta.path("host").asText(), meta.path("port").asInt()));
+    return Optional.of(new Published(new AgentEndpoint(meta.path("host").asText(), meta.path("port").asInt()),
+        speaksTls(meta)));
   }
 }

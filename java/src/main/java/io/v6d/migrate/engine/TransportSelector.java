@@ -26,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * <p>{@code auto}: the same host (the instance's host name is this host's, and its IPC socket is
  * here) → shared memory; else an agent published for the instance ({@link AgentRegistry}) → TCP;
  * else vineyardd's RPC port. A forced choice that cannot be honoured is an error that says why.
+ *
+ * <p>An agent whose published TLS setting differs from ours cannot be dialled: for a caller,
+ * {@code auto} then falls back to RPC (with a warning saying why); for an agent pulling chunks for a
+ * peer's rebalance it is an error naming that agent and what to configure, since the agents of one
+ * deployment are meant to speak TLS to each other.
  */
 final class TransportSelector {
   static final String RPC_SCHEME = "rpc://";
@@ -35,8 +40,11 @@ final class TransportSelector {
   private final String tokenFile;
   private final TcpOptions tcp;
   private final long timeoutMillis;
+  /** We are an agent pulling for a peer: a TLS mismatch is an error, never a fallback to RPC. */
+  private final boolean byAgent;
 
-  TransportSelector(MigrationRequest request) {
+  TransportSelector(MigrationRequest request, boolean byAgent) {
+    this.byAgent = byAgent;
     this.choice = request.transport();
     this.tokenFile = request.tokenFile();
     this.tcp = request.tcp();
@@ -78,7 +86,7 @@ final class TransportSelector {
       case LOCAL:
         return local(entry, holder);
       case TCP:
-        return agentOf(view, holder).map(this::tcp).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
+        return agentOf(view, holder).map(agent -> tcp(agent, holder)).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
             "no agent is known for instance " + holder + " (" + entry.path("hostname").asText() + "): start "
                 + "`vineyard-migrate serve --socket " + entry.path("ipc_socket").asText() + "` beside it, "
                 + "or pass source=tcp://host:port"));
@@ -88,13 +96,16 @@ final class TransportSelector {
         if (sameHost(entry)) {
           return local(entry, holder);
         }
-        Optional<AgentEndpoint> agent = agentOf(view, holder);
+        Optional<AgentRegistry.Published> agent = agentOf(view, holder);
         if (agent.isPresent()) {
+          if (byAgent) {
+            refuseTlsMismatch(agent.get(), holder);
+          }
           try {
-            return tcp(agent.get());
+            return tcp(agent.get(), holder);
           } catch (MigrateException e) {
             LOG.warn("agent {} of instance {} is not usable ({}); falling back to vineyardd's RPC",
-                agent.get(), holder, e.getMessage());
+                agent.get().endpoint(), holder, e.getMessage());
           }
         }
         return rpc(entry);
@@ -116,16 +127,40 @@ final class TransportSelector {
     return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
-  private BlobTransport tcp(AgentEndpoint endpoint) {
-    return new TcpPullTransport(endpoint, token(), tcp, timeoutMillis);
+  private BlobTransport tcp(AgentRegistry.Published agent, long holder) {
+    refuseTlsMismatch(agent, holder);
+    return new TcpPullTransport(agent.endpoint(), token(), tcp, timeoutMillis);
+  }
+
+  /** The agent speaks TLS and we would not, or the reverse: say so, and what to configure. */
+  private void refuseTlsMismatch(AgentRegistry.Published agent, long holder) {
+    if (agent.tls() == tcp.tls().enabled()) {
+      return;
+    }
+    String whose = "instance " + holder + "'s agent " + agent.endpoint();
+    String fix;
+    if (agent.tls()) {
+      fix = byAgent
+          ? " speaks TLS, and this agent dials other agents in plaintext: start this agent with --tls-cert and "
+              + "--tls-key (and --tls-ca, the CA that signed the other agents' certificates), or give it "
+              + "--peer-tls-ca (and --peer-tls-cert/--peer-tls-key if the other agents require client certificates)"
+          : " speaks TLS and this side does not: pass tls=True and tls_ca= (--tls --tls-ca), or transport='rpc'";
+    } else {
+      fix = byAgent
+          ? " speaks plaintext, and this agent dials other agents over TLS: start that agent with --tls-cert and "
+              + "--tls-key too"
+          : " speaks plaintext and this side asked for TLS: start that agent with --tls-cert and --tls-key, or "
+              + "leave TLS off";
+    }
+    throw new MigrateException(ErrorCode.CONNECTION_FAILED, whose + fix);
   }
 
   private BlobTransport rpc(JsonNode entry) {
     return new RpcTransport(VineyardClient.connectRpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
   }
 
-  private static Optional<AgentEndpoint> agentOf(SourceEndpoint view, long holder) {
-    return AgentRegistry.lookup(view::getName, view::getData, holder);
+  private static Optional<AgentRegistry.Published> agentOf(SourceEndpoint view, long holder) {
+    return AgentRegistry.lookupPublished(view::getName, view::getData, holder);
   }
 
   private byte[] token() {
