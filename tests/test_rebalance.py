@@ -74,12 +74,13 @@ def _start_agent(cluster, i, name, extra=()):
 
 
 @contextlib.contextmanager
-def _agents_speaking_tls(four, which):
+def _agents_speaking_tls(four, which, usage="serverAuth,clientAuth"):
     """The agents of hosts ``which`` restarted with mutual TLS (certificates made now with openssl,
-    one for every host's address, valid as a server's and a client's); plaintext agents again after."""
-    directory = os.path.join(four.servers.workdir, "certs")
+    one for every host's address, by default valid as a server's and a client's); plaintext agents
+    again after."""
+    directory = os.path.join(four.servers.workdir, "certs-" + usage.replace(",", "-"))
     os.makedirs(directory, exist_ok=True)
-    certs = make_certs(directory, [h.address for h in four.hosts], agent_usage="serverAuth,clientAuth")
+    certs = make_certs(directory, [h.address for h in four.hosts], agent_usage=usage)
     tls = ["--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key, "--tls-ca", certs.ca]
     try:
         for i in which:
@@ -825,3 +826,20 @@ def test_a_target_agent_without_tls_settings_fails_and_every_instance_is_as_it_w
         for k, frame in enumerate(frames):
             meta = old.get_member("partitions_-%d" % k).meta
             pd.testing.assert_frame_equal(clients[ids.index(meta.instance_id)].get(meta.id), frame)
+
+
+def test_an_agent_certificate_not_allowed_for_clients_fails_the_pulls_without_a_fallback(four):
+    """Mutual TLS between agents whose certificate allows server use only: each source agent refuses
+    the target agents' certificate; the rebalance fails saying so (not downgraded to vineyardd's
+    plaintext RPC port), and every instance is as it was."""
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 3000)] * 8)
+    with _agents_speaking_tls(four, range(4), usage="serverAuth") as certs:
+        before = [snapshot(c) for c in clients]
+        with pytest.raises((vineyard.ConnectionErrorException, vineyard.ConnectionFailedException)) as failed:
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60, tls_ca=certs.ca,
+                                       tls_cert=certs.client_cert, tls_key=certs.client_key)
+        assert "TLS" in str(failed.value), str(failed.value)
+        _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+        assert [snapshot(c) for c in clients] == before
+        assert all(not samples for samples in (_wire_bytes(url) for url in four.metrics))

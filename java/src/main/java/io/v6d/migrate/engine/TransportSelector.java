@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>An agent whose published TLS setting differs from ours cannot be dialled: for a caller,
  * {@code auto} then falls back to RPC (with a warning saying why); for an agent pulling chunks for a
  * peer's rebalance it is an error naming that agent and what to configure, since the agents of one
- * deployment are meant to speak TLS to each other.
+ * deployment are meant to speak TLS to each other; and such an agent speaking TLS never falls back to
+ * vineyardd's plaintext RPC when the TLS link fails (a certificate refused, say): it reports why.
  */
 final class TransportSelector {
   static final String RPC_SCHEME = "rpc://";
@@ -100,6 +101,9 @@ final class TransportSelector {
         if (agent.isPresent()) {
           if (byAgent) {
             refuseTlsMismatch(agent.get(), holder);
+            if (tcp.tls().enabled()) {
+              return tcp(agent.get(), holder); // a TLS failure is reported, never downgraded to plaintext RPC
+            }
           }
           try {
             return tcp(agent.get(), holder);
