@@ -787,7 +787,8 @@ def test_a_rebalance_over_agents_that_all_speak_mutual_tls(four):
         by_instance = dict(zip([c.instance_id for c in clients], clients))
         new_ids = {int(result["object_id"])}
         for chunk, copy in result["copies"].items():
-            new_ids |= set(_member_ids(by_instance[_plan_to(plan, chunk)].get_meta(vineyard.ObjectID(int(copy[1:], 16)))))
+            meta = by_instance[_plan_to(plan, chunk)].get_meta(vineyard.ObjectID(int(copy[1:], 16)))
+            new_ids |= set(_member_ids(meta))
         for client, snap in zip(clients, before):
             now = snapshot(client)
             gained = set(now["objects"]) - set(snap["objects"])

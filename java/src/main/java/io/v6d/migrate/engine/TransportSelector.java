@@ -87,7 +87,8 @@ final class TransportSelector {
       case LOCAL:
         return local(entry, holder);
       case TCP:
-        return agentOf(view, holder).map(agent -> tcp(agent, holder)).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
+        return agentOf(view, holder).map(agent -> tcp(agent, holder)).orElseThrow(() -> new MigrateException(
+            ErrorCode.CONNECTION_FAILED,
             "no agent is known for instance " + holder + " (" + entry.path("hostname").asText() + "): start "
                 + "`vineyard-migrate serve --socket " + entry.path("ipc_socket").asText() + "` beside it, "
                 + "or pass source=tcp://host:port"));
