@@ -67,7 +67,7 @@ def test_rendered_resources_are_valid_and_wired():
     args = dict(arg[2:].split("=", 1) for arg in container["args"])
     assert args["socket"] == mounts["vineyard-socket"] + "/vineyard.sock"
     assert args["token-file"].startswith(mounts["token"] + "/")
-    assert args["tls-cert"].startswith(mounts["tls"] + "/") and args["tls-key"].startswith(mounts["tls"] + "/")
+    assert all(args[a].startswith(mounts["tls"] + "/") for a in ("tls-cert", "tls-key", "peer-tls-ca"))
     assert not volumes["tls"]["secret"].get("optional", False)  # the agent cannot start without it
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"agent": int(args["port"]), "metrics": int(args["metrics-port"])}
@@ -101,6 +101,7 @@ def test_the_agent_arguments_are_ones_serve_accepts(tmp_path):
     args = [re.sub(r"^--token-file=.*", "--token-file=%s" % token, arg) for arg in args]
     args = [re.sub(r"^--tls-cert=.*", "--tls-cert=%s" % cert, arg) for arg in args]
     args = [re.sub(r"^--tls-key=.*", "--tls-key=%s" % key, arg) for arg in args]
+    args = [re.sub(r"^--peer-tls-ca=.*", "--peer-tls-ca=%s" % cert, arg) for arg in args]  # self-signed: its own CA
     args = [re.sub(r"^--(metrics-)?port=.*", r"--\1port=0", arg) for arg in args]
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "vineyard-migrate"), "serve", *args],
                           capture_output=True, text=True, timeout=120)

@@ -4,6 +4,7 @@ has an address here, so the engine reaches every host's agent (where namespaces 
 hosts are loopback addresses and the session's output says so).
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -13,6 +14,7 @@ import pytest
 import vineyard
 import vineyard_migrate
 
+from certs import make_certs
 from hosts import ManyHosts
 from vineyard_servers import Servers, snapshot, start_agent, write_token
 
@@ -58,17 +60,52 @@ def four(request):
         yield cluster
 
 
-def _start_agent(cluster, i, name):
+def _start_agent(cluster, i, name, extra=()):
     """(Re)starts host i's agent, with its /metrics on the host's address (reachable from here)."""
     host, v = cluster.hosts[i], cluster.instances[i]
     agent = start_agent(cluster.servers, name, v.socket, host=host.address, token_file=cluster.token,
                         prefix=host.prefix, env=host.env, jvm_options="-Xmx256m",
-                        extra=["--metrics-host", host.address, "--metrics-port", "0"])
+                        extra=["--metrics-host", host.address, "--metrics-port", "0", *extra])
     line = agent.process.stdout.readline()
     assert line.startswith("metrics on port "), line
     cluster.agents[i] = agent
     cluster.metrics[i] = "http://%s:%d/metrics" % (host.address, int(line.split()[-1]))
     return agent
+
+
+@contextlib.contextmanager
+def _agents_speaking_tls(four, which, usage="serverAuth,clientAuth"):
+    """The agents of hosts ``which`` restarted with mutual TLS (certificates made now with openssl,
+    one for every host's address, by default valid as a server's and a client's); plaintext agents
+    again after."""
+    directory = os.path.join(four.servers.workdir, "certs-" + usage.replace(",", "-"))
+    os.makedirs(directory, exist_ok=True)
+    certs = make_certs(directory, [h.address for h in four.hosts], agent_usage=usage)
+    tls = ["--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key, "--tls-ca", certs.ca]
+    try:
+        for i in which:
+            four.agents[i].stop()
+            _start_agent(four, i, "agent-rb-%s-tls" % four.hosts[i].name, extra=tls)
+        yield certs
+    finally:
+        for i in which:
+            four.agents[i].stop()
+            _start_agent(four, i, "agent-rb-%s-plain-again" % four.hosts[i].name)
+
+
+def _wire_bytes(url):
+    """An agent's vineyard_migrate_agent_pulled_wire_bytes_total samples: {(transport, compression, tls): n}."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        text = reply.read().decode()
+    pattern = r'^vineyard_migrate_agent_pulled_wire_bytes_total\{(.*)\} (\S+)$'
+    samples = {}
+    for labels, value in re.findall(pattern, text, re.M):
+        got = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        samples[(got["transport"], got["compression"], got["tls"])] = float(value)
+    return samples
 
 
 def _agent_metric(url, name):
@@ -143,7 +180,7 @@ def _packs(moved, index, load, chunks, weight, cap):
     return False
 
 
-def _check_rebalanced(four, gid, frames, pulled_by="auto"):
+def _check_rebalanced(four, gid, frames, pulled_by="auto", **how):
     clients = four.clients()
     ids = [c.instance_id for c in clients]
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
@@ -151,7 +188,8 @@ def _check_rebalanced(four, gid, frames, pulled_by="auto"):
     assert plan["bytes_moved"] == min_bytes_moved(plan["chunks"], ids)
     before = [snapshot(c) for c in clients]
     pulled_before, requests_before = _pulled(four), _engine_requests()
-    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True, pulled_by=pulled_by)
+    result = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, details=True, pulled_by=pulled_by,
+                                        **how)
     assert result["bytes_moved"] == plan["bytes_moved"] == sum(m["bytes"] for m in plan["moves"])
     incoming = {i: sum(m["bytes"] for m in plan["moves"] if m["to"] == i) for i in ids}
     pulled = [now - was for now, was in zip(_pulled(four), pulled_before)]
@@ -709,3 +747,100 @@ def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
         four.agents[stopped].process.send_signal(signal.SIGCONT)
     _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
     assert [snapshot(c) for c in clients] == before
+
+
+def _plan_to(plan, chunk):
+    return next(m["to"] for m in plan["moves"] if m["chunk"] == chunk)
+
+
+def _member_ids(meta):
+    """The ids of ``meta`` and of every member below it, blobs included."""
+    yield int(meta.id)
+    for _, value in meta.items():
+        if isinstance(value, vineyard.ObjectMeta):
+            yield from _member_ids(value)
+
+
+def test_a_rebalance_over_agents_that_all_speak_mutual_tls(four):
+    """The Kubernetes deployment's case: every agent speaks TLS and requires client certificates.
+    Each target agent pulls from the source agents over TLS, presenting its own certificate, with
+    the compression the caller asked for; nothing else is left on any instance."""
+    clients = four.clients()
+    rows = [6000, 2000, 9000, 4000, 12000, 3000, 7000, 5000]
+    gid, frames = _global_frame(clients, list(zip([0] * 6 + [1, 2], rows)))
+    with _agents_speaking_tls(four, range(4)) as certs:
+        before = [snapshot(c) for c in clients]
+        wire_before = [_wire_bytes(url) for url in four.metrics]
+        plan, result = _check_rebalanced(four, gid, frames, tls_ca=certs.ca, tls_cert=certs.client_cert,
+                                         tls_key=certs.client_key, compression="zstd")
+        assert plan["moves"] and sum(result["pulled_by_agents"].values()) == plan["bytes_moved"]
+        # every byte the target agents pulled crossed a TLS link, zstd-compressed as asked
+        pulled_over = {}
+        for url, was in zip(four.metrics, wire_before):
+            for key, value in _wire_bytes(url).items():
+                if value != was.get(key, 0):
+                    pulled_over[key] = pulled_over.get(key, 0) + value - was.get(key, 0)
+        assert set(pulled_over) == {("tcp", "zstd", "true")}, pulled_over
+        assert 0 < pulled_over[("tcp", "zstd", "true")] < plan["bytes_moved"]  # the frames compress
+        # the instances gained the copies (each on its target), their members and the new global
+        # object, nothing else; each target's memory grew by at least what it received
+        by_instance = dict(zip([c.instance_id for c in clients], clients))
+        new_ids = {int(result["object_id"])}
+        for chunk, copy in result["copies"].items():
+            meta = by_instance[_plan_to(plan, chunk)].get_meta(vineyard.ObjectID(int(copy[1:], 16)))
+            new_ids |= set(_member_ids(meta))
+        for client, snap in zip(clients, before):
+            now = snapshot(client)
+            gained = set(now["objects"]) - set(snap["objects"])
+            assert set(snap["objects"]) <= set(now["objects"]) and gained <= new_ids, gained - new_ids
+            mine = {int(copy[1:], 16) for chunk, copy in result["copies"].items()
+                    if _plan_to(plan, chunk) == client.instance_id}
+            assert mine <= gained, (mine, gained)
+            incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
+            assert now["memory_usage"] - snap["memory_usage"] >= incoming
+        assert _open_pull_sessions(four) == [0] * 4
+
+
+def test_a_target_agent_without_tls_settings_fails_and_every_instance_is_as_it_was(four):
+    """h1's agent speaks TLS, the others plaintext (no TLS settings of their own): the target that
+    must pull from h1 fails with an error naming h1's agent and what to configure (no fallback to
+    vineyardd's RPC), the other target's pull is rolled back, and every instance is as it was."""
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    gid, frames = _global_frame(clients, [(0, 3000)] * 3 + [(3, 3000)] * 3 + [(1, 3000), (2, 3000)])
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    assert sorted((m["from"], m["to"]) for m in plan["moves"]) in (
+        sorted([(ids[0], ids[1]), (ids[3], ids[2])]), sorted([(ids[0], ids[2]), (ids[3], ids[1])])), plan["moves"]
+    with _agents_speaking_tls(four, [0]):
+        h1_agent = four.agents[0].endpoint
+        before = [snapshot(c) for c in clients]
+        pulled_before = _pulled(four)
+        with pytest.raises(vineyard.ConnectionFailedException) as failed:
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60)
+        message = str(failed.value)
+        assert ("instance %d's agent %s speaks TLS" % (ids[0], h1_agent)) in message, message
+        assert "--tls-cert" in message and "--peer-tls-ca" in message, message
+        _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+        assert [snapshot(c) for c in clients] == before
+        assert _pulled(four)[0] == pulled_before[0]
+        old = clients[0].get_meta(gid, sync_remote=True)
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(clients[ids.index(meta.instance_id)].get(meta.id), frame)
+
+
+def test_an_agent_certificate_not_allowed_for_clients_fails_the_pulls_without_a_fallback(four):
+    """Mutual TLS between agents whose certificate allows server use only: each source agent refuses
+    the target agents' certificate; the rebalance fails saying so (not downgraded to vineyardd's
+    plaintext RPC port), and every instance is as it was."""
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 3000)] * 8)
+    with _agents_speaking_tls(four, range(4), usage="serverAuth") as certs:
+        before = [snapshot(c) for c in clients]
+        with pytest.raises((vineyard.ConnectionErrorException, vineyard.ConnectionFailedException)) as failed:
+            vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60, tls_ca=certs.ca,
+                                       tls_cert=certs.client_cert, tls_key=certs.client_key)
+        assert "TLS" in str(failed.value), str(failed.value)
+        _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+        assert [snapshot(c) for c in clients] == before
+        assert all(not samples for samples in (_wire_bytes(url) for url in four.metrics))

@@ -72,7 +72,8 @@ def rebalance_plan(global_obj, instances=None, *, via=None, by="bytes", max_move
 
 def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=None, persist=True, name=None,
               replace=False, transport="auto", token_file=None, connections=None, timeout=None,
-              transfers_per_source=2, transfers_per_target=2, pulled_by="auto", details=False):
+              transfers_per_source=2, transfers_per_target=2, pulled_by="auto", details=False, compression="none",
+              tls=False, tls_ca=None, tls_cert=None, tls_key=None):
     """Spread a global object's chunks evenly over ``instances``, moving the fewest bytes.
 
     No instance ends with more than the ideal share plus less than one chunk (by bytes, or by count
@@ -102,6 +103,9 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
             ``pulled_by_agents`` -- bytes by target instance id --, ``copies``, ``plan`` and ``seconds``,
             the wall time of each phase: plan, moves, persist, build, commit) instead of the id.
         transport, token_file, connections, timeout: as for :func:`migrate`.
+        compression, tls, tls_ca, tls_cert, tls_key: as for :func:`migrate`, for this process's
+            connections to the agents. The target agents' own pulls use ``compression`` too, and
+            their own TLS settings (``serve --tls-cert/--tls-key/--tls-ca``, or ``--peer-tls-*``).
 
     Raises:
         vineyard.InvalidException: not a global object, an unknown instance, bad arguments.
@@ -123,7 +127,8 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
     if pulled_by not in PULLED_BY:
         raise ValueError("pulled_by must be one of %s, not %r" % (", ".join(map(repr, PULLED_BY)), pulled_by))
     engine, options = _objects.engine_options(persist=persist, transport=transport, token_file=token_file,
-                                              connections=connections, timeout=timeout)
+                                              connections=connections, timeout=timeout, compression=compression,
+                                              tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
     import jpype
 
     with _errors.mapped_errors():

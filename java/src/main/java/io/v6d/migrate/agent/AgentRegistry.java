@@ -7,6 +7,7 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.PublishedAgent;
 import java.util.Optional;
 
 /**
@@ -63,6 +64,14 @@ public final class AgentRegistry {
       java.util.function.ToLongFunction<String> getName,
       java.util.function.BiFunction<Long, Boolean, ? extends JsonNode> getData,
       long instanceId) {
+    return lookupPublished(getName, getData, instanceId).map(PublishedAgent::endpoint);
+  }
+
+  /** The same with what it published about TLS. */
+  public static Optional<PublishedAgent> lookupPublished(
+      java.util.function.ToLongFunction<String> getName,
+      java.util.function.BiFunction<Long, Boolean, ? extends JsonNode> getData,
+      long instanceId) {
     long id;
     try {
       id = getName.applyAsLong(nameFor(instanceId));
@@ -76,6 +85,7 @@ public final class AgentRegistry {
     if (!TYPENAME.equals(meta.path("typename").asText())) {
       return Optional.empty();
     }
-    return Optional.of(new AgentEndpoint(meta.path("host").asText(), meta.path("port").asInt()));
+    return Optional.of(new PublishedAgent(new AgentEndpoint(meta.path("host").asText(), meta.path("port").asInt()),
+        speaksTls(meta)));
   }
 }

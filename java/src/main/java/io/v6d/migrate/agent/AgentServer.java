@@ -53,12 +53,21 @@ public final class AgentServer implements AutoCloseable {
    * @param idleSeconds close peers idle for this long
    * @param timeoutMillis how long its vineyardd may be silent while the agent waits for it (0: the default)
    * @param tls the agent's certificate, key and (for mutual TLS) client CA; {@link TlsFiles#NONE}: plaintext
+   * @param peerTls how it dials other agents when it pulls for a peer's rebalance (null: its own
+   *     files, {@link TlsFiles#peer})
    */
   public record Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
-      int idleSeconds, long timeoutMillis, TlsFiles tls) {
+      int idleSeconds, long timeoutMillis, TlsFiles tls, TlsFiles peerTls) {
     public Config {
       timeoutMillis = io.v6d.migrate.Timeouts.orDefault(timeoutMillis);
       tls = tls == null ? TlsFiles.NONE : tls;
+      peerTls = peerTls == null ? TlsFiles.peer(tls, null, null, null) : peerTls;
+    }
+
+    /** Dialling other agents with its own TLS files. */
+    public Config(String socket, String host, int port, Path tokenFile, String advertise, boolean publish,
+        int idleSeconds, long timeoutMillis, TlsFiles tls) {
+      this(socket, host, port, tokenFile, advertise, publish, idleSeconds, timeoutMillis, tls, null);
     }
 
     /** Plaintext. */
@@ -191,6 +200,11 @@ public final class AgentServer implements AutoCloseable {
   }
 
   /** The token file this agent authenticates with, for its own pulls from other agents (null: as it found it). */
+  /** How this agent dials other agents (its pulls for a peer's rebalance). */
+  TlsFiles peerTls() {
+    return config.peerTls();
+  }
+
   String tokenFile() {
     return config.tokenFile() == null ? null : config.tokenFile().toString();
   }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
+import io.v6d.migrate.compress.Compression;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationResult;
@@ -55,7 +56,7 @@ final class PullSession {
 
   /** What the peer asked, checked. */
   record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis,
-      int connections) {
+      int connections, Compression compression) {
     static Order parse(JsonNode request) {
       JsonNode list = request.path("chunks");
       if (!list.isArray() || list.isEmpty() || list.size() > MAX_CHUNKS) {
@@ -81,7 +82,19 @@ final class PullSession {
       }
       return new Order(chunks, bound(request, "per_source"), bound(request, "per_target"),
           TransportChoice.parse(request.path("transport").asText("auto")),
-          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"));
+          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"),
+          compression(request.path("compression")));
+    }
+
+    /** What the caller asked of its own connections; absent: none (a peer of an older version). */
+    private static Compression compression(JsonNode value) {
+      if (value.isMissingNode()) {
+        return Compression.NONE;
+      }
+      if (!value.isTextual() || value.asText().isBlank()) {
+        throw new MigrateException(ErrorCode.INVALID, "compression must be auto, lz4, zstd or none, not " + value);
+      }
+      return Compression.parse(value.asText());
     }
 
     private static int bound(JsonNode request, String field) {
@@ -227,7 +240,9 @@ final class PullSession {
           }
           MigrationRequest request = new MigrationRequest(ObjectIds.format(chunk.id()), server.socket(), null, null,
               false, order.transport(), server.tokenFile(),
-              new TcpOptions(order.connections(), TcpOptions.DEFAULT.chunkBytes()), false, order.timeoutMillis(), true);
+                            // dialled as this agent's own TLS settings say, compressed as the caller asked
+              new TcpOptions(order.connections(), TcpOptions.DEFAULT.chunkBytes(), server.peerTls(),
+                  order.compression()), false, order.timeoutMillis(), true);
           MigrationResult result = engine.pullInto(worker.build, worker.client, request);
           if (!result.alreadyOnTarget()) {
             worker.made.add(result.targetId());
@@ -235,6 +250,9 @@ final class PullSession {
           copies.put(chunk.id(), result.targetId());
           bytes.addAndGet(result.bytesCopied());
           AgentMetrics.pulled(result.bytesCopied());
+          if (!result.alreadyOnTarget()) {
+            AgentMetrics.pulledOverWire(result.transport(), result.bytesOnWire(), result.compression(), result.tls());
+          }
         } finally {
           source.release();
         }

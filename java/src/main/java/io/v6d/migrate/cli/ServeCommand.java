@@ -3,6 +3,7 @@ package io.v6d.migrate.cli;
 import io.v6d.migrate.agent.AgentServer;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.metrics.MetricsServer;
+import io.v6d.migrate.tls.TlsFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -76,14 +77,28 @@ final class ServeCommand implements Callable<Integer> {
       description = "require clients to present a certificate signed by this CA (mutual TLS)")
   String tlsCa;
 
+  @Option(names = "--peer-tls-ca", paramLabel = "PEM",
+      description = "the CA other agents' certificates must be signed by when this agent pulls from them for a "
+          + "rebalance (default: --tls-ca, else the JVM's trusted CAs)")
+  String peerTlsCa;
+
+  @Option(names = "--peer-tls-cert", paramLabel = "PEM",
+      description = "the certificate this agent presents to other agents (default: --tls-cert, which then must "
+          + "allow client use: extendedKeyUsage clientAuth)")
+  String peerTlsCert;
+
+  @Option(names = "--peer-tls-key", paramLabel = "PEM", description = "the key of --peer-tls-cert, PKCS#8 PEM")
+  String peerTlsKey;
+
   @Override
   public Integer call() throws InterruptedException, IOException {
     if (tokenFile != null) {
       tokenFile = Path.of(MigrationRequest.expandHome(tokenFile.toString()));
     }
+    TlsFiles tls = TlsFiles.server(expand(tlsCert), expand(tlsKey), expand(tlsCa));
     AgentServer agent = AgentServer.start(new AgentServer.Config(socket, host, port, tokenFile, advertise, !noPublish,
-        idleSeconds, HowOptions.millis(timeoutSeconds),
-        io.v6d.migrate.tls.TlsFiles.server(expand(tlsCert), expand(tlsKey), expand(tlsCa))));
+        idleSeconds, HowOptions.millis(timeoutSeconds), tls,
+        TlsFiles.peer(tls, expand(peerTlsCa), expand(peerTlsCert), expand(peerTlsKey))));
     try (MetricsServer metrics = metricsPort == null ? null : MetricsServer.start(metricsHost, metricsPort, agent::healthy)) {
       return serve(agent, metrics);
     } finally {

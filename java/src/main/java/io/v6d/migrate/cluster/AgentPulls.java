@@ -90,7 +90,8 @@ final class AgentPulls implements AutoCloseable {
       int share = (int) Math.max(1, perSource / t.moves.stream().mapToLong(m -> readers.get(m.from())).max().orElse(1));
       ObjectNode order = FrameCodec.mapper().createObjectNode()
           .put("per_source", share).put("per_target", perTarget).put("connections", base.tcp().maxConnections())
-          .put("transport", base.transport().name().toLowerCase()).put("timeout_ms", base.timeoutMillis());
+          .put("transport", base.transport().name().toLowerCase()).put("timeout_ms", base.timeoutMillis())
+          .put("compression", base.tcp().compression().label());
       t.moves.forEach(m -> order.withArray("chunks").addObject().put("id", ObjectIds.format(m.chunk()))
           .put("from", m.from()));
       t.pulled = CompletableFuture.supplyAsync(() -> {

@@ -97,7 +97,7 @@ public final class MigrationEngine {
         for (int i = 0; i < requests.size(); i++) {
           MigrationRequest request = requests.get(i);
           try {
-            results.add(copyInto(build, target, request, progress, phases));
+            results.add(copyInto(build, target, request, progress, phases, false));
           } catch (MigrateException e) {
             if (requests.size() == 1) {
               throw e;
@@ -121,9 +121,9 @@ public final class MigrationEngine {
 
   /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */
   private static MigrationResult copyInto(TargetBuild build, VineyardClient target, MigrationRequest request,
-      ProgressListener progress, Phases phases) {
+      ProgressListener progress, Phases phases, boolean byAgent) {
     long started = System.nanoTime();
-    try (Prepared prepared = prepare(request, target, true, phases)) {
+    try (Prepared prepared = prepare(request, target, true, phases, byAgent)) {
       long id = prepared.source.objectId();
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
@@ -181,12 +181,14 @@ public final class MigrationEngine {
    * uncommitted: the caller persists, then {@link TargetBuild#commit}s or closes the build, which
    * frees everything it made. Used by an agent that pulls chunks for a peer's rebalance; the
    * request should ask for a fresh copy ({@code copy}), so that the build owns all it returns.
+   * A source agent whose TLS setting differs from the request's is an error here, not a fallback
+   * to vineyardd's RPC (see {@link TransportSelector}).
    */
   public MigrationResult pullInto(TargetBuild build, VineyardClient target, MigrationRequest request) {
     if (AgentEndpoint.isEndpoint(request.target())) {
       throw new MigrateException(ErrorCode.INVALID, "pullInto pulls into this host's vineyardd, not into an agent");
     }
-    return copyInto(build, target, request, ProgressListener.NONE, new Phases());
+    return copyInto(build, target, request, ProgressListener.NONE, new Phases(), true);
   }
 
   /**
@@ -213,7 +215,7 @@ public final class MigrationEngine {
       return new PushMigration(request).plan();
     }
     try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis());
-        Prepared prepared = prepare(request, lease.client(), false, new Phases())) {
+        Prepared prepared = prepare(request, lease.client(), false, new Phases(), false)) {
       lease.keep(); // a plan takes no blob on the target
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
@@ -236,9 +238,11 @@ public final class MigrationEngine {
   /**
    * Everything up to the first allocation on the target: source, blobs, their sizes, capacity;
    * first, for a migration (not a plan), reclaiming what dead migrations left there.
+   * {@code byAgent}: an agent pulls for a peer (see {@link #pullInto}).
    */
-  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating, Phases phases) {
-    TransportSelector selector = new TransportSelector(request);
+  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating,
+      Phases phases, boolean byAgent) {
+    TransportSelector selector = new TransportSelector(request, byAgent);
     Prepared prepared = new Prepared();
     try {
       prepared.source = SourceSet.resolve(request, target, selector);

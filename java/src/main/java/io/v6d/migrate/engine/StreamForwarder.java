@@ -60,7 +60,7 @@ final class StreamForwarder implements Runnable {
 
   /** Opens the source stream, creates the target stream, and starts forwarding in the background. */
   static StreamMigration start(MigrationRequest request, long maxInFlightBytes) {
-    TransportSelector selector = new TransportSelector(request);
+    TransportSelector selector = new TransportSelector(request, false);
     VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
     SourceSet source = null;
     StreamReader reader = null;

@@ -9,6 +9,7 @@ import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.rpc.RpcTransport;
 import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.PublishedAgent;
 import io.v6d.migrate.tcp.TcpOptions;
 import io.v6d.migrate.tcp.TcpPullTransport;
 import io.v6d.migrate.transport.BlobTransport;
@@ -30,6 +31,12 @@ import org.slf4j.LoggerFactory;
  * pool ({@link ClientPool#current()}), which opens, keeps and closes them; {@link ClientSource},
  * {@link AgentSource} and the transports only use the leases they are given. The agents' published
  * endpoints are remembered by the pool too ({@link ClientPool#agentOf}).
+ *
+ * <p>An agent whose published TLS setting differs from ours cannot be dialled. For a plaintext
+ * caller, {@code auto} then falls back to RPC (with a warning saying why). For a caller that asked
+ * for TLS, or an agent pulling chunks for a peer's rebalance, it is an error naming that agent and
+ * what to configure. Whoever asked for TLS never falls back to vineyardd's plaintext RPC when the TLS
+ * link fails (a certificate refused, say): the data would cross in the clear; it reports why.
  */
 final class TransportSelector {
   static final String RPC_SCHEME = "rpc://";
@@ -40,7 +47,11 @@ final class TransportSelector {
   private final TcpOptions tcp;
   private final long timeoutMillis;
 
-  TransportSelector(MigrationRequest request) {
+  /** We are an agent pulling for a peer: a TLS mismatch is an error, never a fallback to RPC. */
+  private final boolean byAgent;
+
+  TransportSelector(MigrationRequest request, boolean byAgent) {
+    this.byAgent = byAgent;
     this.choice = request.transport();
     this.tokenFile = request.tokenFile();
     this.tcp = request.tcp();
@@ -92,13 +103,19 @@ final class TransportSelector {
         if (sameHost(entry)) {
           return local(entry, holder);
         }
-        Optional<AgentEndpoint> agent = agentOf(view, holder);
+        Optional<PublishedAgent> agent = agentOf(view, holder);
         if (agent.isPresent()) {
+          if (byAgent || tcp.tls().enabled()) {
+            refuseTlsMismatch(agent.get(), holder);
+            if (tcp.tls().enabled()) {
+              return tcp(view, holder, agent.get()); // a TLS failure is reported, never downgraded to plaintext RPC
+            }
+          }
           try {
             return tcp(view, holder, agent.get());
           } catch (MigrateException e) {
             LOG.warn("agent {} of instance {} is not usable ({}); falling back to vineyardd's RPC",
-                agent.get(), holder, e.getMessage());
+                agent.get().endpoint(), holder, e.getMessage());
           }
         }
         return rpc(entry);
@@ -125,23 +142,48 @@ final class TransportSelector {
    * cannot be reached is forgotten and looked up again, once: the agent may have restarted on
    * another port and published that since.
    */
-  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint) {
-    return tcp(view, holder, endpoint, true);
+  private BlobTransport tcp(SourceEndpoint view, long holder, PublishedAgent agent) {
+    return tcp(view, holder, agent, true);
   }
 
-  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint, boolean lookAgain) {
+  private BlobTransport tcp(SourceEndpoint view, long holder, PublishedAgent agent, boolean lookAgain) {
+    refuseTlsMismatch(agent, holder);
+    AgentEndpoint endpoint = agent.endpoint();
     try {
       return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
     } catch (MigrateException e) {
       ClientPool.current().forgetAgentOf(clusterName(view), holder);
-      Optional<AgentEndpoint> published = lookAgain ? agentOf(view, holder) : Optional.empty();
-      if (published.isEmpty() || published.get().equals(endpoint)) {
+      Optional<PublishedAgent> published = lookAgain ? agentOf(view, holder) : Optional.empty();
+      if (published.isEmpty() || published.get().endpoint().equals(endpoint)) {
         throw e;
       }
       LOG.debug("agent {} of instance {} is gone ({}); it is published at {} now", endpoint, holder, e.getMessage(),
-          published.get());
+          published.get().endpoint());
       return tcp(view, holder, published.get(), false);
     }
+  }
+
+  /** The agent speaks TLS and we would not, or the reverse: say so, and what to configure. */
+  private void refuseTlsMismatch(PublishedAgent agent, long holder) {
+    if (agent.tls() == tcp.tls().enabled()) {
+      return;
+    }
+    String whose = "instance " + holder + "'s agent " + agent.endpoint();
+    String fix;
+    if (agent.tls()) {
+      fix = byAgent
+          ? " speaks TLS, and this agent dials other agents in plaintext: start this agent with --tls-cert and "
+              + "--tls-key (and --tls-ca, the CA that signed the other agents' certificates), or give it "
+              + "--peer-tls-ca (and --peer-tls-cert/--peer-tls-key if the other agents require client certificates)"
+          : " speaks TLS and this side does not: pass tls=True and tls_ca= (--tls --tls-ca), or transport='rpc'";
+    } else {
+      fix = byAgent
+          ? " speaks plaintext, and this agent dials other agents over TLS: start that agent with --tls-cert and "
+              + "--tls-key too"
+          : " speaks plaintext and this side asked for TLS: start that agent with --tls-cert and --tls-key, or "
+              + "leave TLS off";
+    }
+    throw new MigrateException(ErrorCode.CONNECTION_FAILED, whose + fix);
   }
 
   private BlobTransport rpc(JsonNode entry) {
@@ -149,9 +191,9 @@ final class TransportSelector {
   }
 
   /** The agent published for {@code holder}, as the pool remembers it or else as {@code view} says. */
-  private static Optional<AgentEndpoint> agentOf(SourceEndpoint view, long holder) {
+  private static Optional<PublishedAgent> agentOf(SourceEndpoint view, long holder) {
     return ClientPool.current().agentOf(clusterName(view), holder,
-        () -> AgentRegistry.lookup(view::getName, view::getData, holder));
+        () -> AgentRegistry.lookupPublished(view::getName, view::getData, holder));
   }
 
   /** The view of a cluster by the instance it was seen through (instance ids repeat across clusters). */

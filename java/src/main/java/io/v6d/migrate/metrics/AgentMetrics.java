@@ -35,6 +35,12 @@ public final class AgentMetrics {
       "Blob bytes received from peers into this vineyardd (pushes)");
   private static final Counter PULLED = counter("vineyard_migrate_agent_pulled_bytes",
       "Blob bytes this agent pulled into its vineyardd for a peer's pull session (an agent-run rebalance)");
+  private static final Counter PULLED_WIRE = Counter.builder()
+      .name("vineyard_migrate_agent_pulled_wire_bytes")
+      .help("Bytes that crossed the network for this agent's pulls for peers' pull sessions, by transport, "
+          + "the agent link's compression and whether it spoke TLS")
+      .labelNames("transport", "compression", "tls")
+      .register(REGISTRY);
   private static final Gauge PULL_SESSIONS = gauge("vineyard_migrate_agent_pull_sessions",
       "Pull sessions open (chunks pulled or being pulled, not yet committed or rolled back)");
   private static final Gauge CONNECTIONS = gauge("vineyard_migrate_agent_connections",
@@ -91,6 +97,11 @@ public final class AgentMetrics {
 
   public static void pulled(long bytes) {
     PULLED.inc(bytes);
+  }
+
+  /** What one pulled chunk's bytes took on the wire, and how ("local" transports: the bytes copied). */
+  public static void pulledOverWire(String transport, long bytesOnWire, String compression, boolean tls) {
+    PULLED_WIRE.labelValues(transport, compression, String.valueOf(tls)).inc(bytesOnWire);
   }
 
   public static void pullSessionOpened() {

@@ -5,6 +5,7 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.tcp.AgentLink;
+import io.v6d.migrate.tcp.PublishedAgent;
 import io.v6d.migrate.tcp.TcpOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -63,7 +64,7 @@ public final class ClientPool implements AutoCloseable {
   private record Idle(AutoCloseable connection, long since) {}
 
   static final long AGENT_TTL_SECONDS = 10;
-  private record KnownAgent(Optional<AgentEndpoint> endpoint, long at) {}
+  private record KnownAgent(Optional<PublishedAgent> endpoint, long at) {}
   private final Map<String, KnownAgent> agents = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
@@ -240,14 +241,14 @@ public final class ClientPool implements AutoCloseable {
    * s: looking it up costs two requests, one of them a sync with the metadata backend. A caller
    * that could not use the endpoint {@link #forgetAgentOf forgets} it.
    */
-  public Optional<AgentEndpoint> agentOf(String cluster, long instance, Supplier<Optional<AgentEndpoint>> lookup) {
+  public Optional<PublishedAgent> agentOf(String cluster, long instance, Supplier<Optional<PublishedAgent>> lookup) {
     String key = cluster + "#" + instance;
     long now = System.nanoTime();
     KnownAgent known = agents.get(key);
     if (known != null && now - known.at() < AGENT_TTL_SECONDS * 1_000_000_000L) {
       return known.endpoint();
     }
-    Optional<AgentEndpoint> endpoint = lookup.get();
+    Optional<PublishedAgent> endpoint = lookup.get();
     agents.put(key, new KnownAgent(endpoint, now));
     return endpoint;
   }

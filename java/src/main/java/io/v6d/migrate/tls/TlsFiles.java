@@ -52,6 +52,20 @@ public record TlsFiles(boolean enabled, String cert, String key, String ca) {
     return new TlsFiles(true, cert, key, ca);
   }
 
+  /**
+   * How an agent with these server settings dials other agents (pulling for a peer's rebalance):
+   * each of {@code ca} and the pair {@code cert}/{@code key} when given, else the agent's own; TLS
+   * when the agent speaks it or any file is given. The agent's certificate then doubles as a client
+   * certificate, so for mutual TLS it must allow client use (extendedKeyUsage clientAuth, or none).
+   */
+  public static TlsFiles peer(TlsFiles server, String ca, String cert, String key) {
+    if (cert == null && key == null) {
+      cert = server.cert();
+      key = server.key();
+    }
+    return client(server.enabled(), ca != null ? ca : server.ca(), cert, key);
+  }
+
   private static String blankToNull(String text) {
     return text == null || text.isBlank() ? null : text;
   }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.compress.Compression;
 import io.v6d.migrate.engine.TransportChoice;
 import io.v6d.migrate.ipc.FrameCodec;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class PullOrderTest {
   private static ObjectNode order() {
     ObjectNode order = FrameCodec.mapper().createObjectNode().put("per_source", 2).put("per_target", 3)
-        .put("connections", 4).put("transport", "tcp").put("timeout_ms", 5000);
+        .put("connections", 4).put("transport", "tcp").put("timeout_ms", 5000)
+        .put("compression", "zstd");
     order.withArray("chunks").addObject().put("id", "o0000000000000010").put("from", 7);
     order.withArray("chunks").addObject().put("id", "o0000000000000011").put("from", 8);
     return order;
@@ -37,6 +39,33 @@ class PullOrderTest {
     assertEquals(4, parsed.connections());
     assertEquals(TransportChoice.TCP, parsed.transport());
     assertEquals(5000, parsed.timeoutMillis());
+    assertEquals(Compression.ZSTD, parsed.compression());
+  }
+
+  @Test
+  void compressionIsOneOfTheFourOrAbsent() {
+    ObjectNode absent = order();
+    absent.remove("compression");
+    assertEquals(Compression.NONE, PullSession.Order.parse(absent).compression()); // a peer of an older version
+    for (String value : new String[] {"auto", "LZ4", "none"}) {
+      ObjectNode ok = order();
+      ok.put("compression", value);
+      assertEquals(Compression.parse(value), PullSession.Order.parse(ok).compression());
+    }
+    for (String value : new String[] {"gzip", "", " ", "zstd;lz4"}) {
+      ObjectNode bad = order();
+      bad.put("compression", value);
+      assertTrue(refused(bad).contains("compression"), value);
+    }
+    ObjectNode number = order();
+    number.put("compression", 3);
+    assertTrue(refused(number).contains("compression"));
+    ObjectNode object = order();
+    object.putObject("compression").put("zstd", true);
+    assertTrue(refused(object).contains("compression"));
+    ObjectNode nul = order();
+    nul.putNull("compression");
+    assertTrue(refused(nul).contains("compression"));
   }
 
   @Test
