@@ -131,6 +131,26 @@ def test_a_tls_client_of_a_plaintext_agent_is_told_so(world):
     assert snapshot(target) == before
 
 
+def test_a_tls_caller_is_never_downgraded_to_plaintext_rpc(world):
+    """Asked for TLS, ``auto`` never falls back to vineyardd's plaintext RPC port: not when the
+    holder's published agent speaks plaintext, and not when the TLS link fails (an untrusted
+    certificate). Either is an error naming why, and the target is as it was."""
+    plain = _put(world.v3.client(), np.arange(1000))  # its agent speaks plaintext
+    tls = _put(world.v1.client(), np.arange(1000))  # its agent speaks TLS
+    target, other = world.v2.client(), world.v1.client()
+    before, other_before = snapshot(target), snapshot(other)
+    result = world.h1.migrate(obj=_oid(plain), target=world.v1.socket, token_file=world.token,
+                              tls_ca=world.certs.ca, timeout=60)
+    assert result.get("error") == "ConnectionFailedException", result
+    assert "speaks plaintext" in result["message"], result
+    assert snapshot(other) == other_before
+    result = world.h2.migrate(obj=_oid(tls), target=world.v2.socket, token_file=world.token,
+                              tls_ca=world.certs.stranger_cert, timeout=60)  # trusts no CA of ours
+    assert "error" in result and result.get("transport") is None, result
+    assert "TLS" in result["message"] or "certificate" in result["message"], result
+    assert snapshot(target) == before
+
+
 def test_doctor_says_the_agent_speaks_tls(world):
     script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
     done = subprocess.run([*world.h2.prefix, script, "doctor", "--agent", world.agent1.endpoint, "--token-file",
