@@ -96,12 +96,22 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
       case "meta" -> reply.set("tree",
           vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
+      case "metas" -> {
+        ObjectNode trees = reply.putObject("trees");
+        vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean())
+            .forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
+      }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
       case "map" -> {
         if (request.hasNonNull("object")) {
           scope.permitObject(vineyard(), ObjectIds.parse(request.path("object").asText()));
+        }
+        if (request.has("objects")) { // a batch names all its objects in one request
+          List<Long> roots = new ArrayList<>();
+          request.path("objects").forEach(id -> roots.add(ObjectIds.parse(id.asText())));
+          scope.permitObjects(vineyard(), roots);
         }
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));

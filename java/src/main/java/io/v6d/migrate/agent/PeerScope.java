@@ -72,6 +72,39 @@ final class PeerScope implements AutoCloseable {
     g.roots.add(root);
   }
 
+  /**
+   * {@link #permitObject} of many objects, their trees read in one request (two when some are
+   * only in the cluster's view).
+   */
+  void permitObjects(VineyardClient vineyard, List<Long> roots) {
+    Grants.Grant g = grant();
+    java.util.Set<Long> asked = new java.util.LinkedHashSet<>();
+    for (long root : roots) {
+      if (ObjectIds.isBlob(root) || g.roots.contains(root)) {
+        permitObject(vineyard, root); // a stream's chunk, or known: no request
+      } else {
+        asked.add(root);
+      }
+    }
+    if (asked.isEmpty()) {
+      return;
+    }
+    Map<Long, JsonNode> trees = new java.util.HashMap<>(vineyard.getDatas(asked, false));
+    List<Long> remote = asked.stream().filter(id -> !MetaTree.isTree(trees.get(id))).toList();
+    if (!remote.isEmpty()) {
+      trees.putAll(vineyard.getDatas(remote, true));
+    }
+    for (long root : asked) {
+      JsonNode tree = trees.get(root);
+      if (!MetaTree.isTree(tree)) {
+        throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(root)
+            + " does not exist on the agent's instance or its cluster");
+      }
+      g.blobs.addAll(MetaTree.blobs(tree).keySet());
+      g.roots.add(root);
+    }
+  }
+
   /** Maps permitted blobs for this connection's READs; returns their sizes. */
   Map<Long, Long> map(VineyardClient vineyard, List<Long> ids) {
     Grants.Grant g = grant();

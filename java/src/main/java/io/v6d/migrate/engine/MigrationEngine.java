@@ -84,20 +84,10 @@ public final class MigrationEngine {
       if (ReclaimThrottle.due(target)) {
         TargetBuild.reclaimDeadMigrations(target);
       }
-      List<MigrationResult> results = new ArrayList<>();
+      List<MigrationResult> results;
       try (TargetBuild build = new TargetBuild(target)) {
-        for (int i = 0; i < requests.size(); i++) {
-          MigrationRequest request = requests.get(i);
-          try {
-            results.add(copyInto(build, target, request, progress));
-          } catch (MigrateException e) {
-            if (requests.size() == 1) {
-              throw e;
-            }
-            throw new MigrateException(e.code(), "object " + request.object() + " (number " + (i + 1) + " of "
-                + requests.size() + " in the batch; nothing of the batch is left on the target): " + e.getMessage(), e);
-          }
-        }
+        results = requests.size() == 1 ? List.of(copyInto(build, target, requests.get(0), progress))
+            : BatchMigration.run(target, build, requests, progress);
         EngineCall.checkpoint();
         build.commit();
         if (build.pinsNothing()) {
@@ -106,6 +96,12 @@ public final class MigrationEngine {
       }
       return results;
     }
+  }
+
+  /** {@code e} as the failure of object number {@code index} (from 0) of a batch of {@code count}. */
+  static MigrateException inBatch(MigrateException e, MigrationRequest request, int index, int count) {
+    return new MigrateException(e.code(), "object " + request.object() + " (number " + (index + 1) + " of " + count
+        + " in the batch; nothing of the batch is left on the target): " + e.getMessage(), e);
   }
 
   /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */

@@ -64,6 +64,17 @@ public final class TcpPullTransport implements BlobTransport {
     return map(primary, rootId, sourceBlobIds, true);
   }
 
+  /** One "map" request naming every root ("objects"; the agent reads their trees in one request). */
+  @Override
+  public Map<Long, Long> sizesOf(Map<Long, ? extends Collection<Long>> blobsByRoot) {
+    java.util.Set<Long> all = new java.util.LinkedHashSet<>();
+    blobsByRoot.values().forEach(all::addAll);
+    ObjectNode request = idsRequest(all).put("leads", true);
+    ArrayNode roots = request.putArray("objects");
+    blobsByRoot.keySet().forEach(root -> roots.add(ObjectIds.format(root)));
+    return checkedSizes(primary, all, primary.call("map", request).path("sizes"));
+  }
+
   /**
    * Has the agent map the blobs for this connection; returns their sizes. The agent resolves
    * {@code rootId} (when given) itself and maps only blobs reachable from it, or from objects this
@@ -75,7 +86,11 @@ public final class TcpPullTransport implements BlobTransport {
     if (rootId != null) {
       request.put("object", ObjectIds.format(rootId));
     }
-    JsonNode sizes = connection.call("map", request).path("sizes");
+    return checkedSizes(connection, ids, connection.call("map", request).path("sizes"));
+  }
+
+  /** The sizes the agent answered for {@code ids}, each one there and a valid size. */
+  private static Map<Long, Long> checkedSizes(AgentConnection connection, Collection<Long> ids, JsonNode sizes) {
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
