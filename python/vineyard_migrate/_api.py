@@ -129,23 +129,27 @@ def migrate(
     bar, close_bar = _progress.listener(progress, "migrate %s" % ref)
     try:
         with _errors.mapped_errors():
-            result = _calls.result_of(engine.startMigrate(ref, target_endpoint, options, bar))
-            outcome = MigrationResult(
-                object_id=_objects.object_id(result.targetIdString()),
-                source_id=_objects.object_id(result.sourceIdString()),
-                blobs_copied=int(result.blobsCopied()),
-                blobs_reused=int(result.blobsReused()),
-                bytes_copied=int(result.bytesCopied()),
-                seconds=float(result.seconds()),
-                transport=str(result.transport()),
-                bytes_on_wire=int(result.bytesOnWire()),
-                compression=str(result.compression()),
-                tls=bool(result.tls()),
-            )
+            outcome = result_of(_calls.result_of(engine.startMigrate(ref, target_endpoint, options, bar)))
     finally:
         if close_bar is not None:
             close_bar()
     return outcome if details else outcome.object_id
+
+
+def result_of(result):
+    """The engine's MigrationResult as a :class:`MigrationResult`."""
+    return MigrationResult(
+        object_id=_objects.object_id(result.targetIdString()),
+        source_id=_objects.object_id(result.sourceIdString()),
+        blobs_copied=int(result.blobsCopied()),
+        blobs_reused=int(result.blobsReused()),
+        bytes_copied=int(result.bytesCopied()),
+        seconds=float(result.seconds()),
+        transport=str(result.transport()),
+        bytes_on_wire=int(result.bytesOnWire()),
+        compression=str(result.compression()),
+        tls=bool(result.tls()),
+    )
 
 
 def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None,

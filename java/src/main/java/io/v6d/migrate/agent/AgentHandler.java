@@ -101,6 +101,21 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean())
             .forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
       }
+      case "copies" -> {
+        List<String> tags = new ArrayList<>();
+        List<String> typenames = new ArrayList<>();
+        request.path("items").forEach(item -> {
+          tags.add(item.path("tag").asText());
+          typenames.add(item.path("typename").asText(""));
+        });
+        for (long copy : io.v6d.migrate.engine.CopyRecords.findAll(vineyard(), typenames, tags)) {
+          if (copy == -1) {
+            reply.withArray("copies").addNull();
+          } else {
+            reply.withArray("copies").add(ObjectIds.format(copy));
+          }
+        }
+      }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
@@ -164,14 +179,19 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         request.path("blobs").fields().forEachRemaining(e ->
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
         boolean sameCluster = request.path("same_cluster").asBoolean();
-        CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
-        String name = request.hasNonNull("name") ? request.path("name").asText() : null;
-        long id = session.commit((ObjectNode) request.path("tree"), ids,
-            request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
-            sameCluster);
+        if (request.has("objects")) {
+          List<Long> created = PushCommit.commit(vineyard(), session, request, ids, sameCluster);
+          created.forEach(id -> reply.withArray("object_ids").add(ObjectIds.format(id)));
+        } else {
+          CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
+          String name = request.hasNonNull("name") ? request.path("name").asText() : null;
+          long id = session.commit((ObjectNode) request.path("tree"), ids,
+              request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
+              sameCluster);
+          reply.put("object_id", ObjectIds.format(id));
+        }
         server.sessions().remove(session);
         owned = null;
-        reply.put("object_id", ObjectIds.format(id));
       }
       case "abort" -> {
         PushSession session = ownedSession(request);

@@ -276,14 +276,14 @@ final class BatchMigration {
       if (created.isEmpty()) {
         continue;
       }
-      Map<Long, Long> newBlobIds = new HashMap<>();
+      List<TargetBuild.Root> roots = new ArrayList<>();
       for (Item item : created) {
-        newBlobIds.putAll(item.reused);
-        item.copied.forEach((blob, transport) -> newBlobIds.put(blob, allocated.get(transport).get(blob).id()));
+        Map<Long, Long> blobIds = new HashMap<>(item.reused);
+        item.copied.forEach((blob, transport) -> blobIds.put(blob, allocated.get(transport).get(blob).id()));
+        roots.add(new TargetBuild.Root(item.tree, blobIds, item.tag, item.request.persist(), item.request.name(),
+            item.request.overwriteName()));
       }
-      List<TargetBuild.Root> roots = created.stream().map(i -> new TargetBuild.Root(i.tree, i.tag, i.request.persist(),
-          i.request.name(), i.request.overwriteName())).toList();
-      List<Long> ids = build.addMany(roots, CopyRecords.FIELD, newBlobIds, group::memberOnTarget);
+      List<Long> ids = build.addMany(roots, CopyRecords.FIELD, group::memberOnTarget);
       for (int k = 0; k < created.size(); k++) {
         newIds.put(created.get(k), ids.get(k));
       }

@@ -41,9 +41,6 @@ public final class MigrationEngine {
   private static final SingleFlight<MigrationResult> FLIGHTS = new SingleFlight<>();
 
   public MigrationResult migrate(MigrationRequest request, ProgressListener progress) {
-    if (AgentEndpoint.isEndpoint(request.target())) {
-      return new PushMigration(request).run(progress);
-    }
     if (request.copy()) {
       return migrateOnce(request, progress);
     }
@@ -53,6 +50,9 @@ public final class MigrationEngine {
   }
 
   private MigrationResult migrateOnce(MigrationRequest request, ProgressListener progress) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      return new PushMigration(request).run(progress);
+    }
     return migrateAll(List.of(request), progress).get(0);
   }
 
@@ -71,8 +71,7 @@ public final class MigrationEngine {
       throw new MigrateException(ErrorCode.INVALID, "a batch goes to one target");
     }
     if (AgentEndpoint.isEndpoint(target)) {
-      throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "a batch is not pushed to an agent yet: migrate the "
-          + "objects one at a time, or run the batch on the target's host with the source's agent as source");
+      return new PushMigration(requests).runAll(progress);
     }
     return migrateAll(requests, progress);
   }

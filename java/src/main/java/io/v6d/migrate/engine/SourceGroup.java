@@ -65,34 +65,39 @@ final class SourceGroup implements AutoCloseable {
    * objects of other instances) with one. Fails naming the first object that is not there.
    */
   void readTrees(Set<Long> ids) {
-    Map<Long, JsonNode> found = new HashMap<>();
-    List<Long> synced = new ArrayList<>(ids);
-    if (explicit != null) {
-      found.putAll(explicit.getDatas(ids, false));
-      synced.clear();
-      if (sameCluster) {
-        for (long id : ids) {
-          JsonNode local = found.get(id);
-          if (!MetaTree.isTree(local) || MetaTree.isGlobal(local) || MetaTree.instanceId(local) != explicit.instanceId()) {
-            synced.add(id);
-          }
-        }
-        if (!synced.isEmpty()) {
-          found.putAll(explicit.getDatas(synced, true));
+    trees.putAll(explicit == null ? checked(target.getDatas(ids, true), ids, "the target's cluster; when it lives on "
+        + "an independent instance (--meta local), pass its source") : readTrees(explicit, sameCluster, ids));
+  }
+
+  /** {@link #readTrees} from an explicit source (also what a push reads); fails naming an object not there. */
+  static Map<Long, ObjectNode> readTrees(SourceEndpoint explicit, boolean sameCluster, Set<Long> ids) {
+    Map<Long, JsonNode> found = new HashMap<>(explicit.getDatas(ids, false));
+    if (sameCluster) {
+      List<Long> synced = new ArrayList<>();
+      for (long id : ids) {
+        JsonNode local = found.get(id);
+        if (!MetaTree.isTree(local) || MetaTree.isGlobal(local) || MetaTree.instanceId(local) != explicit.instanceId()) {
+          synced.add(id);
         }
       }
-    } else {
-      found.putAll(target.getDatas(ids, true));
+      if (!synced.isEmpty()) {
+        found.putAll(explicit.getDatas(synced, true));
+      }
     }
+    return checked(found, ids, "the source");
+  }
+
+  private static Map<Long, ObjectNode> checked(Map<Long, JsonNode> found, Set<Long> ids, String where) {
+    Map<Long, ObjectNode> trees = new HashMap<>();
     for (long id : ids) {
       JsonNode tree = found.get(id);
       if (!MetaTree.isTree(tree)) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(id) + " does not exist on "
-            + (explicit == null ? "the target's cluster; when it lives on an independent instance (--meta local), "
-                + "pass its source" : "the source"));
+            + where);
       }
       trees.put(id, (ObjectNode) tree);
     }
+    return trees;
   }
 
   ObjectNode tree(long id) {
@@ -101,6 +106,11 @@ final class SourceGroup implements AutoCloseable {
 
   /** {@link SourceSet#sourceKey} of this source. */
   String sourceKey() {
+    return sourceKey(sameCluster, explicit);
+  }
+
+  /** Where objects come from, as a copy's tag names it: the target's cluster, or the independent instance. */
+  static String sourceKey(boolean sameCluster, SourceEndpoint explicit) {
     return sameCluster ? "cluster" : "instance " + explicit.instanceId() + " " + explicit.ipcSocket() + " "
         + explicit.rpcEndpoint();
   }
