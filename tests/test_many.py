@@ -202,7 +202,7 @@ def test_batch_takes_the_options_of_migrate(a, solo, agents):
                                             details=True, copy=True)
     for result, value, oid in zip(results, values, oids):
         assert result.transport == "tcp" and result.tls and result.compression == "lz4", result
-        assert result.source_id == oid
+        assert result.source_id == oid and result.bytes_on_wire < result.bytes_copied  # its share, compressed
         np.testing.assert_array_equal(solo.get(result.object_id), value)
         solo.delete(result.object_id, deep=True)
     with pytest.raises(ValueError):

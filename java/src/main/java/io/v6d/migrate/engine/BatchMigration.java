@@ -288,6 +288,8 @@ final class BatchMigration {
         newIds.put(created.get(k), ids.get(k));
       }
     }
+    Map<BlobTransport, Long> transportBytes = new HashMap<>();
+    allocated.forEach((t, blobs) -> transportBytes.put(t, blobs.values().stream().mapToLong(Blob::size).sum()));
     List<MigrationResult> results = new ArrayList<>();
     double seconds = MigrationEngine.seconds(started);
     for (Item item : items) {
@@ -304,10 +306,20 @@ final class BatchMigration {
         CopyRecords.remember(target, item.tag, newId);
         BlobTransport first = item.copied.isEmpty() ? null : item.copied.values().iterator().next();
         results.add(new MigrationResult(item.id, newId, item.copied.size(), item.reused.size(), item.bytes, seconds,
-            first == null ? "none" : first.name()).over(first == null ? null : first.wire()));
+            first == null ? "none" : first.name()).over(first == null ? null
+                : shareOf(first.wire(), item.bytes, transportBytes.get(first))));
       }
     }
     return results;
+  }
+
+  /** An object's share of what its transport's link carried for the whole batch: in proportion to its bytes. */
+  static BlobTransport.Wire shareOf(BlobTransport.Wire wire, long bytes, long transportBytes) {
+    if (wire == null) {
+      return null;
+    }
+    long share = transportBytes <= 0 ? 0 : (long) ((double) wire.bytes() * bytes / transportBytes);
+    return new BlobTransport.Wire(share, wire.compression(), wire.tls());
   }
 
   private <T> T named(Item item, java.util.function.Supplier<T> step) {

@@ -14,6 +14,7 @@ import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.tcp.AgentConnection;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.tcp.ChunkWriter;
+import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ChunkPlan;
 import io.v6d.migrate.transport.ProgressListener;
 import io.v6d.migrate.transport.ThrottledProgress;
@@ -121,7 +122,8 @@ final class PushMigration {
         } else {
           long bytes = item.pushed.stream().mapToLong(b -> p.mapped.get(b).size()).sum();
           results.add(new MigrationResult(item.id, newIds[item.index], item.pushed.size(), item.reusedIds.size(), bytes, seconds,
-              "tcp-push", requests.size() == 1 ? onWire : bytes, p.primary.compression().label(), p.primary.tls()));
+              "tcp-push", BatchMigration.shareOf(new BlobTransport.Wire(onWire, "", false), bytes, total).bytes(),
+              p.primary.compression().label(), p.primary.tls()));
         }
       }
       return results;
