@@ -183,13 +183,15 @@ def private_token_file(path, token=None):
 
 
 def start_agent(servers, name, socket_path, host="127.0.0.1", token_file=None, prefix=(), env=None,
-                jvm_options="", extra=()):
-    """Starts the agent through the ``vineyard-migrate`` console script; waits until it listens."""
+                jvm_options="", extra=(), port=0):
+    """Starts the agent through the ``vineyard-migrate`` console script; waits until it listens.
+
+    ``port``: 0 for any free one; an agent restarted on its old port gives the port it had."""
     import sys
 
     script = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
     log = os.path.join(servers.workdir, name + ".log")
-    command = [*prefix, script, "serve", "--socket", socket_path, "--host", host, "--port", "0", *extra]
+    command = [*prefix, script, "serve", "--socket", socket_path, "--host", host, "--port", str(port), *extra]
     if token_file:
         command += ["--token-file", str(token_file)]
     environment = {**os.environ, **(env or {}), "VINEYARD_MIGRATE_JVM_OPTIONS": jvm_options}

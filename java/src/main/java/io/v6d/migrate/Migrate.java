@@ -184,12 +184,16 @@ public final class Migrate {
 
   /**
    * What the pool did so far, as JSON: {@code registrations} (IPC registrations with any vineyardd
-   * since this process started) and {@code idle} (connections the pool holds now).
+   * since this process started), {@code idle} (IPC connections and agent links the pool holds now),
+   * {@code agent_connections} (agent connections opened since this process started) and
+   * {@code idle_agent_links} (the agent links among the idle).
    */
   public static String poolStatsJson() {
     return io.v6d.migrate.ipc.FrameCodec.mapper().createObjectNode()
         .put("registrations", io.v6d.migrate.ipc.VineyardClient.registrations())
         .put("idle", io.v6d.migrate.pool.ClientPool.shared().idleCount())
+        .put("agent_connections", io.v6d.migrate.tcp.AgentConnection.opened())
+        .put("idle_agent_links", io.v6d.migrate.pool.ClientPool.shared().idleAgentLinks())
         .toString();
   }
 

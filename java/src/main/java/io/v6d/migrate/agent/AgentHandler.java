@@ -131,7 +131,12 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
       }
-      case "unmap" -> scope.unmap(vineyard(), ids(request));
+      case "unmap" -> {
+        scope.unmap(vineyard(), ids(request));
+        if (request.path("forget").asBoolean(false)) {
+          scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
+        }
+      }
       case "stream_open" -> {
         if (streamReader == null) {
           streamReader = server.connectVineyard();
@@ -192,6 +197,12 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         }
         server.sessions().remove(session);
         owned = null;
+        if (!session.pinsNothing()) {
+          // our vineyardd connection still holds the new blobs: end it (and this connection, which a
+          // client may keep between migrations) so that deleting the object frees them
+          ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, reply)).addListener(ChannelFutureListener.CLOSE);
+          return null;
+        }
       }
       case "abort" -> {
         PushSession session = ownedSession(request);

@@ -134,6 +134,17 @@ final class PeerScope implements AutoCloseable {
     }
   }
 
+  /**
+   * Drops the objects this connection's grant named, and their blobs (not the chunks a stream gave
+   * it): a client that keeps its connections between migrations names each migration's object anew.
+   */
+  void forgetObjects() {
+    if (grant != null) {
+      grant.roots.clear();
+      grant.blobs.retainAll(grant.chunks);
+    }
+  }
+
   /** The mapping READs of blob {@code id} are served from, or null when this connection has none. */
   Blob mapped(long id) {
     return mapped.get(id);

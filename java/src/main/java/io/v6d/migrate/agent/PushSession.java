@@ -144,6 +144,11 @@ final class PushSession implements DataSink {
     return ids;
   }
 
+  /** The committed session's references to its blobs were dropped (see {@link TargetBuild#pinsNothing()}). */
+  boolean pinsNothing() {
+    return build.pinsNothing();
+  }
+
   /** Waits while bytes keep arriving; a session that makes no progress for a while has failed. */
   private void awaitAllLanded() {
     long before = landedBytes.get();

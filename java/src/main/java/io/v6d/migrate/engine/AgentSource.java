@@ -4,8 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.meta.ObjectIds;
-import io.v6d.migrate.tcp.AgentConnection;
-import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.AgentLink;
 import io.v6d.migrate.tcp.TcpOptions;
 import io.v6d.migrate.tcp.TcpPullTransport;
 import io.v6d.migrate.transport.BlobTransport;
@@ -13,13 +12,19 @@ import io.v6d.migrate.transport.BlobTransport;
 /** A source reached through the agent beside it: metadata by agent requests, blobs pulled over TCP. */
 final class AgentSource implements SourceEndpoint {
   private final TcpPullTransport transport;
-  private final AgentConnection connection;
+  private final AgentLink connection;
   private final JsonNode info;
 
-  AgentSource(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
-    this.transport = new TcpPullTransport(endpoint, token, options, timeoutMillis);
-    this.connection = transport.primary();
-    this.info = connection.call("info", null);
+  /** Through the leased link, which closing gives back. */
+  AgentSource(AgentLink.Lease lease, TcpOptions options) {
+    this.transport = new TcpPullTransport(lease, options);
+    this.connection = lease.link();
+    try {
+      this.info = connection.info();
+    } catch (RuntimeException e) {
+      transport.close();
+      throw e;
+    }
   }
 
   @Override

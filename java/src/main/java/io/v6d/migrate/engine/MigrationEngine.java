@@ -44,9 +44,19 @@ public final class MigrationEngine {
     if (request.copy()) {
       return migrateOnce(request, progress);
     }
-    String key = String.join("\0", request.object(), String.valueOf(request.source()), request.target(),
-        String.valueOf(request.name()), String.valueOf(request.persist()), request.transport().name());
-    return FLIGHTS.run(key, () -> migrateOnce(request, progress));
+    return FLIGHTS.run(flightKey(request), () -> migrateOnce(request, progress));
+  }
+
+  /**
+   * Calls share one flight only when they would do the same thing: every option that changes what
+   * lands on the target or how it travels (a call with another name, compression, TLS or timeout
+   * waits for none of the others).
+   */
+  static String flightKey(MigrationRequest request) {
+    return String.join("\0", request.object(), String.valueOf(request.source()), request.target(),
+        String.valueOf(request.name()), String.valueOf(request.overwriteName()), String.valueOf(request.persist()),
+        request.transport().name(), String.valueOf(request.tokenFile()), String.valueOf(request.tcp()),
+        String.valueOf(request.timeoutMillis()));
   }
 
   private MigrationResult migrateOnce(MigrationRequest request, ProgressListener progress) {
@@ -78,21 +88,27 @@ public final class MigrationEngine {
 
   private List<MigrationResult> migrateAll(List<MigrationRequest> requests, ProgressListener progress) {
     MigrationRequest first = requests.get(0);
+    Phases phases = new Phases();
     try (ClientPool.Lease lease = ClientPool.current().ipc(first.target(), first.timeoutMillis())) {
       VineyardClient target = lease.client();
+      phases.mark("target connection");
       if (ReclaimThrottle.due(target)) {
         TargetBuild.reclaimDeadMigrations(target);
       }
+      phases.mark("reclaim check");
       List<MigrationResult> results;
       try (TargetBuild build = new TargetBuild(target)) {
-        results = requests.size() == 1 ? List.of(copyInto(build, target, requests.get(0), progress))
+        results = requests.size() == 1 ? List.of(copyInto(build, target, requests.get(0), progress, phases))
             : BatchMigration.run(target, build, requests, progress);
         EngineCall.checkpoint();
         build.commit();
+        phases.mark("commit");
         if (build.pinsNothing()) {
           lease.keep();
         }
       }
+      phases.mark("close");
+      phases.log(requests.size() == 1 ? first.object() : requests.size() + " objects");
       return results;
     }
   }
@@ -105,9 +121,9 @@ public final class MigrationEngine {
 
   /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */
   private static MigrationResult copyInto(TargetBuild build, VineyardClient target, MigrationRequest request,
-      ProgressListener progress) {
+      ProgressListener progress, Phases phases) {
     long started = System.nanoTime();
-    try (Prepared prepared = prepare(request, target, true)) {
+    try (Prepared prepared = prepare(request, target, true, phases)) {
       long id = prepared.source.objectId();
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
@@ -125,6 +141,7 @@ public final class MigrationEngine {
         EngineCall.checkpoint();
         List<Long> sources = new ArrayList<>(entry.getValue().keySet());
         List<Blob> created = build.createBlobs(new ArrayList<>(entry.getValue().values()));
+        phases.mark("allocate");
         List<BlobTransfer> transfers = new ArrayList<>();
         for (int i = 0; i < sources.size(); i++) {
           newBlobIds.put(sources.get(i), created.get(i).id());
@@ -138,12 +155,15 @@ public final class MigrationEngine {
         LOG.debug("moved {} blobs by {} in {} ms", transfers.size(), entry.getKey().name(),
             (System.nanoTime() - copyStarted) / 1_000_000);
         base += transfers.stream().mapToLong(t -> t.target().size()).sum();
+        phases.mark("transfer by " + entry.getKey().name());
       }
       EngineCall.checkpoint();
       build.tagRoot(CopyRecords.FIELD, prepared.copyTag);
       long newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
           request.persist(), request.name(), request.overwriteName());
+      phases.mark("seal and describe");
       CopyRecords.remember(target, prepared.copyTag, newId);
+      phases.mark("copy record");
       var first = prepared.sizes.isEmpty() ? null : prepared.sizes.keySet().iterator().next();
       String transport = first == null ? "none" : first.name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
@@ -151,6 +171,8 @@ public final class MigrationEngine {
           .over(first == null ? null : first.wire());
       LOG.debug("migrated {}", result);
       return result;
+    } finally {
+      phases.mark("source released");
     }
   }
 
@@ -178,7 +200,7 @@ public final class MigrationEngine {
       return new PushMigration(request).plan();
     }
     try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis());
-        Prepared prepared = prepare(request, lease.client(), false)) {
+        Prepared prepared = prepare(request, lease.client(), false, new Phases())) {
       lease.keep(); // a plan takes no blob on the target
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
@@ -202,15 +224,17 @@ public final class MigrationEngine {
    * Everything up to the first allocation on the target: source, blobs, their sizes, capacity;
    * first, for a migration (not a plan), reclaiming what dead migrations left there.
    */
-  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating) {
+  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating, Phases phases) {
     TransportSelector selector = new TransportSelector(request);
     Prepared prepared = new Prepared();
     try {
       prepared.source = SourceSet.resolve(request, target, selector);
+      phases.mark("resolve");
       SourceSet.refuseStream(prepared.source.tree());
       if (prepared.source.alreadyOnTarget()) {
         return prepared;
       }
+      phases.mark("on target?");
       prepared.copyTag = CopyRecords.tag(prepared.source.sourceKey(), prepared.source.tree());
       if (migrating && !request.copy()) {
         prepared.earlierCopy = CopyRecords.find(target, prepared.source.tree(), prepared.copyTag);
@@ -218,6 +242,7 @@ public final class MigrationEngine {
           return prepared;
         }
       }
+      phases.mark("copy lookup");
       TargetBuild.refuseTakenName(request.name(), request.overwriteName(), target::getName);
       Map<BlobTransport, List<Long>> toCopy = new LinkedHashMap<>();
       for (BlobRef blob : MetaTree.blobs(prepared.source.tree()).values()) {
@@ -228,13 +253,16 @@ public final class MigrationEngine {
           toCopy.computeIfAbsent(prepared.source.transportFor(blob.instanceId()), t -> new ArrayList<>()).add(blob.id());
         }
       }
+      phases.mark("transports");
       for (Map.Entry<BlobTransport, List<Long>> entry : toCopy.entrySet()) {
         Map<Long, Long> blobSizes = entry.getKey().sizes(prepared.source.objectId(), entry.getValue());
         prepared.sizes.put(entry.getKey(), blobSizes);
         prepared.totalBytes = Ranges.add(prepared.totalBytes,
             Ranges.total(blobSizes.values(), ErrorCode.IO_ERROR, () -> "the source's blobs"), () -> "the source's blobs");
       }
+      phases.mark("map and size");
       TargetBuild.checkCapacity(target, prepared.totalBytes);
+      phases.mark("capacity");
       return prepared;
     } catch (RuntimeException e) {
       prepared.close();

@@ -10,9 +10,11 @@ import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.protocol.Token;
 import io.v6d.migrate.tcp.AgentConnection;
 import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.AgentLink;
 import io.v6d.migrate.tcp.ChunkWriter;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ChunkPlan;
@@ -81,7 +83,9 @@ final class PushMigration {
       p.items.forEach(i -> newIds[i.index] = i.onTarget ? i.id : i.earlierCopy);
       long total = p.mapped.values().stream().mapToLong(Blob::size).sum();
       long onWire = 0;
-      if (!created.isEmpty() || !adopted.isEmpty()) {
+      if (created.isEmpty() && adopted.isEmpty()) {
+        p.lease.keep(); // no session began: the link holds nothing of this call
+      } else {
         Map<Long, Long> newBlobIds = new LinkedHashMap<>();
         ObjectNode begin = FrameCodec.mapper().createObjectNode();
         begin.putArray("blobs");
@@ -93,13 +97,14 @@ final class PushMigration {
         try {
           session.path("blobs").fields().forEachRemaining(e ->
               newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-          EngineCall.interruptibly(() -> send(p.endpoint, p.token, p.primary, sessionId, p.mapped, newBlobIds, extra,
+          EngineCall.interruptibly(() -> send(p.endpoint, p.link, p.primary, sessionId, p.mapped, newBlobIds, extra,
               new ThrottledProgress(progress, total, 50_000_000L)));
           JsonNode committed = p.primary.call("commit", commitRequest(sessionId, p.sameCluster, created, adopted, newBlobIds));
           for (int k = 0; k < created.size(); k++) {
             newIds[created.get(k).index] = ObjectIds.parse(committed.path("object_ids").path(k).asText());
           }
-          onWire = p.primary.sent() + extra.stream().mapToLong(AgentConnection::sent).sum();
+          onWire = p.primary.sent() - p.sentBefore + extra.stream().mapToLong(AgentConnection::sent).sum();
+          p.lease.keep(); // committed: the agent holds nothing of this push for the link any more
         } catch (MigrateException e) {
           abort(p.primary, sessionId);
           throw requests.size() == 1 ? e : new MigrateException(e.code(), "a batch of " + requests.size()
@@ -193,8 +198,11 @@ final class PushMigration {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
       p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
-      p.primary = AgentConnection.open(p.endpoint, p.token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
-      JsonNode info = p.primary.call("info", null);
+      p.lease = ClientPool.current().agent(p.endpoint, p.token, request.tcp(), request.timeoutMillis());
+      p.link = p.lease.link();
+      JsonNode info = p.link.info(); // the first request: a stale pooled link reconnects here, once
+      p.primary = p.link.primary();
+      p.sentBefore = p.primary.sent();
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
@@ -297,7 +305,10 @@ final class PushMigration {
     AgentEndpoint endpoint;
     byte[] token;
     ClientSource source;
+    AgentLink.Lease lease;
+    AgentLink link;
     AgentConnection primary;
+    long sentBefore;
     long targetInstance;
     boolean sameCluster;
     final List<Item> items = new ArrayList<>();
@@ -306,10 +317,15 @@ final class PushMigration {
 
     @Override
     public void close() {
-      if (primary != null) {
-        primary.close();
+      if (lease != null) {
+        lease.close(); // pooled only when the push committed; closing it first stops its writes
       }
       if (source != null) {
+        try {
+          source.client().release(mapped.keySet()); // a pooled source connection must pin nothing
+        } catch (MigrateException e) {
+          // the pooled connection is given back anyway: ClientSource closes it if it is broken
+        }
         source.close();
       }
     }
@@ -319,7 +335,7 @@ final class PushMigration {
    * Streams every blob's chunks over parallel connections (opened into {@code extra}); returns once
    * all are written out.
    */
-  private void send(AgentEndpoint endpoint, byte[] token, AgentConnection primary, String sessionId,
+  private void send(AgentEndpoint endpoint, AgentLink link, AgentConnection primary, String sessionId,
       Map<Long, Blob> mapped, Map<Long, Long> newBlobIds, List<AgentConnection> extra, ThrottledProgress progress) {
     Map<Long, Long> sizes = new LinkedHashMap<>();
     mapped.forEach((id, blob) -> sizes.put(id, blob.size()));
@@ -330,7 +346,7 @@ final class PushMigration {
     for (int i = 0; i < plan.size(); i++) {
       AgentConnection connection = primary;
       if (i > 0) {
-        connection = AgentConnection.open(endpoint, token, request.timeoutMillis(), request.tcp().tls(), request.tcp().compression());
+        connection = link.openExtra();
         extra.add(connection);
         connection.call("attach", FrameCodec.mapper().createObjectNode().put("session", sessionId));
       }

@@ -47,7 +47,7 @@ final class TransportSelector {
   SourceEndpoint openExplicit(String source) {
     if (AgentEndpoint.isEndpoint(source)) {
       require(TransportChoice.TCP, source);
-      return new AgentSource(AgentEndpoint.parse(source), token(), tcp, timeoutMillis);
+      return new AgentSource(ClientPool.current().agent(AgentEndpoint.parse(source), token(), tcp, timeoutMillis), tcp);
     }
     if (source.startsWith(RPC_SCHEME)) {
       require(TransportChoice.RPC, source);
@@ -117,7 +117,7 @@ final class TransportSelector {
   }
 
   private BlobTransport tcp(AgentEndpoint endpoint) {
-    return new TcpPullTransport(endpoint, token(), tcp, timeoutMillis);
+    return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
   }
 
   private BlobTransport rpc(JsonNode entry) {

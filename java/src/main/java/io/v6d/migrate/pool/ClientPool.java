@@ -3,6 +3,9 @@ package io.v6d.migrate.pool;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.tcp.AgentEndpoint;
+import io.v6d.migrate.tcp.AgentLink;
+import io.v6d.migrate.tcp.TcpOptions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -13,17 +16,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Registered IPC connections to vineyardd instances, kept between migrations so that a warm call
- * pays neither the registration nor the mapping of the stores again.
+ * The one owner of the engine's connections: registered IPC connections to vineyardd instances and
+ * authenticated links to agents ({@link AgentLink}), kept between migrations so that a warm call
+ * pays neither the registration nor the mapping of the stores again, nor an agent's TCP, HMAC and
+ * TLS handshakes (and the agent keeps its own IPC connection for the link).
  *
- * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket (default
+ * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket or agent (default
  * {@value #DEFAULT_MAX_IDLE}), each closed once idle for {@value #IDLE_SECONDS_PROPERTY} seconds
  * (default {@value #DEFAULT_IDLE_SECONDS}). Thread-safe: a connection is leased to one migration at a
  * time. A pooled connection never pins memory: whoever leases it releases every blob reference it
  * took before it gives the lease back ({@link io.v6d.migrate.engine.TargetBuild},
- * {@link io.v6d.migrate.transport.SharedMemoryTransport}). A connection taken from the pool is
+ * {@link io.v6d.migrate.transport.SharedMemoryTransport}, {@link io.v6d.migrate.tcp.TcpPullTransport}). A connection taken from the pool is
  * probed with one request; a stale one (vineyardd restarted) is closed and replaced once, and a
- * failure of the replacement surfaces as any failed connect does.
+ * failure of the replacement surfaces as any failed connect does. An agent link is checked for
+ * free (its connections' state) and reconnects once when its first request finds it closed.
  *
  * <pre>{@code
  * try (ClientPool.Lease lease = ClientPool.shared().ipc("/var/run/vineyard.sock", 30_000)) {
@@ -43,10 +49,11 @@ public final class ClientPool implements AutoCloseable {
 
   private final int maxIdle = Math.max(0, Integer.getInteger(MAX_IDLE_PROPERTY, DEFAULT_MAX_IDLE));
   private final long idleNanos = Math.max(0, Long.getLong(IDLE_SECONDS_PROPERTY, DEFAULT_IDLE_SECONDS)) * 1_000_000_000L;
-  private final Map<String, Deque<Idle>> idle = new HashMap<>(); // guarded by this
+  /** Idle connections by key: an IPC socket and timeout (a String), or an {@link AgentLink.Key}. */
+  private final Map<Object, Deque<Idle>> idle = new HashMap<>(); // guarded by this
   private boolean closed; // guarded by this
 
-  private record Idle(VineyardClient client, long since) {}
+  private record Idle(AutoCloseable connection, long since) {}
 
   /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
   private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
@@ -103,7 +110,7 @@ public final class ClientPool implements AutoCloseable {
   /** A registered IPC connection to the vineyardd at {@code socket}: a pooled one if any is alive. */
   public Lease ipc(String socket, long timeoutMillis) {
     String key = socket + "#" + timeoutMillis;
-    VineyardClient reused = take(key);
+    VineyardClient reused = (VineyardClient) take(key);
     if (reused != null) {
       try {
         reused.instanceStatus(); // one request: a restarted vineyardd closed the connection
@@ -116,54 +123,85 @@ public final class ClientPool implements AutoCloseable {
     return new Lease(this, key, VineyardClient.connect(socket, timeoutMillis));
   }
 
-  private synchronized VineyardClient take(String key) {
-    Deque<Idle> clients = idle.get(key);
-    if (closed || clients == null) {
-      return null;
+  /**
+   * An authenticated link to the agent at {@code endpoint} with this token, TLS settings,
+   * compression and timeout: a pooled one if any is still open, else a new one.
+   */
+  public AgentLink.Lease agent(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
+    AgentLink.Key key = AgentLink.Key.of(endpoint, token, options, timeoutMillis);
+    AgentLink link;
+    while ((link = (AgentLink) take(key)) != null) {
+      if (link.isOpen()) {
+        link.lentAgain();
+        return new AgentLease(this, key, link);
+      }
+      LOG.debug("pooled link to the agent at {} is closed (agent restarted?); dropping it", endpoint);
+      link.close();
     }
-    closeExpired(clients, System.nanoTime());
-    Idle last = clients.pollLast();
-    return last == null ? null : last.client();
+    return new AgentLease(this, key, AgentLink.open(key, token));
   }
 
-  private void giveBack(String key, VineyardClient client) {
-    List<VineyardClient> toClose = new ArrayList<>();
+  private synchronized AutoCloseable take(Object key) {
+    Deque<Idle> connections = idle.get(key);
+    if (closed || connections == null) {
+      return null;
+    }
+    closeExpired(connections, System.nanoTime());
+    Idle last = connections.pollLast();
+    return last == null ? null : last.connection();
+  }
+
+  private void giveBack(Object key, AutoCloseable connection) {
+    List<AutoCloseable> toClose = new ArrayList<>();
     synchronized (this) {
-      Deque<Idle> clients = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+      Deque<Idle> connections = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
       long now = System.nanoTime();
       if (closed || maxIdle == 0) {
-        toClose.add(client);
+        toClose.add(connection);
       } else {
-        clients.addLast(new Idle(client, now));
-        while (clients.size() > maxIdle) {
-          toClose.add(clients.pollFirst().client());
+        connections.addLast(new Idle(connection, now));
+        while (connections.size() > maxIdle) {
+          toClose.add(connections.pollFirst().connection());
         }
       }
     }
-    toClose.forEach(VineyardClient::close);
+    toClose.forEach(ClientPool::closeQuietly);
   }
 
-  private void closeExpired(Deque<Idle> clients, long now) {
-    while (!clients.isEmpty() && now - clients.peekFirst().since() > idleNanos) {
-      clients.pollFirst().client().close();
+  private void closeExpired(Deque<Idle> connections, long now) {
+    while (!connections.isEmpty() && now - connections.peekFirst().since() > idleNanos) {
+      closeQuietly(connections.pollFirst().connection());
     }
   }
 
-  /** Idle connections now held, all sockets together. */
+  private static void closeQuietly(AutoCloseable connection) {
+    try {
+      connection.close();
+    } catch (Exception e) {
+      LOG.debug("closing a pooled connection failed: {}", e.toString());
+    }
+  }
+
+  /** Idle IPC connections and agent links now held, all peers together. */
   public synchronized int idleCount() {
     return idle.values().stream().mapToInt(Deque::size).sum();
+  }
+
+  /** Idle agent links now held. */
+  public synchronized int idleAgentLinks() {
+    return idle.entrySet().stream().filter(e -> e.getKey() instanceof AgentLink.Key).mapToInt(e -> e.getValue().size()).sum();
   }
 
   /** Closes every idle connection; leases still out close theirs when they end. */
   @Override
   public void close() {
-    List<VineyardClient> toClose = new ArrayList<>();
+    List<AutoCloseable> toClose = new ArrayList<>();
     synchronized (this) {
       closed = true;
-      idle.values().forEach(clients -> clients.forEach(c -> toClose.add(c.client())));
+      idle.values().forEach(connections -> connections.forEach(c -> toClose.add(c.connection())));
       idle.clear();
     }
-    toClose.forEach(VineyardClient::close);
+    toClose.forEach(ClientPool::closeQuietly);
   }
 
   /** One connection, leased to one migration. */
@@ -202,6 +240,47 @@ public final class ClientPool implements AutoCloseable {
         pool.giveBack(key, client);
       } else {
         client.close();
+      }
+    }
+  }
+
+  /** One agent link, leased to one migration. */
+  private static final class AgentLease implements AgentLink.Lease {
+    private final ClientPool pool;
+    private final AgentLink.Key key;
+    private final AgentLink link;
+    private boolean keep;
+    private boolean closed;
+
+    private AgentLease(ClientPool pool, AgentLink.Key key, AgentLink link) {
+      this.pool = pool;
+      this.key = key;
+      this.link = link;
+    }
+
+    @Override
+    public AgentLink link() {
+      if (closed) {
+        throw new MigrateException(ErrorCode.INVALID, "the agent link's lease has ended");
+      }
+      return link;
+    }
+
+    @Override
+    public void keep() {
+      keep = true;
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (keep && link.isOpen()) {
+        pool.giveBack(key, link);
+      } else {
+        link.close();
       }
     }
   }

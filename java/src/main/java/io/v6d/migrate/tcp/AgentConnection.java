@@ -50,6 +50,7 @@ public final class AgentConnection implements AutoCloseable {
   private ChunkCompressor compressor;
   private Compression compression = Compression.NONE;
   private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+  private static final java.util.concurrent.atomic.AtomicLong OPENED = new java.util.concurrent.atomic.AtomicLong();
 
   private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
       long timeoutMillis) {
@@ -126,7 +127,18 @@ public final class AgentConnection implements AutoCloseable {
       connect.channel().close().awaitUninterruptibly();
       throw e;
     }
+    OPENED.incrementAndGet();
     return new AgentConnection(endpoint, connect.channel(), decoder[0], replies, timeoutMillis);
+  }
+
+  /** Connections opened and authenticated by this process so far (a warm pooled call opens none). */
+  public static long opened() {
+    return OPENED.get();
+  }
+
+  /** Not closed, and not failed: free to ask (no request). */
+  public boolean isOpen() {
+    return channel.isActive() && !replies.failure.isDone();
   }
 
   public AgentEndpoint endpoint() {
@@ -203,6 +215,11 @@ public final class AgentConnection implements AutoCloseable {
     return await(reply, 0, what);
   }
 
+  /** Sends a request without waiting: its reply (await it with {@link #await}) comes in order. */
+  public CompletableFuture<JsonNode> send(String op, ObjectNode args) {
+    return send(op, args, false);
+  }
+
   private CompletableFuture<JsonNode> send(String op, ObjectNode args, boolean waitsLong) {
     ObjectNode request = args == null ? FrameCodec.mapper().createObjectNode() : args;
     request.put("op", op);
@@ -212,8 +229,15 @@ public final class AgentConnection implements AutoCloseable {
     return reply;
   }
 
-  /** Routes DATA frames that arrive to {@code sink}; effective before this returns. */
+  /**
+   * Routes DATA frames that arrive to {@code sink} (null: none may arrive; one that does fails the
+   * connection); effective before this returns.
+   */
   public void sink(DataSink sink) {
+    if (sink == null) {
+      channel.eventLoop().submit(() -> decoder.sink(null)).syncUninterruptibly();
+      return;
+    }
     DataSink counted = new DataSink() {
       @Override
       public long destination(long id, long offset, int length) {

@@ -29,39 +29,47 @@ import java.util.concurrent.CompletableFuture;
  * ({@link FrameDecoder}), each chunk checked against its CRC32C.
  */
 public final class TcpPullTransport implements BlobTransport {
+  private final AgentLink.Lease lease;
+  private final AgentLink link;
   private final AgentEndpoint endpoint;
-  private final byte[] token;
   private final TcpOptions options;
-  private final long timeoutMillis;
-  private final AgentConnection primary;
-  /** Every connection opened, for {@link #wire()}. */
-  private final List<AgentConnection> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
-  /** The primary connection's grant id, asked for when a second connection first needs it. */
-  private String grant;
+  /** Every connection used, for {@link #wire()}, with the bytes each had received before. */
+  private final Map<AgentConnection, Long> used = new java.util.LinkedHashMap<>();
+  /** What this transport mapped on each connection: unmapped before the link goes back to the pool. */
+  private final Map<AgentConnection, java.util.Set<Long>> mappedOn = new java.util.LinkedHashMap<>();
+  private boolean broken;
 
-  /** @param timeoutMillis how long the agent may be silent while we wait for it ({@link io.v6d.migrate.Timeouts}) */
-  public TcpPullTransport(AgentEndpoint endpoint, byte[] token, TcpOptions options, long timeoutMillis) {
-    this.endpoint = endpoint;
-    this.token = token;
+  /** Pulls through the leased link; gives it back on {@link #close()} when nothing went wrong. */
+  public TcpPullTransport(AgentLink.Lease lease, TcpOptions options) {
+    this.lease = lease;
+    this.link = lease.link();
+    this.endpoint = link.endpoint();
     this.options = options;
-    this.timeoutMillis = timeoutMillis;
-    this.primary = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
-    opened.add(primary);
   }
 
   @Override
   public Wire wire() {
-    return new Wire(opened.stream().mapToLong(AgentConnection::received).sum(), primary.compression().label(),
-        primary.tls());
+    long received = used.entrySet().stream().mapToLong(e -> e.getKey().received() - e.getValue()).sum();
+    return new Wire(received, link.primary().compression().label(), link.primary().tls());
   }
 
-  public AgentConnection primary() {
-    return primary;
+  /** The link this transport pulls through (its primary answers the source's metadata requests). */
+  public AgentLink link() {
+    return link;
+  }
+
+  private AgentConnection use(int index) {
+    AgentConnection connection = link.connection(index);
+    used.putIfAbsent(connection, connection.received());
+    return connection;
   }
 
   @Override
   public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
-    return map(primary, rootId, sourceBlobIds, true);
+    ObjectNode request = idsRequest(sourceBlobIds).put("leads", true).put("object", ObjectIds.format(rootId));
+    Map<Long, Long> sizes = sizesIn(link.call("map", request), sourceBlobIds);
+    mapped(use(0), sourceBlobIds);
+    return sizes;
   }
 
   /** One "map" request naming every root ("objects"; the agent reads their trees in one request). */
@@ -72,34 +80,31 @@ public final class TcpPullTransport implements BlobTransport {
     ObjectNode request = idsRequest(all).put("leads", true);
     ArrayNode roots = request.putArray("objects");
     blobsByRoot.keySet().forEach(root -> roots.add(ObjectIds.format(root)));
-    return checkedSizes(primary, all, primary.call("map", request).path("sizes"));
+    Map<Long, Long> sizes = sizesIn(link.call("map", request), all);
+    mapped(use(0), all);
+    return sizes;
+  }
+
+  private void mapped(AgentConnection connection, Collection<Long> ids) {
+    mappedOn.computeIfAbsent(connection, c -> new java.util.LinkedHashSet<>()).addAll(ids);
   }
 
   /**
-   * Has the agent map the blobs for this connection; returns their sizes. The agent resolves
-   * {@code rootId} (when given) itself and maps only blobs reachable from it, or from objects this
-   * transport's connections named before. The first connection of a pull
-   * {@code leads} it (the agent counts a pull once, by that connection).
+   * The sizes a "map" reply gives. The agent resolves the object a request names itself and maps
+   * only blobs reachable from it, or from objects the link's connections named before; the first
+   * connection of a pull {@code leads} it (the agent counts a pull once, by that connection).
    */
-  private static Map<Long, Long> map(AgentConnection connection, Long rootId, Collection<Long> ids, boolean leads) {
-    ObjectNode request = idsRequest(ids).put("leads", leads);
-    if (rootId != null) {
-      request.put("object", ObjectIds.format(rootId));
-    }
-    return checkedSizes(connection, ids, connection.call("map", request).path("sizes"));
-  }
-
-  /** The sizes the agent answered for {@code ids}, each one there and a valid size. */
-  private static Map<Long, Long> checkedSizes(AgentConnection connection, Collection<Long> ids, JsonNode sizes) {
+  private Map<Long, Long> sizesIn(JsonNode reply, Collection<Long> ids) {
+    JsonNode sizes = reply.path("sizes");
     Map<Long, Long> result = new LinkedHashMap<>();
     for (long id : ids) {
       JsonNode size = sizes.get(ObjectIds.format(id));
       if (size == null || !size.canConvertToLong()) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
-            "blob " + ObjectIds.format(id) + " does not exist on the agent's instance at " + connection.endpoint());
+            "blob " + ObjectIds.format(id) + " does not exist on the agent's instance at " + endpoint);
       }
       result.put(id, Ranges.requireSize(size.asLong(), ErrorCode.IO_ERROR,
-          () -> "the agent at " + connection.endpoint() + " says blob " + ObjectIds.format(id)));
+          () -> "the agent at " + endpoint + " says blob " + ObjectIds.format(id)));
     }
     return result;
   }
@@ -118,15 +123,17 @@ public final class TcpPullTransport implements BlobTransport {
     int chunkCount = plan.stream().mapToInt(List::size).sum();
     LandingSink sink = new LandingSink(destinations, chunkCount, new ThrottledProgress(progress, total, 50_000_000L));
 
-    List<AgentConnection> extra = new ArrayList<>();
+    List<AgentConnection> connectionsUsed = new ArrayList<>();
     try {
-      List<CompletableFuture<Void>> failures = new ArrayList<>(List.of(primary.failure()));
+      List<CompletableFuture<Void>> failures = new ArrayList<>();
       for (int i = 0; i < plan.size(); i++) {
-        AgentConnection connection = i == 0 ? primary : openJoined();
+        AgentConnection connection = use(i);
+        connectionsUsed.add(connection);
+        failures.add(connection.failure());
         if (i > 0) {
-          extra.add(connection);
-          failures.add(connection.failure());
-          map(connection, null, plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList(), false);
+          List<Long> ids = plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList();
+          sizesIn(connection.call("map", idsRequest(ids).put("leads", false)), ids);
+          mapped(connection, ids);
         }
         connection.sink(sink);
         connection.read(plan.get(i).stream()
@@ -138,19 +145,21 @@ public final class TcpPullTransport implements BlobTransport {
       AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
     } catch (RuntimeException e) {
       // Nothing may land in the target blobs once we return: they are about to be freed.
-      extra.forEach(AgentConnection::close);
-      primary.close();
+      broken = true;
+      link.close();
       throw new MigrateException(e instanceof MigrateException m ? m.code() : ErrorCode.CONNECTION_ERROR,
           "pulling from the agent at " + endpoint + " failed after " + sink.landedBytes() + " of " + total
               + " bytes: " + e.getMessage(), e);
     } finally {
-      extra.forEach(AgentConnection::close);
+      // DATA of a later pull on these connections must not land in this pull's blobs
+      connectionsUsed.forEach(c -> c.sink(null));
     }
   }
 
   @Override
   public void release(Collection<Long> sourceBlobIds) {
-    primary.call("unmap", idsRequest(sourceBlobIds));
+    link.call("unmap", idsRequest(sourceBlobIds));
+    mappedOn.values().forEach(ids -> ids.removeAll(sourceBlobIds));
   }
 
   /** {"ids": [...]}: the blobs a map or unmap request names. */
@@ -161,32 +170,9 @@ public final class TcpPullTransport implements BlobTransport {
     return request;
   }
 
-  /**
-   * Another connection that shares the primary's permissions (the agent's grant): it may map what
-   * the primary's named objects and streams reach, and nothing else.
-   */
-  private AgentConnection openJoined() {
-    AgentConnection connection = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression());
-    opened.add(connection);
-    try {
-      connection.call("join", FrameCodec.mapper().createObjectNode().put("grant", grant()));
-      return connection;
-    } catch (RuntimeException e) {
-      connection.close();
-      throw e;
-    }
-  }
-
-  private synchronized String grant() {
-    if (grant == null) {
-      grant = primary.call("grant", null).path("grant").asText();
-    }
-    return grant;
-  }
-
   @Override
   public StreamReader openStreamReader() {
-    AgentConnection connection = openJoined();
+    AgentConnection connection = link.openJoined();
     return new StreamReader() {
       @Override
       public void open(long streamId) {
@@ -211,7 +197,9 @@ public final class TcpPullTransport implements BlobTransport {
 
   /** Throws unless the agent (and its vineyardd) answers a request on a fresh connection within the timeout. */
   private void checkAlive(long streamId) {
-    try (AgentConnection probe = AgentConnection.open(endpoint, token, timeoutMillis, options.tls(), options.compression())) {
+    AgentLink.Key key = link.key();
+    try (AgentConnection probe = AgentConnection.open(endpoint, link.token(), key.timeoutMillis(), key.tls(),
+        key.compression())) {
       probe.call("info", null);
     } catch (MigrateException e) {
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, "waiting for the next chunk of stream "
@@ -229,8 +217,32 @@ public final class TcpPullTransport implements BlobTransport {
     return "tcp";
   }
 
+  /**
+   * Gives the link back to the pool with nothing mapped (a pooled link must not keep the source's
+   * blobs alive; "forget" drops the objects the grant was given, so a long-lived link's grant does
+   * not grow), or closes it when anything failed.
+   */
   @Override
   public void close() {
-    primary.close();
+    try {
+      if (!broken && link.isOpen()) {
+        List<CompletableFuture<JsonNode>> unmaps = new ArrayList<>();
+        mappedOn.forEach((connection, ids) -> {
+          if (!ids.isEmpty() && connection != link.primary()) {
+            unmaps.add(connection.send("unmap", idsRequest(ids)));
+          }
+        });
+        ObjectNode primaryUnmap = idsRequest(mappedOn.getOrDefault(link.primary(), java.util.Set.of())).put("forget", true);
+        unmaps.add(link.primary().send("unmap", primaryUnmap));
+        for (CompletableFuture<JsonNode> unmap : unmaps) {
+          AgentConnection.await(unmap, link.key().timeoutMillis(), "unmapping on the agent at " + endpoint);
+        }
+        lease.keep();
+      }
+    } catch (MigrateException e) {
+      // the link is closed instead, which unmaps everything on the agent
+    } finally {
+      lease.close();
+    }
   }
 }
