@@ -135,6 +135,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         scope.unmap(vineyard(), ids(request));
         if (request.path("forget").asBoolean(false)) {
           scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
+          pull.ended();
         }
       }
       case "stream_open" -> {

@@ -44,7 +44,7 @@ final class AgentSource implements SourceEndpoint {
 
   @Override
   public JsonNode clusterMeta() {
-    return connection.call("cluster", null).path("cluster");
+    return connection.cluster();
   }
 
   @Override

@@ -8,7 +8,10 @@ import io.v6d.migrate.rpc.RpcTransport;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.SharedMemoryTransport;
 
-/** A source reached through vineyardd itself: its IPC socket (shared memory) or its RPC port. */
+/**
+ * A source reached through vineyardd itself: its IPC socket (shared memory) or its RPC port, by a
+ * connection leased from the pool ({@link TransportSelector} asks for it); opens nothing itself.
+ */
 final class ClientSource implements SourceEndpoint {
   private final VineyardClient client;
   private final BlobTransport transport;
@@ -18,9 +21,8 @@ final class ClientSource implements SourceEndpoint {
     this.transport = transport;
   }
 
-  /** The vineyardd at {@code socket}, through a pooled connection that closing gives back. */
-  static ClientSource ipc(String socket, long timeoutMillis) {
-    ClientPool.Lease lease = ClientPool.current().ipc(socket, timeoutMillis);
+  /** A vineyardd on this host, through a pooled IPC connection that closing gives back. */
+  static ClientSource ipc(ClientPool.Lease lease) {
     return new ClientSource(lease.client(), new SharedMemoryTransport(lease));
   }
 
@@ -29,9 +31,9 @@ final class ClientSource implements SourceEndpoint {
     return new ClientSource(target, null);
   }
 
-  static ClientSource rpc(String endpoint, long timeoutMillis) {
-    VineyardClient client = VineyardClient.connectRpc(endpoint, timeoutMillis);
-    return new ClientSource(client, new RpcTransport(client));
+  /** A vineyardd reached through its RPC port, by a connection that closing ends. */
+  static ClientSource rpc(ClientPool.Lease lease) {
+    return new ClientSource(lease.client(), new RpcTransport(lease));
   }
 
   VineyardClient client() {
@@ -80,11 +82,8 @@ final class ClientSource implements SourceEndpoint {
 
   @Override
   public void close() {
-    if (transport instanceof SharedMemoryTransport) {
-      transport.close(); // gives the pooled connection back
-    } else if (transport != null) {
-      transport.close();
-      client.close();
+    if (transport != null) {
+      transport.close(); // ends the lease: a pooled IPC connection goes back, an RPC one is closed
     }
   }
 }

@@ -197,7 +197,7 @@ final class PushMigration {
     try {
       p.endpoint = AgentEndpoint.parse(request.target());
       p.token = Token.load(request.tokenFile() == null ? null : Path.of(request.tokenFile()));
-      p.source = ClientSource.ipc(request.source(), request.timeoutMillis());
+      p.source = ClientSource.ipc(ClientPool.current().ipc(request.source(), request.timeoutMillis()));
       p.lease = ClientPool.current().agent(p.endpoint, p.token, request.tcp(), request.timeoutMillis());
       p.link = p.lease.link();
       JsonNode info = p.link.info(); // the first request: a stale pooled link reconnects here, once

@@ -51,9 +51,9 @@ final class TransportSelector {
     }
     if (source.startsWith(RPC_SCHEME)) {
       require(TransportChoice.RPC, source);
-      return ClientSource.rpc(source.substring(RPC_SCHEME.length()), timeoutMillis);
+      return ClientSource.rpc(ClientPool.current().rpc(source.substring(RPC_SCHEME.length()), timeoutMillis));
     }
-    return ClientSource.ipc(source, timeoutMillis);
+    return ClientSource.ipc(ClientPool.current().ipc(source, timeoutMillis));
   }
 
   /** Whether the explicit source's own transport is the one asked for. */
@@ -78,7 +78,7 @@ final class TransportSelector {
       case LOCAL:
         return local(entry, holder);
       case TCP:
-        return agentOf(view, holder).map(this::tcp).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
+        return agentOf(view, holder).map(agent -> tcp(view, holder, agent)).orElseThrow(() -> new MigrateException(ErrorCode.CONNECTION_FAILED,
             "no agent is known for instance " + holder + " (" + entry.path("hostname").asText() + "): start "
                 + "`vineyard-migrate serve --socket " + entry.path("ipc_socket").asText() + "` beside it, "
                 + "or pass source=tcp://host:port"));
@@ -91,7 +91,7 @@ final class TransportSelector {
         Optional<AgentEndpoint> agent = agentOf(view, holder);
         if (agent.isPresent()) {
           try {
-            return tcp(agent.get());
+            return tcp(view, holder, agent.get());
           } catch (MigrateException e) {
             LOG.warn("agent {} of instance {} is not usable ({}); falling back to vineyardd's RPC",
                 agent.get(), holder, e.getMessage());
@@ -116,16 +116,29 @@ final class TransportSelector {
     return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
-  private BlobTransport tcp(AgentEndpoint endpoint) {
-    return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
+  /** Pulls through the agent published for {@code holder}; forgets that endpoint when it cannot be reached. */
+  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint) {
+    try {
+      return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
+    } catch (MigrateException e) {
+      ClientPool.current().forgetAgentOf(clusterName(view), holder);
+      throw e;
+    }
   }
 
   private BlobTransport rpc(JsonNode entry) {
-    return new RpcTransport(VineyardClient.connectRpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
+    return new RpcTransport(ClientPool.current().rpc(entry.path("rpc_endpoint").asText(), timeoutMillis));
   }
 
+  /** The agent published for {@code holder}, as the pool remembers it or else as {@code view} says. */
   private static Optional<AgentEndpoint> agentOf(SourceEndpoint view, long holder) {
-    return AgentRegistry.lookup(view::getName, view::getData, holder);
+    return ClientPool.current().agentOf(clusterName(view), holder,
+        () -> AgentRegistry.lookup(view::getName, view::getData, holder));
+  }
+
+  /** The view of a cluster by the instance it was seen through (instance ids repeat across clusters). */
+  private static String clusterName(SourceEndpoint view) {
+    return view.ipcSocket() + "|" + view.rpcEndpoint() + "|" + view.instanceId();
   }
 
   private byte[] token() {

@@ -178,6 +178,14 @@ public abstract class FramedConnection implements AutoCloseable {
         + what + " '" + request + "' for " + Timeouts.describe(timeoutMillis) + " (the timeout)");
   }
 
+  /**
+   * Whether the connection looks usable without a request: nothing says the peer closed it. A kind
+   * of connection that cannot tell answers {@code null} (ask with a request instead).
+   */
+  public Boolean looksOpen() {
+    return null;
+  }
+
   @Override
   public void close() {
     try {

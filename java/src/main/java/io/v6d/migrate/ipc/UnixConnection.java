@@ -30,6 +30,9 @@ import jnr.unixsocket.UnixSocketOptions;
 public final class UnixConnection extends FramedConnection {
   private static final int SOL_SOCKET = 1;
   private static final int SCM_RIGHTS = 1;
+  /** recv(2) flags, as Linux numbers them: look without consuming, without blocking. */
+  private static final int MSG_PEEK = 0x2;
+  private static final int MSG_DONTWAIT = 0x40;
   private static final POSIX POSIX_API = POSIXFactory.getNativePOSIX();
   /** Bounds retries of interrupted calls, should the saved errno ever be stale. */
   private static final int MAX_INTERRUPTED_RETRIES = 1000;
@@ -106,6 +109,22 @@ public final class UnixConnection extends FramedConnection {
         }
       }
     }
+  }
+
+  /**
+   * A non-blocking peek, no request: an idle connection has nothing to read, so end of stream
+   * (vineyardd closed it: restarted or stopped) or bytes nobody asked for both mean it is unusable.
+   */
+  @Override
+  public Boolean looksOpen() {
+    MsgHdr message = POSIX_API.allocateMsgHdr();
+    message.setIov(new ByteBuffer[] {ByteBuffer.allocateDirect(1)});
+    int peeked = POSIX_API.recvmsg(channel.getFD(), message, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0) {
+      int errno = POSIX_API.errno();
+      return errno == Errno.EAGAIN.intValue() || errno == Errno.EWOULDBLOCK.intValue() || errno == Errno.EINTR.intValue();
+    }
+    return false;
   }
 
   /** Receives one file descriptor passed by vineyardd (one descriptor per message). */

@@ -117,6 +117,14 @@ public final class VineyardClient implements AutoCloseable {
     return connection.timeoutMillis();
   }
 
+  /**
+   * Whether this idle connection looks usable without a request (a non-blocking peek finds no end
+   * of stream); {@code null} when its kind of connection cannot tell.
+   */
+  public Boolean looksOpen() {
+    return connection.looksOpen();
+  }
+
   /** Another client of the same vineyardd, over the same kind of connection, with the same timeout. */
   public VineyardClient reconnect() {
     return register(reconnect);

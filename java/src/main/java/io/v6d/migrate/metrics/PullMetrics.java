@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One agent connection's view of a pull. The puller's first connection marks its "map" request
  * {@code "leads": true} (its extra parallel connections do not), so a pull over several connections
- * counts once: from that map to the connection's close, ok unless the connection broke. A lead
+ * counts once: from that map to the connection's close (or to the puller's closing "unmap" of a
+ * connection it keeps), ok unless the connection broke. A lead
  * connection that served no READ (a dry run) counts as none.
  */
 public final class PullMetrics {
@@ -34,9 +35,18 @@ public final class PullMetrics {
 
   /** The connection closed: a pull led by it ends. */
   public void closed() {
+    ended();
+  }
+
+  /**
+   * The puller ended its pull and keeps the connection for the next ("unmap" with "forget", as a
+   * pooled client sends it), or the connection closed: a pull led by it ends.
+   */
+  public void ended() {
     long started = startedNanos.getAndSet(-1);
     if (started >= 0 && served) {
       AgentMetrics.migrationServed("pull", !broken, started);
     }
+    served = false;
   }
 }

@@ -12,6 +12,8 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,10 +28,11 @@ import org.slf4j.LoggerFactory;
  * (default {@value #DEFAULT_IDLE_SECONDS}). Thread-safe: a connection is leased to one migration at a
  * time. A pooled connection never pins memory: whoever leases it releases every blob reference it
  * took before it gives the lease back ({@link io.v6d.migrate.engine.TargetBuild},
- * {@link io.v6d.migrate.transport.SharedMemoryTransport}, {@link io.v6d.migrate.tcp.TcpPullTransport}). A connection taken from the pool is
- * probed with one request; a stale one (vineyardd restarted) is closed and replaced once, and a
- * failure of the replacement surfaces as any failed connect does. An agent link is checked for
- * free (its connections' state) and reconnects once when its first request finds it closed.
+ * {@link io.v6d.migrate.transport.SharedMemoryTransport}, {@link io.v6d.migrate.tcp.TcpPullTransport}).
+ * An IPC connection taken from the pool is checked with a non-blocking peek at its socket (no
+ * request); a stale one (vineyardd restarted) is closed and replaced once, and a failure of the
+ * replacement surfaces as any failed connect does. An agent link is checked for free (its
+ * connections' state) and reconnects once when its first request finds it closed.
  *
  * <pre>{@code
  * try (ClientPool.Lease lease = ClientPool.shared().ipc("/var/run/vineyard.sock", 30_000)) {
@@ -54,6 +57,10 @@ public final class ClientPool implements AutoCloseable {
   private boolean closed; // guarded by this
 
   private record Idle(AutoCloseable connection, long since) {}
+
+  static final long AGENT_TTL_SECONDS = 10;
+  private record KnownAgent(Optional<AgentEndpoint> endpoint, long at) {}
+  private final Map<String, KnownAgent> agents = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The pool of the calls running on this thread when it is not the process-wide one (a Session's). */
   private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
@@ -113,14 +120,30 @@ public final class ClientPool implements AutoCloseable {
     VineyardClient reused = (VineyardClient) take(key);
     if (reused != null) {
       try {
-        reused.instanceStatus(); // one request: a restarted vineyardd closed the connection
-        return new Lease(this, key, reused);
+        Boolean open = reused.looksOpen(); // a peek, no request: a restarted vineyardd closed the connection
+        if (open == null) {
+          reused.instanceStatus(); // cannot tell without asking: one request
+          open = true;
+        }
+        if (open) {
+          return new Lease(this, key, reused);
+        }
+        LOG.debug("pooled connection to {} was closed by vineyardd; connecting again", socket);
       } catch (MigrateException e) {
         LOG.debug("pooled connection to {} is stale ({}); connecting again", socket, e.getMessage());
-        reused.close();
       }
+      reused.close();
     }
     return new Lease(this, key, VineyardClient.connect(socket, timeoutMillis));
+  }
+
+  /**
+   * A connection to vineyardd's RPC port at {@code endpoint} ({@code host:port}). Opened here so that
+   * the pool is the one opener of the engine's connections; not kept (vineyardd holds the blobs it
+   * sent over RPC for the connection), so its lease closes it.
+   */
+  public Lease rpc(String endpoint, long timeoutMillis) {
+    return new Lease(this, "rpc " + endpoint + "#" + timeoutMillis, VineyardClient.connectRpc(endpoint, timeoutMillis));
   }
 
   /**
@@ -182,6 +205,29 @@ public final class ClientPool implements AutoCloseable {
     }
   }
 
+  /**
+   * The agent published for instance {@code instance} of the cluster {@code cluster} names (any
+   * stable name of the view it was looked up through), remembered for {@value #AGENT_TTL_SECONDS}
+   * s: looking it up costs two requests, one of them a sync with the metadata backend. A caller
+   * that could not use the endpoint {@link #forgetAgentOf forgets} it.
+   */
+  public Optional<AgentEndpoint> agentOf(String cluster, long instance, Supplier<Optional<AgentEndpoint>> lookup) {
+    String key = cluster + "#" + instance;
+    long now = System.nanoTime();
+    KnownAgent known = agents.get(key);
+    if (known != null && now - known.at() < AGENT_TTL_SECONDS * 1_000_000_000L) {
+      return known.endpoint();
+    }
+    Optional<AgentEndpoint> endpoint = lookup.get();
+    agents.put(key, new KnownAgent(endpoint, now));
+    return endpoint;
+  }
+
+  /** Forgets what {@link #agentOf} remembered for the instance (its agent failed us). */
+  public void forgetAgentOf(String cluster, long instance) {
+    agents.remove(cluster + "#" + instance);
+  }
+
   /** Idle IPC connections and agent links now held, all peers together. */
   public synchronized int idleCount() {
     return idle.values().stream().mapToInt(Deque::size).sum();
@@ -196,6 +242,7 @@ public final class ClientPool implements AutoCloseable {
   @Override
   public void close() {
     List<AutoCloseable> toClose = new ArrayList<>();
+    agents.clear();
     synchronized (this) {
       closed = true;
       idle.values().forEach(connections -> connections.forEach(c -> toClose.add(c.connection())));

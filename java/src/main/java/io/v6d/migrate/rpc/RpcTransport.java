@@ -10,6 +10,7 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.FramedConnection;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.shm.NativeMemory;
 import io.v6d.migrate.transport.BlobTransfer;
@@ -38,12 +39,17 @@ public final class RpcTransport implements BlobTransport {
   private static final int MAX_COMPRESSED_CHUNK = 1 << 20;
   private static final int MAX_READ = 1 << 30;
 
+  private final ClientPool.Lease lease;
   private final VineyardClient source;
   private final boolean compress;
 
-  /** Reads from {@code source} (connected to the RPC port); closes it on {@link #close()}. */
-  public RpcTransport(VineyardClient source) {
-    this.source = source;
+  /**
+   * Reads through the leased connection to the RPC port; ends the lease on {@link #close()} without
+   * keeping the connection (vineyardd holds the blobs it sent over RPC for the connection).
+   */
+  public RpcTransport(ClientPool.Lease lease) {
+    this.lease = lease;
+    this.source = lease.client();
     this.compress = source.supportsCompression();
   }
 
@@ -148,6 +154,6 @@ public final class RpcTransport implements BlobTransport {
 
   @Override
   public void close() {
-    source.close();
+    lease.close();
   }
 }

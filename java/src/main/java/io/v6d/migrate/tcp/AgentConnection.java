@@ -278,6 +278,11 @@ public final class AgentConnection implements AutoCloseable {
     return replies.failure;
   }
 
+  /** Starts closing without waiting (callable on an event loop): nothing is being received. */
+  public void abandon() {
+    channel.close();
+  }
+
   /** Closes and waits until no more DATA can land through this connection. */
   @Override
   public void close() {

@@ -58,6 +58,9 @@ public final class AgentLink implements AutoCloseable {
   private final List<AgentConnection> joined = new ArrayList<>();
   private String grant;
   private JsonNode info;
+  private JsonNode cluster;
+  private long clusterAt;
+  static final long CLUSTER_TTL_MILLIS = 2000;
   /** Set when lent again: the next request may find the primary dead and reconnect once. */
   private boolean mayBeStale;
 
@@ -137,7 +140,21 @@ public final class AgentLink implements AutoCloseable {
     closeConnections();
     grant = null;
     info = null;
+    cluster = null;
     primary = connect();
+  }
+
+  /**
+   * The cluster the agent's instance belongs to ("cluster"), asked at most once per
+   * {@value #CLUSTER_TTL_MILLIS} ms per link: membership changes far more rarely than objects move.
+   */
+  public JsonNode cluster() {
+    long now = System.nanoTime();
+    if (cluster == null || now - clusterAt > CLUSTER_TTL_MILLIS * 1_000_000L) {
+      cluster = call("cluster", null).path("cluster");
+      clusterAt = now;
+    }
+    return cluster;
   }
 
   /** What the agent says of its instance ("info"), asked once per link. */
