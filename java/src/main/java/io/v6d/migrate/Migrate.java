@@ -88,6 +88,12 @@ public final class Migrate {
         () -> new MigrationEngine().migrateMany(requests, listener).toArray(MigrationResult[]::new)));
   }
 
+  /** The target ids of {@code results}, space-separated, in order (one call for the Python face). */
+  public static String targetIds(MigrationResult[] results) {
+    return java.util.Arrays.stream(results).map(MigrationResult::targetIdString)
+        .collect(java.util.stream.Collectors.joining(" "));
+  }
+
   /** A dry run of {@link #migrate(String, String, MigrateOptions, ProgressListener)}. */
   public static MigrationPlan plan(String object, String target, MigrateOptions options) {
     return new MigrationEngine().plan(options.request(object, target));
