@@ -139,15 +139,23 @@ final class SourceGroup implements AutoCloseable {
 
   /** The transport that reads blobs held by {@code instanceId}: one per holder for the whole group. */
   BlobTransport transportFor(long instanceId, long objectId) {
-    long holder = sameCluster ? instanceId : explicit.instanceId();
-    BlobTransport transport = transports.get(holder);
+    return transportFor(transports, explicit, view, selector, sameCluster ? instanceId : explicit.instanceId(), objectId);
+  }
+
+  /**
+   * The transport to {@code holder}, opened once into {@code opened}: the explicit source's own
+   * when it holds the blobs and fits the transport asked for, else one the selector opens.
+   */
+  static BlobTransport transportFor(Map<Long, BlobTransport> opened, SourceEndpoint explicit, SourceEndpoint view,
+      TransportSelector selector, long holder, long objectId) {
+    BlobTransport transport = opened.get(holder);
     if (transport == null) {
       if (explicit != null && holder == explicit.instanceId() && selector.fits(explicit)) {
         transport = explicit.transport();
       } else {
         transport = selector.open(view, holder, objectId);
       }
-      transports.put(holder, transport);
+      opened.put(holder, transport);
     }
     return transport;
   }
