@@ -47,6 +47,11 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
+  /** The tree this connection's last "meta" read, which its "map" of that object need not read again. */
+  private long lastTreeId;
+  private JsonNode lastTree;
+  /** The trees this connection's last "metas" read (a batch's "map" that follows permits from them). */
+  private Map<Long, JsonNode> lastTrees = Map.of();
   private PushSession attached;
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
@@ -94,12 +99,17 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
-      case "meta" -> reply.set("tree",
-          vineyard().getData(ObjectIds.parse(request.path("id").asText()), request.path("sync_remote").asBoolean()));
+      case "meta" -> {
+        long id = ObjectIds.parse(request.path("id").asText());
+        ObjectNode tree = vineyard().getData(id, request.path("sync_remote").asBoolean());
+        lastTreeId = id;
+        lastTree = tree;
+        reply.set("tree", tree);
+      }
       case "metas" -> {
         ObjectNode trees = reply.putObject("trees");
-        vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean())
-            .forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
+        lastTrees = vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean());
+        lastTrees.forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
       }
       case "copies" -> {
         List<String> tags = new ArrayList<>();
@@ -121,12 +131,13 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "join" -> scope.join(request.path("grant").asText());
       case "map" -> {
         if (request.hasNonNull("object")) {
-          scope.permitObject(vineyard(), ObjectIds.parse(request.path("object").asText()));
+          long root = ObjectIds.parse(request.path("object").asText());
+          scope.permitObject(vineyard(), root, root == lastTreeId ? lastTree : null);
         }
         if (request.has("objects")) { // a batch names all its objects in one request
           List<Long> roots = new ArrayList<>();
           request.path("objects").forEach(id -> roots.add(ObjectIds.parse(id.asText())));
-          scope.permitObjects(vineyard(), roots);
+          scope.permitObjects(vineyard(), roots, lastTrees);
         }
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
@@ -135,6 +146,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         scope.unmap(vineyard(), ids(request));
         if (request.path("forget").asBoolean(false)) {
           scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
+          lastTrees = Map.of();
           pull.ended();
         }
       }

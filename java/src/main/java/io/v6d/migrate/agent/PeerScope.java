@@ -46,8 +46,10 @@ final class PeerScope implements AutoCloseable {
   /**
    * Permits the blobs of object {@code root}, which the agent resolves itself (its own instance's
    * view first, then the cluster's). A blob id is permitted only as a chunk a stream gave us.
+   * {@code knownTree}: the tree of {@code root} when the agent has just read it from its own
+   * vineyardd (the peer's "meta" before its "map"; an object's tree never changes), else null.
    */
-  void permitObject(VineyardClient vineyard, long root) {
+  void permitObject(VineyardClient vineyard, long root, JsonNode knownTree) {
     Grants.Grant g = grant();
     if (ObjectIds.isBlob(root)) {
       if (!g.chunks.contains(root)) {
@@ -59,9 +61,9 @@ final class PeerScope implements AutoCloseable {
     if (g.roots.contains(root)) {
       return;
     }
-    JsonNode tree;
+    JsonNode tree = knownTree;
     try {
-      tree = vineyard.getData(root, false);
+      tree = tree != null ? tree : vineyard.getData(root, false);
     } catch (MigrateException e) {
       if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
         throw e;
@@ -74,34 +76,38 @@ final class PeerScope implements AutoCloseable {
 
   /**
    * {@link #permitObject} of many objects, their trees read in one request (two when some are
-   * only in the cluster's view).
+   * only in the cluster's view); {@code knownTrees}: trees the agent has just read from its own
+   * vineyardd for this peer (its "metas"), used as they are.
    */
-  void permitObjects(VineyardClient vineyard, List<Long> roots) {
+  void permitObjects(VineyardClient vineyard, List<Long> roots, Map<Long, JsonNode> knownTrees) {
     Grants.Grant g = grant();
+    Map<Long, JsonNode> trees = new java.util.HashMap<>();
     java.util.Set<Long> asked = new java.util.LinkedHashSet<>();
     for (long root : roots) {
       if (ObjectIds.isBlob(root) || g.roots.contains(root)) {
-        permitObject(vineyard, root); // a stream's chunk, or known: no request
+        permitObject(vineyard, root, null); // a stream's chunk, or known: no request
+      } else if (MetaTree.isTree(knownTrees.get(root))) {
+        trees.put(root, knownTrees.get(root));
       } else {
         asked.add(root);
       }
     }
-    if (asked.isEmpty()) {
-      return;
-    }
-    Map<Long, JsonNode> trees = new java.util.HashMap<>(vineyard.getDatas(asked, false));
-    List<Long> remote = asked.stream().filter(id -> !MetaTree.isTree(trees.get(id))).toList();
-    if (!remote.isEmpty()) {
-      trees.putAll(vineyard.getDatas(remote, true));
+    if (!asked.isEmpty()) {
+      trees.putAll(vineyard.getDatas(asked, false));
+      List<Long> remote = asked.stream().filter(id -> !MetaTree.isTree(trees.get(id))).toList();
+      if (!remote.isEmpty()) {
+        trees.putAll(vineyard.getDatas(remote, true));
+      }
     }
     for (long root : asked) {
-      JsonNode tree = trees.get(root);
-      if (!MetaTree.isTree(tree)) {
+      if (!MetaTree.isTree(trees.get(root))) {
         throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(root)
             + " does not exist on the agent's instance or its cluster");
       }
-      g.blobs.addAll(MetaTree.blobs(tree).keySet());
-      g.roots.add(root);
+    }
+    for (Map.Entry<Long, JsonNode> entry : trees.entrySet()) {
+      g.blobs.addAll(MetaTree.blobs(entry.getValue()).keySet());
+      g.roots.add(entry.getKey());
     }
   }
 

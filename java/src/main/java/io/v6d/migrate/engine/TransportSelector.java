@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.agent.AgentRegistry;
-import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.protocol.Token;
@@ -26,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * <p>{@code auto}: the same host (the instance's host name is this host's, and its IPC socket is
  * here) → shared memory; else an agent published for the instance ({@link AgentRegistry}) → TCP;
  * else vineyardd's RPC port. A forced choice that cannot be honoured is an error that says why.
+ *
+ * <p>The one place where a migration's source side gets connections: every one is asked of the
+ * pool ({@link ClientPool#current()}), which opens, keeps and closes them; {@link ClientSource},
+ * {@link AgentSource} and the transports only use the leases they are given. The agents' published
+ * endpoints are remembered by the pool too ({@link ClientPool#agentOf}).
  */
 final class TransportSelector {
   static final String RPC_SCHEME = "rpc://";
