@@ -138,3 +138,45 @@ def test_session_closes_its_agent_links(source, solo):
     for new_id in ids:
         solo.delete(new_id, deep=True)
     client.delete(oid, deep=True)
+
+
+def test_an_agent_published_anew_on_another_port_is_found_again(stack, tmp_path, a, b):
+    """The pool remembers agents' published endpoints; one that restarted on another port (and
+    published that) is looked up again at once, not after the memory expires."""
+    token_file = write_token(tmp_path)
+    oid = b.put(np.arange(256))
+    b.persist(oid)  # seen through the cluster
+    how = dict(transport="tcp", token_file=token_file, persist=False)  # no source: found through the cluster
+    with Servers() as servers:
+        first = start_agent(servers, "agent-published", stack.b.socket, token_file=token_file)
+        a.delete(vineyard_migrate.migrate(oid, a, **how), deep=True)
+        first.stop()  # unpublishes
+        second = start_agent(servers, "agent-published-again", stack.b.socket, token_file=token_file)
+        assert second.endpoint != first.endpoint
+        new_id = vineyard_migrate.migrate(oid, a, **how)
+        np.testing.assert_array_equal(a.get(new_id), np.arange(256))
+        a.delete(new_id, deep=True)
+        second.stop()
+    b.delete(oid, deep=True)
+
+
+def test_idle_links_are_closed_after_the_idle_time_unasked(source, solo):
+    """A link nobody asks for again is still closed once idle for the idle time (here 1 s)."""
+    import jpype
+
+    servers, instance, client, agent, url, token_file = source
+    oid = client.put(np.arange(10))
+    vineyard_migrate.close()
+    system = jpype.JClass("java.lang.System")
+    system.setProperty("io.v6d.migrate.pool.idleSeconds", "1")  # read by the next pool
+    try:
+        new_id = vineyard_migrate.migrate(oid, solo, source=agent.endpoint, transport="tcp", token_file=token_file,
+                                          persist=False)
+        assert _stats()["idle_agent_links"] == 1
+        assert _settle(lambda: _stats()["idle_agent_links"], 0) == 0
+        assert _settle(lambda: _agent_connections(url), 0) == 0
+    finally:
+        system.clearProperty("io.v6d.migrate.pool.idleSeconds")
+        vineyard_migrate.close()
+    solo.delete(new_id, deep=True)
+    client.delete(oid, deep=True)

@@ -120,13 +120,27 @@ final class TransportSelector {
     return new SharedMemoryTransport(ClientPool.current().ipc(socket, timeoutMillis));
   }
 
-  /** Pulls through the agent published for {@code holder}; forgets that endpoint when it cannot be reached. */
+  /**
+   * Pulls through the agent published for {@code holder}. An endpoint the pool remembered that
+   * cannot be reached is forgotten and looked up again, once: the agent may have restarted on
+   * another port and published that since.
+   */
   private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint) {
+    return tcp(view, holder, endpoint, true);
+  }
+
+  private BlobTransport tcp(SourceEndpoint view, long holder, AgentEndpoint endpoint, boolean lookAgain) {
     try {
       return new TcpPullTransport(ClientPool.current().agent(endpoint, token(), tcp, timeoutMillis), tcp);
     } catch (MigrateException e) {
       ClientPool.current().forgetAgentOf(clusterName(view), holder);
-      throw e;
+      Optional<AgentEndpoint> published = lookAgain ? agentOf(view, holder) : Optional.empty();
+      if (published.isEmpty() || published.get().equals(endpoint)) {
+        throw e;
+      }
+      LOG.debug("agent {} of instance {} is gone ({}); it is published at {} now", endpoint, holder, e.getMessage(),
+          published.get());
+      return tcp(view, holder, published.get(), false);
     }
   }
 

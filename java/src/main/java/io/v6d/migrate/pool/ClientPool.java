@@ -13,6 +13,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +29,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bounded: at most {@value #MAX_IDLE_PROPERTY} idle connections per socket or agent (default
  * {@value #DEFAULT_MAX_IDLE}), each closed once idle for {@value #IDLE_SECONDS_PROPERTY} seconds
- * (default {@value #DEFAULT_IDLE_SECONDS}). Thread-safe: a connection is leased to one migration at a
+ * (default {@value #DEFAULT_IDLE_SECONDS}; a daemon thread looks twice per idle time). Thread-safe: a connection is leased to one migration at a
  * time. A pooled connection never pins memory: whoever leases it releases every blob reference it
  * took before it gives the lease back ({@link io.v6d.migrate.engine.TargetBuild},
  * {@link io.v6d.migrate.transport.SharedMemoryTransport}, {@link io.v6d.migrate.tcp.TcpPullTransport}).
@@ -66,7 +70,18 @@ public final class ClientPool implements AutoCloseable {
   private static final ThreadLocal<ClientPool> SCOPED = new ThreadLocal<>();
 
   /** A pool of its own (a Session's); the caller closes it. */
-  public ClientPool() {}
+  public ClientPool() {
+    long periodMillis = Math.max(100, idleNanos / 2_000_000);
+    reaping = REAPER.scheduleWithFixedDelay(this::closeIdleTooLong, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /** Closes what has been idle for longer than the idle time even when nobody asks for its peer again. */
+  private static final ScheduledExecutorService REAPER = Executors.newSingleThreadScheduledExecutor(task -> {
+    Thread thread = new Thread(task, "vineyard-migrate-pool-reaper");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final ScheduledFuture<?> reaping;
 
   /** The pool this thread's call uses: its session's, else the process-wide one. */
   public static ClientPool current() {
@@ -164,14 +179,28 @@ public final class ClientPool implements AutoCloseable {
     return new AgentLease(this, key, AgentLink.open(key, token));
   }
 
-  private synchronized AutoCloseable take(Object key) {
-    Deque<Idle> connections = idle.get(key);
-    if (closed || connections == null) {
-      return null;
+  private AutoCloseable take(Object key) {
+    List<AutoCloseable> expired = new ArrayList<>();
+    Idle last;
+    synchronized (this) {
+      Deque<Idle> connections = idle.get(key);
+      if (closed || connections == null) {
+        return null;
+      }
+      takeExpired(connections, System.nanoTime(), expired);
+      last = connections.pollLast();
     }
-    closeExpired(connections, System.nanoTime());
-    Idle last = connections.pollLast();
+    expired.forEach(ClientPool::closeQuietly);
     return last == null ? null : last.connection();
+  }
+
+  private void closeIdleTooLong() {
+    List<AutoCloseable> expired = new ArrayList<>();
+    synchronized (this) {
+      long now = System.nanoTime();
+      idle.values().forEach(connections -> takeExpired(connections, now, expired));
+    }
+    expired.forEach(ClientPool::closeQuietly);
   }
 
   private void giveBack(Object key, AutoCloseable connection) {
@@ -191,9 +220,9 @@ public final class ClientPool implements AutoCloseable {
     toClose.forEach(ClientPool::closeQuietly);
   }
 
-  private void closeExpired(Deque<Idle> connections, long now) {
+  private void takeExpired(Deque<Idle> connections, long now, List<AutoCloseable> expired) {
     while (!connections.isEmpty() && now - connections.peekFirst().since() > idleNanos) {
-      closeQuietly(connections.pollFirst().connection());
+      expired.add(connections.pollFirst().connection());
     }
   }
 
@@ -242,6 +271,7 @@ public final class ClientPool implements AutoCloseable {
   @Override
   public void close() {
     List<AutoCloseable> toClose = new ArrayList<>();
+    reaping.cancel(false);
     agents.clear();
     synchronized (this) {
       closed = true;
@@ -251,25 +281,28 @@ public final class ClientPool implements AutoCloseable {
     toClose.forEach(ClientPool::closeQuietly);
   }
 
-  /** One connection, leased to one migration. */
-  public static final class Lease implements AutoCloseable {
+  /**
+   * A connection lent to one migration: closing the lease gives it back to the pool when
+   * {@link #keep()} was called and it is still usable, else closes it.
+   */
+  public abstract static class Leased<T extends AutoCloseable> implements AutoCloseable {
     private final ClientPool pool;
-    private final String key;
-    private final VineyardClient client;
+    private final Object key;
+    private final T connection;
     private boolean keep;
     private boolean closed;
 
-    private Lease(ClientPool pool, String key, VineyardClient client) {
+    Leased(ClientPool pool, Object key, T connection) {
       this.pool = pool;
       this.key = key;
-      this.client = client;
+      this.connection = connection;
     }
 
-    public VineyardClient client() {
+    T connection() {
       if (closed) {
         throw new MigrateException(ErrorCode.INVALID, "the connection's lease has ended");
       }
-      return client;
+      return connection;
     }
 
     /** The connection is in a known state (no request half done): give it back on close. */
@@ -277,58 +310,50 @@ public final class ClientPool implements AutoCloseable {
       keep = true;
     }
 
+    /** Whether a kept connection may go back to the pool (it did not die meanwhile). */
+    boolean reusable(T connection) {
+      return true;
+    }
+
     @Override
     public void close() {
       if (closed) {
         return;
       }
       closed = true;
-      if (keep) {
-        pool.giveBack(key, client);
+      if (keep && reusable(connection)) {
+        pool.giveBack(key, connection);
       } else {
-        client.close();
+        closeQuietly(connection);
       }
     }
   }
 
-  /** One agent link, leased to one migration. */
-  private static final class AgentLease implements AgentLink.Lease {
-    private final ClientPool pool;
-    private final AgentLink.Key key;
-    private final AgentLink link;
-    private boolean keep;
-    private boolean closed;
+  /** One IPC (or RPC) connection, leased to one migration. */
+  public static final class Lease extends Leased<VineyardClient> {
+    private Lease(ClientPool pool, String key, VineyardClient client) {
+      super(pool, key, client);
+    }
 
+    public VineyardClient client() {
+      return connection();
+    }
+  }
+
+  /** One agent link, leased to one migration. */
+  private static final class AgentLease extends Leased<AgentLink> implements AgentLink.Lease {
     private AgentLease(ClientPool pool, AgentLink.Key key, AgentLink link) {
-      this.pool = pool;
-      this.key = key;
-      this.link = link;
+      super(pool, key, link);
     }
 
     @Override
     public AgentLink link() {
-      if (closed) {
-        throw new MigrateException(ErrorCode.INVALID, "the agent link's lease has ended");
-      }
-      return link;
+      return connection();
     }
 
     @Override
-    public void keep() {
-      keep = true;
-    }
-
-    @Override
-    public void close() {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      if (keep && link.isOpen()) {
-        pool.giveBack(key, link);
-      } else {
-        link.close();
-      }
+    boolean reusable(AgentLink link) {
+      return link.isOpen();
     }
   }
 }
