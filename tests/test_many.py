@@ -75,3 +75,137 @@ def test_session_closes_every_connection_it_opened(a, solo):
         solo.delete(new_id, deep=True)
     for oid in oids:
         a.delete(oid, deep=True)
+
+
+# ---- batches: metadata once per source, pushed batches, rollback, the options of migrate ----
+
+import dataclasses
+import json
+import os
+
+from vineyard_servers import Servers, private_token_file, start_agent
+
+
+@dataclasses.dataclass
+class Agents:
+    token: str
+    solo: object  # beside solo, plaintext
+    tiny: object  # beside tiny, which it lets run out of memory midway (no capacity check first)
+    a_tls: object  # beside a, speaking TLS
+    ca: str
+
+
+@pytest.fixture(scope="module")
+def agents(stack):
+    from test_agent_link import make_certs
+
+    with Servers() as servers:
+        token = str(private_token_file(os.path.join(servers.workdir, "token")))
+        certs = make_certs(servers.workdir, ["127.0.0.1"])
+        yield Agents(
+            token=token,
+            solo=start_agent(servers, "agent-solo", stack.solo.socket, token_file=token),
+            tiny=start_agent(servers, "agent-tiny", stack.tiny.socket, token_file=token,
+                             jvm_options="-Dio.v6d.migrate.test.skipCapacityCheck=true"),
+            a_tls=start_agent(servers, "agent-a-tls", stack.a.socket, token_file=token,
+                              extra=["--tls-cert", certs.agent_cert, "--tls-key", certs.agent_key]),
+            ca=certs.ca,
+        )
+
+
+def _request_counts():
+    import jpype
+
+    return json.loads(str(jpype.JClass("io.v6d.migrate.ipc.RequestLog").snapshotJson()))
+
+
+def _reset_request_counts():
+    import jpype
+
+    jpype.JClass("io.v6d.migrate.ipc.RequestLog").reset()
+
+
+def test_batch_over_two_source_instances_reads_metadata_once_per_source(a, b, c):
+    counts = {}
+    for n in (4, 20):
+        values = [np.arange(100) + i for i in range(n)]
+        holders = [a if i % 2 else b for i in range(n)]
+        oids = [holder.put(value) for holder, value in zip(holders, values)]
+        for holder, oid in zip(holders, oids):
+            holder.persist(oid)  # the target's cluster sees persisted metadata only
+        warm = vineyard_migrate.migrate(oids[0], c, copy=True)  # connections pooled before counting
+        c.delete(warm, deep=True)
+        _reset_request_counts()
+        new_ids = vineyard_migrate.migrate_many(oids, c, copy=True)
+        counts[n] = _request_counts()
+        for new_id, value in zip(new_ids, values):
+            np.testing.assert_array_equal(c.get(new_id), value)
+            assert c.get_meta(new_id).instance_id == c.instance_id
+            c.delete(new_id, deep=True)
+        for holder, oid in zip(holders, oids):
+            holder.delete(oid, deep=True)
+    # trees: one request for the batch; blob sizes: one per holder instance; members: one create_datas
+    assert counts[20]["get_buffers_request"] == 2, counts
+    for kind in ("get_data_request", "get_buffers_request", "create_datas_request"):
+        assert counts[4].get(kind, 0) == counts[20].get(kind, 0), (kind, counts)
+
+
+def test_batch_pushed_round_trip_and_pushed_again_returns_the_same_copies(a, solo, agents):
+    values = [np.arange(n) * 3 for n in (3, 1000, 1 << 16)]
+    oids = [a.put(value) for value in values]
+    push = dict(source=a, token_file=agents.token)
+    new_ids = vineyard_migrate.migrate_many(oids, agents.solo.endpoint, names=[None, "pushed-many", None], **push)
+    for new_id, value in zip(new_ids, values):
+        np.testing.assert_array_equal(solo.get(new_id), value)
+    assert solo.get_name("pushed-many") == new_ids[1]
+    before = snapshot(solo)
+    assert vineyard_migrate.migrate_many(oids, agents.solo.endpoint, **push) == new_ids  # idempotent
+    assert vineyard_migrate.migrate(oids[2], agents.solo.endpoint, **push) == new_ids[2]  # one push finds it too
+    assert snapshot(solo) == before  # nothing copied again
+    fresh = vineyard_migrate.migrate_many(oids, agents.solo.endpoint, copy=True, **push)
+    assert not set(fresh) & set(new_ids)
+    for new_id, value in zip(fresh, values):
+        np.testing.assert_array_equal(solo.get(new_id), value)
+    solo.drop_name("pushed-many")
+    for new_id in [*new_ids, *fresh]:
+        solo.delete(new_id, deep=True)
+    for oid in oids:
+        a.delete(oid, deep=True)
+
+
+def test_pushed_batch_failing_at_its_commit_leaves_the_target_unchanged(a, solo, agents, unchanged):
+    oids = [a.put(np.arange(1 << 16) + i) for i in range(3)]
+    with unchanged(solo):
+        # every blob lands and the first object is created and named before the second name is refused
+        with pytest.raises(vineyard.ObjectExistsException) as failure:
+            vineyard_migrate.migrate_many(oids, agents.solo.endpoint, source=a, token_file=agents.token, copy=True,
+                                          names=["twice", "twice", None])
+        assert "nothing of the batch is left" in str(failure.value)
+    for oid in oids:
+        a.delete(oid, deep=True)
+
+
+def test_pushed_batch_rolled_back_when_the_target_runs_out_of_memory_midway(a, tiny, agents, unchanged):
+    oids = [a.put(np.ones(10 << 17)) for _ in range(4)]  # 4 x 10 MiB into 32 MiB: the 4th cannot fit
+    with unchanged(tiny):
+        with pytest.raises(vineyard.NotEnoughMemoryException):
+            vineyard_migrate.migrate_many(oids, agents.tiny.endpoint, source=a, token_file=agents.token, copy=True)
+    for oid in oids:
+        a.delete(oid, deep=True)
+
+
+def test_batch_takes_the_options_of_migrate(a, solo, agents):
+    values = [np.arange(1 << 15) % 7 + i for i in range(3)]  # compressible
+    oids = [a.put(value) for value in values]
+    results = vineyard_migrate.migrate_many(oids, solo, source=agents.a_tls.endpoint, token_file=agents.token,
+                                            tls_ca=agents.ca, compression="lz4", connections=2, timeout=20,
+                                            details=True, copy=True)
+    for result, value, oid in zip(results, values, oids):
+        assert result.transport == "tcp" and result.tls and result.compression == "lz4", result
+        assert result.source_id == oid and result.bytes_on_wire < result.bytes_copied  # its share, compressed
+        np.testing.assert_array_equal(solo.get(result.object_id), value)
+        solo.delete(result.object_id, deep=True)
+    with pytest.raises(ValueError):
+        vineyard_migrate.migrate_many(oids, solo, source=a, compression="brotli")
+    for oid in oids:
+        a.delete(oid, deep=True)

@@ -131,23 +131,27 @@ def migrate(
     try:
         with _errors.mapped_errors():
             call = engine.startMigrate(ref, target_endpoint, options, gauge)
-            result = _calls.result_of(call, None if bar is None else bar.poll)
-            outcome = MigrationResult(
-                object_id=_objects.object_id(result.targetIdString()),
-                source_id=_objects.object_id(result.sourceIdString()),
-                blobs_copied=int(result.blobsCopied()),
-                blobs_reused=int(result.blobsReused()),
-                bytes_copied=int(result.bytesCopied()),
-                seconds=float(result.seconds()),
-                transport=str(result.transport()),
-                bytes_on_wire=int(result.bytesOnWire()),
-                compression=str(result.compression()),
-                tls=bool(result.tls()),
-            )
+            outcome = result_of(_calls.result_of(call, None if bar is None else bar.poll))
     finally:
         if bar is not None:
             bar.close()
     return outcome if details else outcome.object_id
+
+
+def result_of(result):
+    """The engine's MigrationResult as a :class:`MigrationResult`."""
+    return MigrationResult(
+        object_id=_objects.object_id(result.targetIdString()),
+        source_id=_objects.object_id(result.sourceIdString()),
+        blobs_copied=int(result.blobsCopied()),
+        blobs_reused=int(result.blobsReused()),
+        bytes_copied=int(result.bytesCopied()),
+        seconds=float(result.seconds()),
+        transport=str(result.transport()),
+        bytes_on_wire=int(result.bytesOnWire()),
+        compression=str(result.compression()),
+        tls=bool(result.tls()),
+    )
 
 
 def plan(obj, target, *, source=None, transport="auto", token_file=None, connections=None, timeout=None,

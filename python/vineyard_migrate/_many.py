@@ -3,17 +3,27 @@
 from . import _calls, _errors, _jvm, _objects
 
 
-def migrate_many(objs, target, *, source=None, names=None, persist=True, transport="auto", token_file=None,
-                 connections=None, timeout=None, copy=False, _pool=None):
+def migrate_many(objs, target, *, source=None, names=None, overwrite_name=False, persist=True, transport="auto",
+                 token_file=None, connections=None, timeout=None, progress=None, details=False, compression="none",
+                 tls=False, tls_ca=None, tls_cert=None, tls_key=None, copy=False, _pool=None):
     """Migrate several objects to one target as one batch and return their ids there, in order.
 
     All or nothing: when one object fails, nothing of the batch is left on the target and the
     error (vineyard's exception for its cause) names that object. Objects migrated to this target
-    before are returned as they are (unless ``copy=True``). The other arguments are those of
-    :func:`vineyard_migrate.migrate`; ``names`` is None or one name (or None) per object.
+    before are returned as they are (unless ``copy=True``). The fixed costs are paid once per
+    source instance, not per object: one metadata request, one transfer spread over the
+    connections, the metadata of all the objects created together. A target ``"tcp://host:port"``
+    (the agent beside it) is pushed to, all or nothing as well.
+
+    The other arguments are those of :func:`vineyard_migrate.migrate`; ``names`` is None or one
+    name (or None) per object, and ``overwrite_name`` applies to each of them; with
+    ``details=True`` the result is a list of :class:`MigrationResult`.
 
     >>> ids = vineyard_migrate.migrate_many([w1, w2, w3], "/tmp/b.sock", source="/tmp/a.sock")
+    >>> ids = vineyard_migrate.migrate_many(chunks, "tcp://host2:9700", source=a_client, compression="lz4")
     """
+    from . import _api, _progress
+
     refs = [_objects.object_ref(obj) for obj in objs]
     target_endpoint = _objects.endpoint_of(target, "target")
     if names is not None:
@@ -23,18 +33,31 @@ def migrate_many(objs, target, *, source=None, names=None, persist=True, transpo
         for name in names:
             if name is not None and not isinstance(name, str):
                 raise TypeError("names must be str or None, not %s" % type(name).__name__)
+    _objects.flag(details, "details")
+    if progress is not None:
+        _objects.flag(progress, "progress")
+    engine, options = _objects.engine_options(
+        source=source, persist=persist, overwrite_name=overwrite_name, transport=transport, token_file=token_file,
+        connections=connections, timeout=timeout, copy=copy, compression=compression, tls=tls, tls_ca=tls_ca,
+        tls_cert=tls_cert, tls_key=tls_key, pool=_pool)
     if not refs:
         return []
-    engine, options = _objects.engine_options(
-        source=source, persist=persist, transport=transport, token_file=token_file, connections=connections,
-        timeout=timeout, copy=copy, pool=_pool)
     import jpype
 
     java_names = None if names is None else jpype.JArray(jpype.JString)(names)
-    with _errors.mapped_errors():
-        results = _calls.result_of(engine.startMigrateMany(jpype.JArray(jpype.JString)(refs), target_endpoint,
-                                                          options, java_names))
-        return [_objects.object_id(r.targetIdString()) for r in results]
+    gauge, bar = _progress.listener(progress, "migrate %d objects" % len(refs))
+    try:
+        with _errors.mapped_errors():
+            call = engine.startMigrateMany(jpype.JArray(jpype.JString)(refs), target_endpoint, options, java_names,
+                                           gauge)
+            results = _calls.result_of(call, None if bar is None else bar.poll)
+            if details:
+                return [_api.result_of(r) for r in results]
+            # one call for all the ids: a thousand calls into Java would cost more than the batch's metadata
+            return [_objects.object_id(text) for text in str(engine.targetIds(results)).split()]
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 class Session:

@@ -69,6 +69,12 @@ public final class Migrate {
    */
   public static EngineCall<MigrationResult[]> startMigrateMany(String[] objects, String target, MigrateOptions options,
       String[] names) {
+    return startMigrateMany(objects, target, options, names, null);
+  }
+
+  /** {@link #startMigrateMany(String[], String, MigrateOptions, String[])}, told of the batch's bytes moved. */
+  public static EngineCall<MigrationResult[]> startMigrateMany(String[] objects, String target, MigrateOptions options,
+      String[] names, ProgressListener progress) {
     if (names != null && names.length != objects.length) {
       throw new MigrateException(ErrorCode.INVALID, "names gives " + names.length + " names for " + objects.length
           + " objects");
@@ -77,8 +83,15 @@ public final class Migrate {
     for (int i = 0; i < objects.length; i++) {
       requests.add(options.request(objects[i], target, names == null ? null : names[i]));
     }
+    ProgressListener listener = orNone(progress);
     return EngineCall.start(() -> ClientPool.using(options.pool(),
-        () -> new MigrationEngine().migrateMany(requests, ProgressListener.NONE).toArray(MigrationResult[]::new)));
+        () -> new MigrationEngine().migrateMany(requests, listener).toArray(MigrationResult[]::new)));
+  }
+
+  /** The target ids of {@code results}, space-separated, in order (one call for the Python face). */
+  public static String targetIds(MigrationResult[] results) {
+    return java.util.Arrays.stream(results).map(MigrationResult::targetIdString)
+        .collect(java.util.stream.Collectors.joining(" "));
   }
 
   /** A dry run of {@link #migrate(String, String, MigrateOptions, ProgressListener)}. */

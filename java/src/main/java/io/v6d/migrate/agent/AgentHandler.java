@@ -52,6 +52,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** The tree this connection's last "meta" read, which its "map" of that object need not read again. */
   private long lastTreeId;
   private JsonNode lastTree;
+  /** The trees this connection's last "metas" read (a batch's "map" that follows permits from them). */
+  private Map<Long, JsonNode> lastTrees = Map.of();
   private PushSession attached;
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
@@ -107,6 +109,26 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         lastTree = tree;
         reply.set("tree", tree);
       }
+      case "metas" -> {
+        ObjectNode trees = reply.putObject("trees");
+        lastTrees = vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean());
+        lastTrees.forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
+      }
+      case "copies" -> {
+        List<String> tags = new ArrayList<>();
+        List<String> typenames = new ArrayList<>();
+        request.path("items").forEach(item -> {
+          tags.add(item.path("tag").asText());
+          typenames.add(item.path("typename").asText(""));
+        });
+        for (long copy : io.v6d.migrate.engine.CopyRecords.findAll(vineyard(), typenames, tags)) {
+          if (copy == -1) {
+            reply.withArray("copies").addNull();
+          } else {
+            reply.withArray("copies").add(ObjectIds.format(copy));
+          }
+        }
+      }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
@@ -115,6 +137,11 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
           long root = ObjectIds.parse(request.path("object").asText());
           scope.permitObject(vineyard(), root, root == lastTreeId ? lastTree : null);
         }
+        if (request.has("objects")) { // a batch names all its objects in one request
+          List<Long> roots = new ArrayList<>();
+          request.path("objects").forEach(id -> roots.add(ObjectIds.parse(id.asText())));
+          scope.permitObjects(vineyard(), roots, lastTrees);
+        }
         ObjectNode sizes = reply.putObject("sizes");
         scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
       }
@@ -122,6 +149,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         scope.unmap(vineyard(), ids(request));
         if (request.path("forget").asBoolean(false)) {
           scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
+          lastTrees = Map.of();
           pull.ended();
         }
       }
@@ -172,14 +200,19 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         request.path("blobs").fields().forEachRemaining(e ->
             ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
         boolean sameCluster = request.path("same_cluster").asBoolean();
-        CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
-        String name = request.hasNonNull("name") ? request.path("name").asText() : null;
-        long id = session.commit((ObjectNode) request.path("tree"), ids,
-            request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
-            sameCluster);
+        if (request.has("objects")) {
+          List<Long> created = PushCommit.commit(vineyard(), session, request, ids, sameCluster);
+          created.forEach(id -> reply.withArray("object_ids").add(ObjectIds.format(id)));
+        } else {
+          CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
+          String name = request.hasNonNull("name") ? request.path("name").asText() : null;
+          long id = session.commit((ObjectNode) request.path("tree"), ids,
+              request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
+              sameCluster);
+          reply.put("object_id", ObjectIds.format(id));
+        }
         server.sessions().remove(session);
         owned = null;
-        reply.put("object_id", ObjectIds.format(id));
         if (!session.pinsNothing()) {
           // our vineyardd connection still holds the new blobs: end it (and this connection, which a
           // client may keep between migrations) so that deleting the object frees them

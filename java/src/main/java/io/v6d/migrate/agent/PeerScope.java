@@ -74,6 +74,43 @@ final class PeerScope implements AutoCloseable {
     g.roots.add(root);
   }
 
+  /**
+   * {@link #permitObject} of many objects, their trees read in one request (two when some are
+   * only in the cluster's view); {@code knownTrees}: trees the agent has just read from its own
+   * vineyardd for this peer (its "metas"), used as they are.
+   */
+  void permitObjects(VineyardClient vineyard, List<Long> roots, Map<Long, JsonNode> knownTrees) {
+    Grants.Grant g = grant();
+    Map<Long, JsonNode> trees = new java.util.HashMap<>();
+    java.util.Set<Long> asked = new java.util.LinkedHashSet<>();
+    for (long root : roots) {
+      if (ObjectIds.isBlob(root) || g.roots.contains(root)) {
+        permitObject(vineyard, root, null); // a stream's chunk, or known: no request
+      } else if (MetaTree.isTree(knownTrees.get(root))) {
+        trees.put(root, knownTrees.get(root));
+      } else {
+        asked.add(root);
+      }
+    }
+    if (!asked.isEmpty()) {
+      trees.putAll(vineyard.getDatas(asked, false));
+      List<Long> remote = asked.stream().filter(id -> !MetaTree.isTree(trees.get(id))).toList();
+      if (!remote.isEmpty()) {
+        trees.putAll(vineyard.getDatas(remote, true));
+      }
+    }
+    for (long root : asked) {
+      if (!MetaTree.isTree(trees.get(root))) {
+        throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS, "object " + ObjectIds.format(root)
+            + " does not exist on the agent's instance or its cluster");
+      }
+    }
+    for (Map.Entry<Long, JsonNode> entry : trees.entrySet()) {
+      g.blobs.addAll(MetaTree.blobs(entry.getValue()).keySet());
+      g.roots.add(entry.getKey());
+    }
+  }
+
   /** Maps permitted blobs for this connection's READs; returns their sizes. */
   Map<Long, Long> map(VineyardClient vineyard, List<Long> ids) {
     Grants.Grant g = grant();

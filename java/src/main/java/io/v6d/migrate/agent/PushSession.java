@@ -127,6 +127,23 @@ final class PushSession implements DataSink {
     return id;
   }
 
+  /**
+   * Waits for every byte, seals the blobs, rebuilds every object of a batch together
+   * ({@link TargetBuild#addMany}), runs {@code adopt} (earlier copies persisted and named), and
+   * commits once; returns the new ids in order. A failure anywhere leaves the session to abort.
+   */
+  List<Long> commitMany(List<TargetBuild.Root> roots, boolean sameCluster, Runnable adopt) {
+    awaitAllLanded();
+    long instance = target.instanceId();
+    List<Long> ids = roots.isEmpty() ? List.of() : build.addMany(roots, io.v6d.migrate.engine.CopyRecords.FIELD,
+        member -> sameCluster && !MetaTree.isGlobal(member) && MetaTree.instanceId(member) == instance);
+    adopt.run();
+    build.commit();
+    committed = true;
+    AgentMetrics.migrationServed("push", true, startedNanos);
+    return ids;
+  }
+
   /** The committed session's references to its blobs were dropped (see {@link TargetBuild#pinsNothing()}). */
   boolean pinsNothing() {
     return build.pinsNothing();

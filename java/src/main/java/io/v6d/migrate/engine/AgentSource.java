@@ -54,6 +54,25 @@ final class AgentSource implements SourceEndpoint {
     return (ObjectNode) connection.call("meta", request).path("tree");
   }
 
+  /** One "metas" request; an agent of an older release, which does not know it, is asked per object. */
+  @Override
+  public java.util.Map<Long, JsonNode> getDatas(java.util.Collection<Long> ids, boolean syncRemote) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode().put("sync_remote", syncRemote);
+    ids.forEach(id -> request.withArray("ids").add(ObjectIds.format(id)));
+    JsonNode reply;
+    try {
+      reply = connection.call("metas", request);
+    } catch (io.v6d.migrate.MigrateException e) {
+      if (e.code() == io.v6d.migrate.ErrorCode.INVALID && String.valueOf(e.getMessage()).contains("unknown request")) {
+        return SourceEndpoint.super.getDatas(ids, syncRemote);
+      }
+      throw e;
+    }
+    java.util.Map<Long, JsonNode> trees = new java.util.HashMap<>();
+    reply.path("trees").fields().forEachRemaining(e -> trees.put(ObjectIds.parse(e.getKey()), e.getValue()));
+    return trees;
+  }
+
   @Override
   public long getName(String name) {
     ObjectNode request = FrameCodec.mapper().createObjectNode().put("name", name);

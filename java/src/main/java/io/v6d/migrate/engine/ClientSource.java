@@ -66,6 +66,11 @@ final class ClientSource implements SourceEndpoint {
   }
 
   @Override
+  public java.util.Map<Long, JsonNode> getDatas(java.util.Collection<Long> ids, boolean syncRemote) {
+    return client.getDatas(ids, syncRemote);
+  }
+
+  @Override
   public long getName(String name) {
     return client.getName(name);
   }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,8 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * and RPC endpoint), the object id and its signature (ids of independent instances may repeat).
  * Copies found are remembered in this process, so that migrating again costs one request.
  */
-final class CopyRecords {
-  static final String FIELD = "__vineyard_migrate_copy_of";
+public final class CopyRecords {
+  public static final String FIELD = "__vineyard_migrate_copy_of";
   private static final int REMEMBERED = 4096;
   private static final Map<String, Long> KNOWN = new ConcurrentHashMap<>();
   /**
@@ -35,9 +36,59 @@ final class CopyRecords {
   private CopyRecords() {}
 
   /** The tag of {@code tree} (the source object) coming from {@code sourceKey}. */
-  static String tag(String sourceKey, ObjectNode tree) {
+  public static String tag(String sourceKey, ObjectNode tree) {
     return sourceKey + " " + ObjectIds.format(MetaTree.id(tree)) + " "
         + Long.toUnsignedString(tree.path("signature").asLong(0), 16);
+  }
+
+  /**
+   * {@link #find} for many objects (their typenames and tags, in order): the copies this process
+   * knows are checked in one request; the target is searched (when enabled) once per typename.
+   * Returns the copy of each, or -1.
+   */
+  public static long[] findAll(VineyardClient target, List<String> typenames, List<String> tags) {
+    long[] found = new long[tags.size()];
+    java.util.Arrays.fill(found, -1);
+    Long[] known = new Long[tags.size()];
+    for (int i = 0; i < tags.size(); i++) {
+      known[i] = KNOWN.get(key(target, tags.get(i)));
+    }
+    java.util.Set<Long> asked = new java.util.HashSet<>(java.util.Arrays.asList(known));
+    asked.remove(null);
+    Map<Long, JsonNode> existing = asked.isEmpty() ? Map.of() : target.getDatas(asked, false);
+    for (int i = 0; i < tags.size(); i++) {
+      if (known[i] != null && MetaTree.isTree(existing.get(known[i]))) {
+        found[i] = known[i];
+      } else if (known[i] != null) {
+        KNOWN.remove(key(target, tags.get(i)), known[i]);
+      }
+    }
+    if (SEARCH_TARGET) {
+      Map<String, Map<String, Long>> byTypename = new java.util.HashMap<>();
+      for (int i = 0; i < tags.size(); i++) {
+        if (found[i] == -1) {
+          Map<String, Long> copies = byTypename.computeIfAbsent(typenames.get(i), t -> copiesOfType(target, t));
+          Long copy = copies.get(tags.get(i));
+          if (copy != null) {
+            remember(target, tags.get(i), copy);
+            found[i] = copy;
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  /** The tagged copies among the target's objects of {@code typename}, by tag. */
+  private static Map<String, Long> copiesOfType(VineyardClient target, String typename) {
+    Map<String, Long> copies = new java.util.HashMap<>();
+    target.listData(typename, Integer.MAX_VALUE).forEach((id, content) -> {
+      if (content.hasNonNull(FIELD) && content.path("instance_id").asLong(-1) == target.instanceId()
+          && typename.equals(content.path("typename").asText())) {
+        copies.putIfAbsent(content.path(FIELD).asText(), id);
+      }
+    });
+    return copies;
   }
 
   /** The copy an earlier migration made on {@code target}, if it is still there. */
@@ -66,7 +117,7 @@ final class CopyRecords {
   }
 
   /** {@code copy} on {@code target} is tagged {@code tag}. */
-  static void remember(VineyardClient target, String tag, long copy) {
+  public static void remember(VineyardClient target, String tag, long copy) {
     if (KNOWN.size() >= REMEMBERED) {
       KNOWN.clear(); // a cache: the tags on the target are the record
     }

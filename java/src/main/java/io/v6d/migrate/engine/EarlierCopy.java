@@ -3,17 +3,22 @@ package io.v6d.migrate.engine;
 import io.v6d.migrate.ipc.VineyardClient;
 
 /** What a migration that returns an earlier copy still owes its caller: persisting it, naming it. */
-final class EarlierCopy {
+public final class EarlierCopy {
   private EarlierCopy() {}
 
   /** Persists and names {@code copy} as {@code request} asks (a name is refused as for a new copy). */
   static void adopt(VineyardClient target, long copy, MigrationRequest request) {
-    if (request.persist() && target.getData(copy, false).path("transient").asBoolean(false)) {
+    adopt(target, copy, request.persist(), request.name(), request.overwriteName());
+  }
+
+  /** The same, asked field by field (by the agent, for a pushed migration). */
+  public static void adopt(VineyardClient target, long copy, boolean persist, String name, boolean overwriteName) {
+    if (persist && target.getData(copy, false).path("transient").asBoolean(false)) {
       target.persist(copy);
     }
-    if (request.name() != null && !namesCopy(target, request.name(), copy)) {
-      TargetBuild.refuseTakenName(request.name(), request.overwriteName(), target::getName);
-      target.putName(copy, request.name());
+    if (name != null && !namesCopy(target, name, copy)) {
+      TargetBuild.refuseTakenName(name, overwriteName, target::getName);
+      target.putName(copy, name);
     }
   }
 

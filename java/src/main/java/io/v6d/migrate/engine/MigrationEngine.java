@@ -36,9 +36,6 @@ public final class MigrationEngine {
   private static final SingleFlight<MigrationResult> FLIGHTS = new SingleFlight<>();
 
   public MigrationResult migrate(MigrationRequest request, ProgressListener progress) {
-    if (AgentEndpoint.isEndpoint(request.target())) {
-      return new PushMigration(request).run(progress);
-    }
     if (request.copy()) {
       return migrateOnce(request, progress);
     }
@@ -58,6 +55,9 @@ public final class MigrationEngine {
   }
 
   private MigrationResult migrateOnce(MigrationRequest request, ProgressListener progress) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      return new PushMigration(request).run(progress);
+    }
     return migrateAll(List.of(request), progress).get(0);
   }
 
@@ -76,8 +76,7 @@ public final class MigrationEngine {
       throw new MigrateException(ErrorCode.INVALID, "a batch goes to one target");
     }
     if (AgentEndpoint.isEndpoint(target)) {
-      throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "a batch is not pushed to an agent yet: migrate the "
-          + "objects one at a time, or run the batch on the target's host with the source's agent as source");
+      return new PushMigration(requests).runAll(progress);
     }
     return migrateAll(requests, progress);
   }
@@ -92,20 +91,10 @@ public final class MigrationEngine {
         TargetBuild.reclaimDeadMigrations(target);
       }
       phases.mark("reclaim check");
-      List<MigrationResult> results = new ArrayList<>();
+      List<MigrationResult> results;
       try (TargetBuild build = new TargetBuild(target)) {
-        for (int i = 0; i < requests.size(); i++) {
-          MigrationRequest request = requests.get(i);
-          try {
-            results.add(copyInto(build, target, request, progress, phases, false));
-          } catch (MigrateException e) {
-            if (requests.size() == 1) {
-              throw e;
-            }
-            throw new MigrateException(e.code(), "object " + request.object() + " (number " + (i + 1) + " of "
-                + requests.size() + " in the batch; nothing of the batch is left on the target): " + e.getMessage(), e);
-          }
-        }
+        results = requests.size() == 1 ? List.of(copyInto(build, target, requests.get(0), progress, phases, false))
+            : BatchMigration.run(target, build, requests, progress);
         EngineCall.checkpoint();
         build.commit();
         phases.mark("commit");
@@ -117,6 +106,12 @@ public final class MigrationEngine {
       phases.log(requests.size() == 1 ? first.object() : requests.size() + " objects");
       return results;
     }
+  }
+
+  /** {@code e} as the failure of object number {@code index} (from 0) of a batch of {@code count}. */
+  static MigrateException inBatch(MigrateException e, MigrationRequest request, int index, int count) {
+    return new MigrateException(e.code(), "object " + request.object() + " (number " + (index + 1) + " of " + count
+        + " in the batch; nothing of the batch is left on the target): " + e.getMessage(), e);
   }
 
   /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */

@@ -16,11 +16,16 @@ import io.v6d.migrate.tcp.AgentConnection;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.tcp.AgentLink;
 import io.v6d.migrate.tcp.ChunkWriter;
+import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ChunkPlan;
 import io.v6d.migrate.transport.ProgressListener;
 import io.v6d.migrate.transport.ThrottledProgress;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,70 +38,153 @@ import java.util.concurrent.CompletableFuture;
  * or, on any failure, frees everything it created.
  */
 final class PushMigration {
+  private final List<MigrationRequest> requests;
+  /** Options every request shares (the first's). */
   private final MigrationRequest request;
 
   PushMigration(MigrationRequest request) {
-    this.request = request;
+    this(List.of(request));
+  }
+
+  /** A batch: all or nothing on the agent's side (one push session, committed once). */
+  PushMigration(List<MigrationRequest> requests) {
+    this.requests = requests;
+    this.request = requests.get(0);
+  }
+
+  /** One object of the push: what it is and what becomes of it. */
+  private static final class Item {
+    final MigrationRequest request;
+    final int index;
+    long id;
+    ObjectNode tree;
+    boolean onTarget;
+    String tag;
+    long earlierCopy = -1;
+    final List<Long> pushed = new ArrayList<>();
+    final List<Long> reusedIds = new ArrayList<>();
+
+    Item(MigrationRequest request, int index) {
+      this.request = request;
+      this.index = index;
+    }
   }
 
   MigrationResult run(ProgressListener progress) {
+    return runAll(progress).get(0);
+  }
+
+  List<MigrationResult> runAll(ProgressListener progress) {
     long started = System.nanoTime();
     try (Prepared p = prepare()) {
-      if (p.alreadyOnTarget) {
-        return new MigrationResult(p.id, p.id, 0, 0, 0, MigrationEngine.seconds(started), "none");
-      }
-      Map<Long, Long> newBlobIds = new LinkedHashMap<>(p.reused);
+      List<Item> created = p.items.stream().filter(i -> !i.onTarget && i.earlierCopy == -1).toList();
+      List<Item> adopted = p.items.stream().filter(i -> !i.onTarget && i.earlierCopy != -1).toList();
+      long[] newIds = new long[p.items.size()];
+      p.items.forEach(i -> newIds[i.index] = i.onTarget ? i.id : i.earlierCopy);
       long total = p.mapped.values().stream().mapToLong(Blob::size).sum();
-      ObjectNode begin = FrameCodec.mapper().createObjectNode();
-      p.mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
-      EngineCall.checkpoint();
-      JsonNode session = p.primary.call("begin", begin);
-      String sessionId = session.path("session").asText();
-      List<AgentConnection> extra = new ArrayList<>();
-      try {
-        session.path("blobs").fields().forEachRemaining(e ->
-            newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-        EngineCall.interruptibly(() -> send(p.endpoint, p.link, p.primary, sessionId, p.mapped, newBlobIds, extra,
-            new ThrottledProgress(progress, total, 50_000_000L)));
-        ObjectNode commit = FrameCodec.mapper().createObjectNode()
-            .put("session", sessionId).put("persist", request.persist()).put("same_cluster", p.sameCluster);
-        commit.set("tree", p.tree);
-        if (request.name() != null) {
-          commit.put("name", request.name()).put("overwrite_name", request.overwriteName());
+      long onWire = 0;
+      if (created.isEmpty() && adopted.isEmpty()) {
+        p.lease.keep(); // no session began: the link holds nothing of this call
+      } else {
+        Map<Long, Long> newBlobIds = new LinkedHashMap<>();
+        ObjectNode begin = FrameCodec.mapper().createObjectNode();
+        begin.putArray("blobs");
+        p.mapped.values().forEach(b -> begin.withArray("blobs").addArray().add(ObjectIds.format(b.id())).add(b.size()));
+        EngineCall.checkpoint();
+        JsonNode session = p.primary.call("begin", begin);
+        String sessionId = session.path("session").asText();
+        List<AgentConnection> extra = new ArrayList<>();
+        try {
+          session.path("blobs").fields().forEachRemaining(e ->
+              newBlobIds.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+          EngineCall.interruptibly(() -> send(p.endpoint, p.link, p.primary, sessionId, p.mapped, newBlobIds, extra,
+              new ThrottledProgress(progress, total, 50_000_000L)));
+          JsonNode committed = p.primary.call("commit", commitRequest(sessionId, p.sameCluster, created, adopted, newBlobIds));
+          for (int k = 0; k < created.size(); k++) {
+            newIds[created.get(k).index] = ObjectIds.parse(committed.path("object_ids").path(k).asText());
+          }
+          onWire = p.primary.sent() - p.sentBefore + extra.stream().mapToLong(AgentConnection::sent).sum();
+          p.lease.keep(); // committed: the agent holds nothing of this push for the link any more
+        } catch (MigrateException e) {
+          abort(p.primary, sessionId);
+          throw requests.size() == 1 ? e : new MigrateException(e.code(), "a batch of " + requests.size()
+              + " objects pushed to " + request.target() + " failed (nothing of the batch is left on the target): "
+              + e.getMessage(), e);
+        } catch (RuntimeException e) {
+          abort(p.primary, sessionId);
+          throw e;
+        } finally {
+          // kept open until the commit: an attached connection that closes early fails the session.
+          // The writes read the source's shared memory, so they close before the source is unmapped.
+          extra.forEach(AgentConnection::close);
         }
-        ObjectNode ids = commit.putObject("blobs");
-        newBlobIds.forEach((from, to) -> ids.put(ObjectIds.format(from), ObjectIds.format(to)));
-        long newId = ObjectIds.parse(p.primary.call("commit", commit).path("object_id").asText());
-        long onWire = p.primary.sent() - p.sentBefore + extra.stream().mapToLong(AgentConnection::sent).sum();
-        p.lease.keep(); // committed: the agent holds nothing of this push for the link any more
-        return new MigrationResult(p.id, newId, p.mapped.size(), p.reused.size(), total,
-            MigrationEngine.seconds(started), "tcp-push", onWire, p.primary.compression().label(), p.primary.tls());
-      } catch (RuntimeException e) {
-        abort(p.primary, sessionId);
-        throw e;
-      } finally {
-        // kept open until the commit: an attached connection that closes early fails the session.
-        // The writes read the source's shared memory, so they close before the source is unmapped.
-        extra.forEach(AgentConnection::close);
+      }
+      double seconds = MigrationEngine.seconds(started);
+      List<MigrationResult> results = new ArrayList<>();
+      for (Item item : p.items) {
+        if (item.onTarget || item.earlierCopy != -1) {
+          results.add(new MigrationResult(item.id, newIds[item.index], 0, 0, 0, seconds, "none"));
+        } else {
+          long bytes = item.pushed.stream().mapToLong(b -> p.mapped.get(b).size()).sum();
+          results.add(new MigrationResult(item.id, newIds[item.index], item.pushed.size(), item.reusedIds.size(), bytes, seconds,
+              "tcp-push", BatchMigration.shareOf(new BlobTransport.Wire(onWire, "", false), bytes, total).bytes(),
+              p.primary.compression().label(), p.primary.tls()));
+        }
+      }
+      return results;
+    }
+  }
+
+  /**
+   * The commit of a push: the objects to create (tree, copy tag, persist, name) and the earlier
+   * copies to adopt (persist, name), with the blob mapping of the whole session.
+   */
+  private static ObjectNode commitRequest(String sessionId, boolean sameCluster, List<Item> created, List<Item> adopted,
+      Map<Long, Long> newBlobIds) {
+    ObjectNode commit = FrameCodec.mapper().createObjectNode().put("session", sessionId).put("same_cluster", sameCluster);
+    ArrayNode objects = commit.putArray("objects");
+    for (Item item : created) {
+      ObjectNode object = objects.addObject().put("tag", item.tag).put("persist", item.request.persist());
+      object.set("tree", item.tree);
+      // per object: a reused blob of the target and a pushed one of the source may share an id
+      ObjectNode blobs = object.putObject("blobs");
+      item.reusedIds.forEach(id -> blobs.put(ObjectIds.format(id), ObjectIds.format(id)));
+      item.pushed.forEach(id -> blobs.put(ObjectIds.format(id), ObjectIds.format(newBlobIds.get(id))));
+      if (item.request.name() != null) {
+        object.put("name", item.request.name()).put("overwrite_name", item.request.overwriteName());
       }
     }
+    ArrayNode adopts = commit.putArray("adopt");
+    for (Item item : adopted) {
+      ObjectNode copy = adopts.addObject().put("id", ObjectIds.format(item.earlierCopy)).put("tag", item.tag)
+          .put("persist", item.request.persist());
+      if (item.request.name() != null) {
+        copy.put("name", item.request.name()).put("overwrite_name", item.request.overwriteName());
+      }
+    }
+    return commit;
   }
 
   MigrationPlan plan() {
     try (Prepared p = prepare()) {
-      if (p.alreadyOnTarget) {
-        return new MigrationPlan(p.id, true, List.of(), 0);
+      Item item = p.items.get(0);
+      if (item.onTarget) {
+        return new MigrationPlan(item.id, true, List.of(), 0);
       }
       List<MigrationPlan.Blob> blobs = new ArrayList<>();
-      p.reused.keySet().forEach(id -> blobs.add(new MigrationPlan.Blob(id, -1, p.targetInstance, "reuse", "none")));
+      item.reusedIds.forEach(id -> blobs.add(new MigrationPlan.Blob(id, -1, p.targetInstance, "reuse", "none")));
       p.mapped.values().forEach(b -> blobs.add(
           new MigrationPlan.Blob(b.id(), b.size(), p.source.instanceId(), "copy", "tcp-push")));
-      return new MigrationPlan(p.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum(),
+      return new MigrationPlan(item.id, false, blobs, p.mapped.values().stream().mapToLong(Blob::size).sum(),
           p.primary.compression().label(), p.primary.tls());
     }
   }
 
-  /** The source, the target agent, the object and which of its blobs would be pushed. */
+  /**
+   * The source, the target agent, the objects, their earlier copies and which of their blobs would
+   * be pushed: one request for the trees, one for what the target has, one for earlier copies, one
+   * to map the blobs, whatever the number of objects.
+   */
   private Prepared prepare() {
     if (request.source() == null || request.source().contains("://")) {
       throw new MigrateException(ErrorCode.INVALID,
@@ -118,35 +206,98 @@ final class PushMigration {
       p.targetInstance = info.path("instance_id").asLong();
       p.sameCluster = SourceSet.isMember(p.source.clusterMeta(), p.targetInstance,
           info.path("ipc_socket").asText(), info.path("rpc_endpoint").asText());
-      p.id = SourceSet.resolveId(p.source, request.object(), "the source");
-      p.tree = SourceSet.treeFromHolder(p.source, p.id, p.sameCluster);
-      SourceSet.refuseStream(p.tree);
-      AgentConnection agent = p.primary;
-      long id = p.id;
-      p.alreadyOnTarget = SourceSet.alreadyOn(p.tree, p.targetInstance, p.sameCluster, () -> agent.call("exists",
-          FrameCodec.mapper().createObjectNode().put("id", ObjectIds.format(id))).path("exists").asBoolean());
-      if (p.alreadyOnTarget) {
-        return p;
+      for (int i = 0; i < requests.size(); i++) {
+        Item item = new Item(requests.get(i), i);
+        item.id = named(item, () -> SourceSet.resolveId(p.source, item.request.object(), "the source"));
+        p.items.add(item);
       }
-      TargetBuild.refuseTakenName(request.name(), request.overwriteName(), name -> ObjectIds.parse(agent.call("name",
-          FrameCodec.mapper().createObjectNode().put("name", name)).path("id").asText()));
-      List<Long> toPush = new ArrayList<>();
-      for (BlobRef blob : MetaTree.blobs(p.tree).values()) {
-        if (p.sameCluster && blob.instanceId() == p.targetInstance) {
-          p.reused.put(blob.id(), blob.id());
-        } else if (!p.sameCluster || blob.instanceId() == p.source.instanceId()) {
-          toPush.add(blob.id());
-        } else {
-          throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "blob " + ObjectIds.format(blob.id())
-              + " lives on instance " + blob.instanceId() + ", neither the source nor the target: push from there");
-        }
-      }
-      p.mapped = p.source.client().getBuffers(toPush);
+      readTrees(p);
+      planBlobs(p);
+      p.mapped = p.source.client().getBuffers(new ArrayList<>(p.pushed));
       return p;
     } catch (RuntimeException e) {
       p.close();
       throw e;
     }
+  }
+
+  /** The trees (one request, two in a cluster), which objects the target has, and their earlier copies. */
+  private void readTrees(Prepared p) {
+    Set<Long> ids = new LinkedHashSet<>();
+    p.items.forEach(i -> ids.add(i.id));
+    Map<Long, ObjectNode> trees;
+    try {
+      trees = SourceGroup.readTrees(p.source, p.sameCluster, ids);
+    } catch (MigrateException e) {
+      throw named(e, p.items.stream().filter(i -> e.getMessage().contains(ObjectIds.format(i.id))).findFirst().orElse(null));
+    }
+    Map<Long, JsonNode> onTarget = new HashMap<>();
+    if (!p.sameCluster) {
+      ObjectNode asked = FrameCodec.mapper().createObjectNode().put("sync_remote", false);
+      ids.forEach(id -> asked.withArray("ids").add(ObjectIds.format(id)));
+      p.primary.call("metas", asked).path("trees").fields()
+          .forEachRemaining(e -> onTarget.put(ObjectIds.parse(e.getKey()), e.getValue()));
+    }
+    String sourceKey = SourceGroup.sourceKey(p.sameCluster, p.source);
+    for (Item item : p.items) {
+      item.tree = trees.get(item.id);
+      named(item, () -> {
+        SourceSet.refuseStream(item.tree);
+        return null;
+      });
+      item.onTarget = SourceSet.alreadyOn(item.tree, p.targetInstance, p.sameCluster,
+          () -> MetaTree.isTree(onTarget.get(item.id)));
+      item.tag = CopyRecords.tag(sourceKey, item.tree);
+    }
+    List<Item> mayReuse = p.items.stream().filter(i -> !i.onTarget && !i.request.copy()).toList();
+    if (!mayReuse.isEmpty()) {
+      ObjectNode asked = FrameCodec.mapper().createObjectNode();
+      ArrayNode list = asked.putArray("items");
+      mayReuse.forEach(i -> list.addObject().put("tag", i.tag).put("typename", i.tree.path("typename").asText("")));
+      JsonNode copies = p.primary.call("copies", asked).path("copies");
+      for (int k = 0; k < mayReuse.size(); k++) {
+        JsonNode copy = copies.path(k);
+        mayReuse.get(k).earlierCopy = copy.isTextual() ? ObjectIds.parse(copy.asText()) : -1;
+      }
+    }
+  }
+
+  /** Names refused early; each object's blobs reused (on the target already) or pushed (from the source). */
+  private void planBlobs(Prepared p) {
+    AgentConnection agent = p.primary;
+    for (Item item : p.items) {
+      if (item.onTarget || item.earlierCopy != -1) {
+        continue;
+      }
+      named(item, () -> {
+        TargetBuild.refuseTakenName(item.request.name(), item.request.overwriteName(), name -> ObjectIds.parse(agent.call(
+            "name", FrameCodec.mapper().createObjectNode().put("name", name)).path("id").asText()));
+        for (BlobRef blob : MetaTree.blobs(item.tree).values()) {
+          if (p.sameCluster && blob.instanceId() == p.targetInstance) {
+            item.reusedIds.add(blob.id());
+          } else if (!p.sameCluster || blob.instanceId() == p.source.instanceId()) {
+            p.pushed.add(blob.id());
+            item.pushed.add(blob.id());
+          } else {
+            throw new MigrateException(ErrorCode.NOT_IMPLEMENTED, "blob " + ObjectIds.format(blob.id())
+                + " lives on instance " + blob.instanceId() + ", neither the source nor the target: push from there");
+          }
+        }
+        return null;
+      });
+    }
+  }
+
+  private <T> T named(Item item, java.util.function.Supplier<T> step) {
+    try {
+      return step.get();
+    } catch (MigrateException e) {
+      throw named(e, item);
+    }
+  }
+
+  private MigrateException named(MigrateException e, Item item) {
+    return item == null || requests.size() == 1 ? e : MigrationEngine.inBatch(e, item.request, item.index, requests.size());
   }
 
   /** A push being prepared; closes the agent connection before the source (whose memory it reads). */
@@ -160,10 +311,8 @@ final class PushMigration {
     long sentBefore;
     long targetInstance;
     boolean sameCluster;
-    long id;
-    ObjectNode tree;
-    boolean alreadyOnTarget;
-    final Map<Long, Long> reused = new LinkedHashMap<>();
+    final List<Item> items = new ArrayList<>();
+    final Set<Long> pushed = new LinkedHashSet<>();
     Map<Long, Blob> mapped = Map.of();
 
     @Override

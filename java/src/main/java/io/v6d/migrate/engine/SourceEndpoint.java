@@ -21,6 +21,24 @@ interface SourceEndpoint extends AutoCloseable {
 
   ObjectNode getData(long id, boolean syncRemote);
 
+  /**
+   * The trees of many objects, by id; ids the instance does not know are left out. One request
+   * where the endpoint can (a batch asks once per source instance), else one per object.
+   */
+  default java.util.Map<Long, JsonNode> getDatas(java.util.Collection<Long> ids, boolean syncRemote) {
+    java.util.Map<Long, JsonNode> trees = new java.util.HashMap<>();
+    for (long id : ids) {
+      try {
+        trees.put(id, getData(id, syncRemote));
+      } catch (io.v6d.migrate.MigrateException e) {
+        if (e.code() != io.v6d.migrate.ErrorCode.OBJECT_NOT_EXISTS) {
+          throw e;
+        }
+      }
+    }
+    return trees;
+  }
+
   long getName(String name);
 
   /** The transport for blobs this instance holds; owned by the endpoint. */

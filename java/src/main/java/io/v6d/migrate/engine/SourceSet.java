@@ -117,17 +117,8 @@ final class SourceSet implements AutoCloseable {
 
   /** The transport that reads blobs held by {@code instanceId} (as the tree names it). */
   BlobTransport transportFor(long instanceId) {
-    long holder = sameCluster ? instanceId : explicit.instanceId();
-    BlobTransport transport = transports.get(holder);
-    if (transport == null) {
-      if (explicit != null && holder == explicit.instanceId() && selector.fits(explicit)) {
-        transport = explicit.transport();
-      } else {
-        transport = selector.open(view, holder, objectId);
-      }
-      transports.put(holder, transport);
-    }
-    return transport;
+    return SourceGroup.transportFor(transports, explicit, view, selector, sameCluster ? instanceId : explicit.instanceId(),
+        objectId);
   }
 
   /**

@@ -136,6 +136,11 @@ public final class TargetBuild implements AutoCloseable {
     return created;
   }
 
+  /** Blobs allocated so far (to tell which of a run of allocations vineyardd refused). */
+  int allocatedCount() {
+    return blobs.size();
+  }
+
   /** The next {@link #add} puts {@code field: value} in the root it creates (a copy's tag, see CopyRecords). */
   public void tagRoot(String field, String value) {
     this.rootTag = Map.entry(field, value);
@@ -163,16 +168,7 @@ public final class TargetBuild implements AutoCloseable {
     List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
     target.seal(unsealed, id -> blobs.put(id, true));
     long sealed = System.nanoTime();
-    MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, contents -> {
-      List<MetaRewriter.Created> created = new ArrayList<>();
-      for (int from = 0; from < contents.size(); from += CREATE_BATCH) {
-        List<CreatedObject> members = target.createDatas(contents.subList(from, Math.min(contents.size(), from + CREATE_BATCH)));
-        members.forEach(member -> objects.add(member.id()));
-        journal.recordObjects(members.stream().map(CreatedObject::id).toList());
-        members.forEach(m -> created.add(new MetaRewriter.Created(m.id(), m.signature())));
-      }
-      return created;
-    });
+    MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, this::createMembers);
     ObjectNode root = rewriter.rewriteRoot(tree);
     if (rootTag != null) {
       root.put(rootTag.getKey(), rootTag.getValue());
@@ -196,6 +192,105 @@ public final class TargetBuild implements AutoCloseable {
       names.add(name);
     }
     return id;
+  }
+
+  /** Creates members (one level of trees being rebuilt) in slices of {@link #CREATE_BATCH}, each journaled. */
+  private List<MetaRewriter.Created> createMembers(List<ObjectNode> contents) {
+    List<MetaRewriter.Created> created = new ArrayList<>();
+    for (int from = 0; from < contents.size(); from += CREATE_BATCH) {
+      List<CreatedObject> members = target.createDatas(contents.subList(from, Math.min(contents.size(), from + CREATE_BATCH)));
+      members.forEach(member -> objects.add(member.id()));
+      journal.recordObjects(members.stream().map(CreatedObject::id).toList());
+      members.forEach(m -> created.add(new MetaRewriter.Created(m.id(), m.signature())));
+    }
+    return created;
+  }
+
+  /**
+   * One object of {@link #addMany}: its source tree, the new id of each of its source blobs, the
+   * copy tag to put in its root (or null), and whether to persist it and what to name it.
+   */
+  public record Root(ObjectNode tree, Map<Long, Long> blobIds, String tag, boolean persist, String name,
+      boolean overwriteName) {}
+
+  /**
+   * {@link #add} of many objects (a member two of them share is created once): the members of all
+   * of them are created level by level together (roots included), so a thousand objects cost a few
+   * create_datas, not a thousand; their persists are pipelined. Blob ids are unique per instance
+   * only (two instances may both have a blob {@code o8...1}), so objects whose blob maps disagree
+   * on a source id are rebuilt in separate runs. Tags go in the roots as field {@code tagField}.
+   * Not committed. Returns the new ids, in order.
+   */
+  public List<Long> addMany(List<Root> roots, String tagField, Predicate<JsonNode> memberOnTarget) {
+    long started = System.nanoTime();
+    List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
+    target.seal(unsealed, id -> blobs.put(id, true));
+    long sealed = System.nanoTime();
+    Long[] ids = new Long[roots.size()];
+    for (List<Integer> run : agreeingRuns(roots)) {
+      // the run's roots as members of one synthetic parent, which is rewritten but never created
+      ObjectNode parent = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+      Map<Long, Long> blobIds = new java.util.HashMap<>();
+      for (int i : run) {
+        ObjectNode root = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        root.setAll(roots.get(i).tree()); // shallow: the rewriter copies what it changes
+        if (roots.get(i).tag() != null) {
+          root.put(tagField, roots.get(i).tag());
+        }
+        parent.set("m" + i, root);
+        blobIds.putAll(roots.get(i).blobIds());
+      }
+      ObjectNode links = new MetaRewriter(blobIds, target.instanceId(), memberOnTarget, this::createMembers)
+          .rewriteRoot(parent);
+      for (int i : run) {
+        ids[i] = ObjectIds.parse(links.path("m" + i).path("id").asText());
+      }
+    }
+    long described = System.nanoTime();
+    java.util.Set<Long> toPersist = new java.util.LinkedHashSet<>();
+    for (int i = 0; i < roots.size(); i++) {
+      if (roots.get(i).persist()) {
+        toPersist.add(ids[i]);
+      }
+    }
+    target.persist(new ArrayList<>(toPersist));
+    for (int i = 0; i < roots.size(); i++) {
+      Root root = roots.get(i);
+      if (root.name() != null) {
+        journal.recordName(ids[i], root.name());
+        refuseTakenName(root.name(), root.overwriteName(), target::getName);
+        target.putName(ids[i], root.name());
+        names.add(root.name());
+      }
+    }
+    LOG.debug("addMany: {} objects, sealed {} blobs in {} ms, metadata {} ms, persist and names {} ms", roots.size(),
+        unsealed.size(), (sealed - started) / 1_000_000, (described - sealed) / 1_000_000,
+        (System.nanoTime() - described) / 1_000_000);
+    return List.of(ids);
+  }
+
+  /** The roots in runs whose blob maps agree (no source id mapped two ways), first fit, in order. */
+  static List<List<Integer>> agreeingRuns(List<Root> roots) {
+    List<List<Integer>> runs = new ArrayList<>();
+    List<Map<Long, Long>> merged = new ArrayList<>();
+    for (int i = 0; i < roots.size(); i++) {
+      Map<Long, Long> own = roots.get(i).blobIds();
+      int fit = -1;
+      for (int r = 0; r < runs.size() && fit == -1; r++) {
+        Map<Long, Long> run = merged.get(r);
+        if (own.entrySet().stream().allMatch(e -> e.getValue().equals(run.getOrDefault(e.getKey(), e.getValue())))) {
+          fit = r;
+        }
+      }
+      if (fit == -1) {
+        runs.add(new ArrayList<>());
+        merged.add(new java.util.HashMap<>());
+        fit = runs.size() - 1;
+      }
+      runs.get(fit).add(i);
+      merged.get(fit).putAll(own);
+    }
+    return runs;
   }
 
   /** The commit point: from here on what was added is the caller's. */

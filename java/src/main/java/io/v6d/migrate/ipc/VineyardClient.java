@@ -217,6 +217,12 @@ public final class VineyardClient implements AutoCloseable {
     connection.call(request, "persist_reply");
   }
 
+  /** Persists many objects, their requests pipelined (vineyardd's persist takes one id a request). */
+  public void persist(List<Long> ids) {
+    pipelined(ids.size(), i -> JsonIds.put(FrameCodec.newMessage("persist_request"), "id", ids.get(i)),
+        (reply, i) -> { }, "persist_request", "persist_reply");
+  }
+
   /** Deletes objects (metadata; with {@code deep}, their members too). */
   public void delete(Collection<Long> ids, boolean force, boolean deep) {
     ObjectNode request = FrameCodec.newMessage("del_data_request")

@@ -25,6 +25,11 @@ public final class MetaTree {
     return ObjectIds.parse(id.asText());
   }
 
+  /** A tree vineyardd answered for an object it knows (it answers an empty object, or nothing, for one it does not). */
+  public static boolean isTree(JsonNode node) {
+    return node != null && node.isObject() && !node.isEmpty();
+  }
+
   public static boolean isMember(JsonNode node) {
     return node.isObject() && node.has("id") && node.has("typename");
   }

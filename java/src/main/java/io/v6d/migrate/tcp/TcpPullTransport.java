@@ -72,6 +72,19 @@ public final class TcpPullTransport implements BlobTransport {
     return sizes;
   }
 
+  /** One "map" request naming every root ("objects"; the agent reads their trees in one request). */
+  @Override
+  public Map<Long, Long> sizesOf(Map<Long, ? extends Collection<Long>> blobsByRoot) {
+    java.util.Set<Long> all = new java.util.LinkedHashSet<>();
+    blobsByRoot.values().forEach(all::addAll);
+    ObjectNode request = idsRequest(all).put("leads", true);
+    ArrayNode roots = request.putArray("objects");
+    blobsByRoot.keySet().forEach(root -> roots.add(ObjectIds.format(root)));
+    Map<Long, Long> sizes = sizesIn(link.call("map", request), all);
+    mapped(use(0), all);
+    return sizes;
+  }
+
   private void mapped(AgentConnection connection, Collection<Long> ids) {
     mappedOn.computeIfAbsent(connection, c -> new java.util.LinkedHashSet<>()).addAll(ids);
   }

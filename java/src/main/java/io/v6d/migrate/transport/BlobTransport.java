@@ -16,6 +16,17 @@ public interface BlobTransport extends AutoCloseable {
    */
   Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds);
 
+  /**
+   * {@link #sizes} of the blobs of many objects (blob ids by the root they are reached from), in
+   * as few requests as the transport can: a batch asks once per source instance. A blob reached
+   * from two roots is asked once.
+   */
+  default Map<Long, Long> sizesOf(Map<Long, ? extends Collection<Long>> blobsByRoot) {
+    Map<Long, Long> sizes = new java.util.LinkedHashMap<>();
+    blobsByRoot.forEach((root, blobs) -> sizes.putAll(sizes(root, blobs.stream().filter(b -> !sizes.containsKey(b)).toList())));
+    return sizes;
+  }
+
   /** Fills every target blob with its source blob's bytes. */
   void transfer(List<BlobTransfer> transfers, ProgressListener progress);
 

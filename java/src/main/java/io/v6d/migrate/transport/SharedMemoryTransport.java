@@ -38,10 +38,18 @@ public final class SharedMemoryTransport implements BlobTransport {
     return sizes;
   }
 
+  /** Every blob in one get_buffers request (shared memory needs no root to permit them). */
+  @Override
+  public Map<Long, Long> sizesOf(Map<Long, ? extends Collection<Long>> blobsByRoot) {
+    java.util.Set<Long> all = new java.util.LinkedHashSet<>();
+    blobsByRoot.values().forEach(all::addAll);
+    return all.isEmpty() ? new LinkedHashMap<>() : sizes(0, all);
+  }
+
   @Override
   public void transfer(List<BlobTransfer> transfers, ProgressListener progress) {
     long total = transfers.stream().mapToLong(t -> t.target().size()).sum();
-    long done = 0;
+    List<ParallelCopy.Segment> segments = new java.util.ArrayList<>();
     for (BlobTransfer transfer : transfers) {
       Blob from = mapped.get(transfer.sourceId());
       if (from == null) {
@@ -53,10 +61,10 @@ public final class SharedMemoryTransport implements BlobTransport {
             ErrorCode.ASSERTION_FAILED,
             "blob " + ObjectIds.format(from.id()) + " has " + from.size() + " bytes, its copy " + to.size());
       }
-      ParallelCopy.copy(from.address(), to.address(), to.size());
-      done += to.size();
-      progress.onProgress(done, total);
+      segments.add(new ParallelCopy.Segment(from.address(), to.address(), to.size()));
     }
+    long[] done = {0};
+    ParallelCopy.copyAll(segments, bytes -> progress.onProgress(done[0] += bytes, total));
   }
 
   @Override
