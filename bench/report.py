@@ -75,11 +75,67 @@ def ratios(records):
             label = method.split(", ", 1)[1] if ", " in method else "persisted in the etcd cluster"
             row("tiny object, warm JVM (%s): ms a call" % label, tiny["median_s"] * 1000, "< 5",
                 tiny["median_s"] < 0.005)
+    _issue9(records, cross, row)
     heaps = [r["heap_peak_bytes"] for r in records if "heap_peak_bytes" in r and r["object"] == "1 GiB"
              and r["method"].startswith("ours")]
     if heaps:
         row("JVM heap peak moving 1 GiB: MiB", max(heaps) / MiB, "< 64", max(heaps) < 64 * MiB, fmt="%.1f")
     return "\n".join(rows)
+
+
+def _raw_tcp_best(records, link, obj):
+    """Raw TCP at its better setting (one or four plain connections)."""
+    runs = [r for r in records if r["link"] == link and r["object"] == obj and r["method"].startswith("raw TCP")]
+    return max(runs, key=lambda r: r["gbps_median"]) if runs else None
+
+
+def _issue9(records, cross, row):
+    """Issue 9's targets (many objects, fast), where this run measured them."""
+    def by_object(prefix, method, link="same host"):
+        return next((r for r in records if r["link"] == link and r["object"].startswith(prefix)
+                     and r["method"] == method), None)
+
+    for persist, reference in ((False, "vineyard put"), (True, "vineyard put + persist")):
+        ours = by_object("tiny, persist=%s" % persist, "ours")
+        theirs = by_object("tiny, persist=%s" % persist, reference)
+        if ours and theirs:
+            value = ours["median_s"] / theirs["median_s"]
+            row("tiny, warm, persist=%s: x %s" % (persist, reference), value, "<= 2", value <= 2)
+    shm = by_object("1 MiB shared memory", "ours")
+    if shm:
+        row("1 MiB over shared memory, persist=False: ms", shm["median_s"] * 1000, "<= 1", shm["median_s"] <= 0.001)
+    again = by_object("again", "ours")
+    if again:
+        row("%s: ms" % again["object"], again["median_s"] * 1000, "<= 5", again["median_s"] <= 0.005)
+    many = by_object("1000 x 1 MiB migrate_many", "ours") or by_object("100 x 1 MiB migrate_many", "ours")
+    if many:
+        row("%s, same host: GB/s" % many["object"], many["gbps_median"], ">= 1.5", many["gbps_median"] >= 1.5)
+    for shape in ("tuple", "dict"):
+        ours = next((r for r in records if r["link"] == "same host" and r["object"].startswith("model weights")
+                     and shape in r["object"] and r["method"] == "ours"), None)
+        theirs = next((r for r in records if r["link"] == "same host" and r["object"].startswith("model weights")
+                       and shape in r["object"] and r["method"] == "vineyard client.migrate"), None)
+        if ours and theirs:
+            value = theirs["median_s"] / ours["median_s"]
+            row("same host, %s: x vineyard's own" % ours["object"], value, ">= 3", value >= 3)
+    if not cross:
+        return
+    raw = _raw_tcp_best(records, cross, "1 GiB") or _raw_tcp_best(records, cross, "64 MiB")
+    for obj, goal in (("1 GiB", 0.8), ("64 MiB", 0.7)):
+        tcp, raw_obj = _find(records, cross, obj, "ours: TCP agent"), _raw_tcp_best(records, cross, obj)
+        if tcp and raw_obj:
+            value = tcp["gbps_median"] / raw_obj["gbps_median"]
+            row("across %s, %s via the agent: share of raw TCP (better of 1 and 4 connections)" % (cross, obj),
+                value, ">= %.2f" % goal, value >= goal)
+    warm = _find(records, cross, "1 MiB", "ours: TCP agent, persist=False")
+    if warm:
+        row("across %s, 1 MiB via the agent, persist=False: ms" % cross, warm["median_s"] * 1000, "<= 3",
+            warm["median_s"] <= 0.003)
+    batch = next((r for r in records if r["link"] == cross and r["method"] == "ours: migrate_many, TCP agent"), None)
+    if batch and raw:
+        value = batch["gbps_median"] / raw["gbps_median"]
+        row("across %s, %s migrate_many via the agent: share of raw TCP" % (cross, batch["object"]), value,
+            ">= 0.60", value >= 0.6)
 
 
 def links_table(records):

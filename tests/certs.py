@@ -35,7 +35,7 @@ def _ca(directory, name):
     return cert, key
 
 
-def _signed(directory, name, ca, extensions):
+def signed(directory, name, ca, extensions):
     key, csr = _key_and_csr(directory, name, "/CN=" + name)
     ext, cert = os.path.join(directory, name + ".ext"), os.path.join(directory, name + ".pem")
     with open(ext, "w") as f:
@@ -52,7 +52,7 @@ def make_certs(directory, addresses, agent_usage="serverAuth"):
     ``agent_usage="serverAuth,clientAuth"``."""
     ca, other = _ca(directory, "test-ca"), _ca(directory, "other-ca")
     sans = ",".join("IP:" + address for address in addresses)
-    agent = _signed(directory, "agent", ca, "subjectAltName=%s\nextendedKeyUsage=%s" % (sans, agent_usage))
-    client = _signed(directory, "client", ca, "extendedKeyUsage=clientAuth")
-    stranger = _signed(directory, "stranger", other, "extendedKeyUsage=clientAuth")
+    agent = signed(directory, "agent", ca, "subjectAltName=%s\nextendedKeyUsage=%s" % (sans, agent_usage))
+    client = signed(directory, "client", ca, "extendedKeyUsage=clientAuth")
+    stranger = signed(directory, "stranger", other, "extendedKeyUsage=clientAuth")
     return Certs(ca[0], *agent, *client, *stranger)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import vineyard
 
-from certs import Certs, make_certs
+from certs import Certs, make_certs, signed
 from hosts import TwoHosts
 from vineyard_servers import Servers, private_token_file, snapshot, start_agent
 
@@ -241,7 +241,7 @@ def test_a_decompression_bomb_is_refused_and_the_agent_serves_on(world):
 def test_an_agent_whose_certificate_names_another_host_is_refused(world, tmp_path):
     """The certificate is signed by the CA the client trusts, but names another host than the one
     dialled: the client refuses the agent (as HTTPS would), naming the host, and nothing is made."""
-    elsewhere = _signed(str(tmp_path), "elsewhere", (world.certs.ca, os.path.join(world.servers.workdir, "test-ca.key")),
+    elsewhere = signed(str(tmp_path), "elsewhere", (world.certs.ca, os.path.join(world.servers.workdir, "test-ca.key")),
                         "subjectAltName=DNS:elsewhere.invalid,IP:192.0.2.7\nextendedKeyUsage=serverAuth")
     agent = start_agent(world.servers, "tls-agent-elsewhere", world.v1.socket, host=world.h1.address,
                         token_file=world.token, prefix=world.h1.prefix, env=world.h1.env,
