@@ -209,3 +209,26 @@ def test_batch_takes_the_options_of_migrate(a, solo, agents):
         vineyard_migrate.migrate_many(oids, solo, source=a, compression="brotli")
     for oid in oids:
         a.delete(oid, deep=True)
+
+
+def test_batch_persisted_together_is_seen_by_the_cluster_and_leaves_no_carrier(a, b):
+    """A persisted batch is persisted in one etcd transaction through a carrier object (one persist
+    per object would cost one each): every object is persisted and seen from another instance of
+    the cluster, the carrier is gone, and the persist requests do not grow with the batch."""
+    values = [np.arange(50) * i for i in range(30)]
+    oids = [a.put(value) for value in values]
+    b.delete(vineyard_migrate.migrate(oids[0], b, source=a, copy=True), deep=True)  # the engine runs
+    _reset_request_counts()
+    new_ids = vineyard_migrate.migrate_many(oids, b, source=a, copy=True)
+    counts = _request_counts()
+    assert counts.get("persist_request") == 1, counts
+    for new_id, value in zip(new_ids, values):
+        seen = a.get_meta(new_id, sync_remote=True)  # only persisted metadata reaches another instance
+        assert seen.id == new_id and seen.instance_id == b.instance_id
+        np.testing.assert_array_equal(b.get(new_id), value)
+    assert b.list_objects("vineyard::migrate::PersistCarrier") == []
+    assert a.list_objects("vineyard::migrate::PersistCarrier") == []
+    for new_id in new_ids:
+        b.delete(new_id, deep=True)
+    for oid in oids:
+        a.delete(oid, deep=True)

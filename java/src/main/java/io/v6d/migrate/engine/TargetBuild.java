@@ -216,7 +216,7 @@ public final class TargetBuild implements AutoCloseable {
   /**
    * {@link #add} of many objects (a member two of them share is created once): the members of all
    * of them are created level by level together (roots included), so a thousand objects cost a few
-   * create_datas, not a thousand; their persists are pipelined. Blob ids are unique per instance
+   * create_datas, not a thousand; they are persisted together ({@link PersistCarrier}). Blob ids are unique per instance
    * only (two instances may both have a blob {@code o8...1}), so objects whose blob maps disagree
    * on a source id are rebuilt in separate runs. Tags go in the roots as field {@code tagField}.
    * Not committed. Returns the new ids, in order.
@@ -253,7 +253,10 @@ public final class TargetBuild implements AutoCloseable {
         toPersist.add(ids[i]);
       }
     }
-    target.persist(new ArrayList<>(toPersist));
+    PersistCarrier.persistAll(target, new ArrayList<>(toPersist), carrier -> {
+      objects.add(carrier);
+      journal.recordObjects(List.of(carrier));
+    });
     for (int i = 0; i < roots.size(); i++) {
       Root root = roots.get(i);
       if (root.name() != null) {
