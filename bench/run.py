@@ -115,7 +115,8 @@ def phase(servers, link, src_host, dst_host, compression, token, reps, quick, lo
     records = []
     for label, (oid, size) in objects.items():
         for method in methods:
-            small = size <= MiB and method != "vineyard"  # a fixed cost: measured warm (JIT) and many times
+            # a fixed cost (the tiny object, 1 MiB): measured warm (JIT) and many times
+            small = label in ("tiny", "1 MiB") and method != "vineyard"
             case = {"method": method, "object": "o%016x" % int(oid), "target": target.socket,
                     "reps": max(reps, 20) if small else reps, "warmup": 100 if small else 1, "token_file": token,
                     "heap": label == "1 GiB"}
