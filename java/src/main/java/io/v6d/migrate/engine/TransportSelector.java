@@ -105,11 +105,12 @@ final class TransportSelector {
         }
         Optional<PublishedAgent> agent = agentOf(view, holder);
         if (agent.isPresent()) {
-          if (byAgent || tcp.tls().enabled()) {
-            refuseTlsMismatch(agent.get(), holder);
-            if (tcp.tls().enabled()) {
-              return tcp(view, holder, agent.get()); // a TLS failure is reported, never downgraded to plaintext RPC
-            }
+          if (tcp.tls().enabled()) {
+            // a mismatch or a TLS failure is reported, never downgraded to plaintext RPC
+            return tcp(view, holder, agent.get());
+          }
+          if (byAgent) {
+            refuseTlsMismatch(agent.get(), holder); // for an agent an error, not a fallback
           }
           try {
             return tcp(view, holder, agent.get());
