@@ -155,11 +155,17 @@ public final class Migrate {
 
   /**
    * Reclaims what dead migrations left on the vineyardd at the IPC socket {@code target} (see
-   * {@link io.v6d.migrate.journal.Reclaimer}); returns one entry per dead migration.
+   * {@link io.v6d.migrate.journal.Reclaimer}), and removes the records of copies deleted since
+   * ({@link io.v6d.migrate.engine.CopyRecords#sweep}); returns one entry per dead migration.
    */
   public static java.util.List<io.v6d.migrate.journal.Reclaimed> reclaim(String target) {
     try (io.v6d.migrate.ipc.VineyardClient client = io.v6d.migrate.ipc.VineyardClient.connect(target)) {
-      return io.v6d.migrate.journal.Reclaimer.reclaim(client);
+      java.util.List<io.v6d.migrate.journal.Reclaimed> reclaimed = io.v6d.migrate.journal.Reclaimer.reclaim(client);
+      int records = io.v6d.migrate.engine.CopyRecords.sweep(client);
+      if (records > 0) {
+        org.slf4j.LoggerFactory.getLogger(Migrate.class).info("removed {} record(s) of deleted copies", records);
+      }
+      return reclaimed;
     }
   }
 

@@ -116,16 +116,12 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       }
       case "copies" -> {
         List<String> tags = new ArrayList<>();
-        List<String> typenames = new ArrayList<>();
-        request.path("items").forEach(item -> {
-          tags.add(item.path("tag").asText());
-          typenames.add(item.path("typename").asText(""));
-        });
-        for (long copy : io.v6d.migrate.engine.CopyRecords.findAll(vineyard(), typenames, tags)) {
-          if (copy == -1) {
+        request.path("items").forEach(item -> tags.add(item.path("tag").asText()));
+        for (var copy : io.v6d.migrate.engine.CopyRecords.findAll(vineyard(), tags)) {
+          if (copy == null) {
             reply.withArray("copies").addNull();
           } else {
-            reply.withArray("copies").add(ObjectIds.format(copy));
+            reply.withArray("copies").add(ObjectIds.format(copy.id()));
           }
         }
       }

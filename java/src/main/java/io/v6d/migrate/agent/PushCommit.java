@@ -8,7 +8,6 @@ import io.v6d.migrate.engine.CopyRecords;
 import io.v6d.migrate.engine.EarlierCopy;
 import io.v6d.migrate.engine.TargetBuild;
 import io.v6d.migrate.ipc.VineyardClient;
-import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +19,7 @@ import java.util.Map;
  * name each; "adopt": earlier copies to persist and name): every tree is checked
  * ({@link CommitCheck}) and every earlier copy must be a tagged copy on this instance before
  * anything is sealed or created; then all the objects are created together and committed once,
- * and remembered as copies ({@link CopyRecords}) so that pushing them again returns them.
+ * and recorded as copies ({@link CopyRecords}) so that pushing or migrating them again returns them.
  */
 final class PushCommit {
   private PushCommit() {}
@@ -51,11 +50,11 @@ final class PushCommit {
       requireCopy(target, ObjectIds.parse(copy.path("id").asText()), copy.path("tag").asText());
     }
     List<Long> ids = session.commitMany(roots, sameCluster, () -> adopted.forEach(copy -> EarlierCopy.adopt(
-        target, ObjectIds.parse(copy.path("id").asText()), copy.path("persist").asBoolean(true), textOrNull(copy, "name"),
+        target, ObjectIds.parse(copy.path("id").asText()), null, copy.path("persist").asBoolean(true), textOrNull(copy, "name"),
         copy.path("overwrite_name").asBoolean(false))));
     for (int i = 0; i < roots.size(); i++) {
       if (roots.get(i).tag() != null) {
-        CopyRecords.remember(target, roots.get(i).tag(), ids.get(i));
+        CopyRecords.record(target, roots.get(i).tag(), ids.get(i));
       }
     }
     return ids;
@@ -64,8 +63,7 @@ final class PushCommit {
   /** A peer may persist and name only a copy a migration made here, of the object it says. */
   private static void requireCopy(VineyardClient target, long id, String tag) {
     JsonNode meta = target.getDatas(List.of(id), false).get(id);
-    if (!MetaTree.isTree(meta) || MetaTree.instanceId(meta) != target.instanceId()
-        || !tag.equals(meta.path(CopyRecords.FIELD).asText(null))) {
+    if (!CopyRecords.isCopy(target, meta, tag)) {
       throw new MigrateException(ErrorCode.INVALID, "commit adopts " + ObjectIds.format(id)
           + ", which is not a copy of the object it names on this instance");
     }

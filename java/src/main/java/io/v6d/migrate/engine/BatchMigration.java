@@ -43,7 +43,7 @@ final class BatchMigration {
     long id;
     ObjectNode tree;
     boolean onTarget;
-    long earlierCopy = -1;
+    CopyRecords.Found earlierCopy;
     String tag;
     final Map<Long, Long> reused = new LinkedHashMap<>();
     /** Source blobs to copy, with the transport that reads each. */
@@ -58,20 +58,22 @@ final class BatchMigration {
 
   private final VineyardClient target;
   private final TargetBuild build;
+  private final CopyClaims claims;
   private final List<Item> items = new ArrayList<>();
 
-  private BatchMigration(VineyardClient target, TargetBuild build, List<MigrationRequest> requests) {
+  private BatchMigration(VineyardClient target, TargetBuild build, CopyClaims claims, List<MigrationRequest> requests) {
     this.target = target;
     this.build = build;
+    this.claims = claims;
     for (int i = 0; i < requests.size(); i++) {
       items.add(new Item(requests.get(i), i));
     }
   }
 
   /** Migrates {@code requests} into {@code build} (not committed); results in the order of the requests. */
-  static List<MigrationResult> run(VineyardClient target, TargetBuild build, List<MigrationRequest> requests,
-      ProgressListener progress) {
-    return new BatchMigration(target, build, requests).run(progress);
+  static List<MigrationResult> run(VineyardClient target, TargetBuild build, CopyClaims claims,
+      List<MigrationRequest> requests, ProgressListener progress) {
+    return new BatchMigration(target, build, claims, requests).run(progress);
   }
 
   private List<MigrationResult> run(ProgressListener progress) {
@@ -140,20 +142,19 @@ final class BatchMigration {
     return ids;
   }
 
-  /** Earlier copies (one request for the batch), names, and which blobs each object copies and how. */
+  /** Earlier copies (found, else claimed: see {@link CopyClaims}), names, and which blobs each object copies and how. */
   private void plan() {
     List<Item> moving = items.stream().filter(i -> !i.onTarget).toList();
     moving.forEach(i -> i.tag = CopyRecords.tag(i.group.sourceKey(), i.tree));
     List<Item> mayReuse = moving.stream().filter(i -> !i.request.copy()).toList();
     if (!mayReuse.isEmpty()) {
-      long[] copies = CopyRecords.findAll(target, mayReuse.stream().map(i -> i.tree.path("typename").asText("")).toList(),
-          mayReuse.stream().map(i -> i.tag).toList());
+      CopyRecords.Found[] copies = claims.find(mayReuse.stream().map(i -> i.tag).toList());
       for (int k = 0; k < copies.length; k++) {
         mayReuse.get(k).earlierCopy = copies[k];
       }
     }
     for (Item item : moving) {
-      if (item.earlierCopy != -1) {
+      if (item.earlierCopy != null) {
         continue;
       }
       named(item, () -> {
@@ -272,7 +273,7 @@ final class BatchMigration {
     EngineCall.checkpoint();
     Map<Item, Long> newIds = new HashMap<>();
     for (SourceGroup group : groups) {
-      List<Item> created = items.stream().filter(i -> i.group == group && !i.onTarget && i.earlierCopy == -1).toList();
+      List<Item> created = items.stream().filter(i -> i.group == group && !i.onTarget && i.earlierCopy == null).toList();
       if (created.isEmpty()) {
         continue;
       }
@@ -295,15 +296,17 @@ final class BatchMigration {
     for (Item item : items) {
       if (item.onTarget) {
         results.add(new MigrationResult(item.id, item.id, 0, 0, 0, seconds, "none"));
-      } else if (item.earlierCopy != -1) {
+      } else if (item.earlierCopy != null) {
         named(item, () -> {
           EarlierCopy.adopt(target, item.earlierCopy, item.request);
           return null;
         });
-        results.add(new MigrationResult(item.id, item.earlierCopy, 0, 0, 0, seconds, "none"));
+        results.add(new MigrationResult(item.id, item.earlierCopy.id(), 0, 0, 0, seconds, "none"));
       } else {
         long newId = newIds.get(item);
-        CopyRecords.remember(target, item.tag, newId);
+        if (!item.request.copy()) {
+          claims.created(item.tag, newId);
+        }
         BlobTransport first = item.copied.isEmpty() ? null : item.copied.values().iterator().next();
         results.add(new MigrationResult(item.id, newId, item.copied.size(), item.reused.size(), item.bytes, seconds,
             first == null ? "none" : first.name()).over(first == null ? null

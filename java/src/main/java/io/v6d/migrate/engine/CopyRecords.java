@@ -3,37 +3,40 @@ package io.v6d.migrate.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.journal.CopyRecordFiles;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What makes migration idempotent, as vineyard's own {@code client.migrate} is: the copy's root
- * carries a tag ({@value #FIELD}) naming what it is a copy of, so that any process that migrates
- * the same object to the same instance later finds it (among the target's objects of that
- * typename) and returns it. The tag is part of the copy: it is journaled and rolled back with it,
- * and deleting the copy deletes it, after which the object is copied again.
+ * What makes migration idempotent, as vineyard's own {@code client.migrate} is: once a copy is
+ * committed, a record on the target's host ({@link CopyRecordFiles}, beside its IPC socket) names
+ * it under its tag, so that any process that migrates the same object to the same instance later
+ * -- the agent of that instance too, for a push -- reads the record and returns the copy. A record
+ * only points: the copy's metadata is read (one request) and must be on that instance and carry
+ * the tag in its root ({@value #FIELD}); a record whose copy was deleted, or whose id vineyardd
+ * reused for something else, is not trusted, and the object is copied again.
  *
  * <p>The tag names the source instance (its cluster, when the target is in it; else its IPC socket
  * and RPC endpoint), the object id and its signature (ids of independent instances may repeat).
- * Copies found are remembered in this process, so that migrating again costs one request.
+ * Copies found are remembered in this process too, which spares reading the record.
  */
 public final class CopyRecords {
   public static final String FIELD = "__vineyard_migrate_copy_of";
   private static final int REMEMBERED = 4096;
+  private static final int SWEPT = 100_000;
   private static final Map<String, Long> KNOWN = new ConcurrentHashMap<>();
-  /**
-   * Whether to search the target for copies other processes made ({@code -Dio.v6d.migrate.findCopies=target});
-   * off by default, because that search lists every object of the copy's typename the target sees
-   * (in an etcd cluster, the whole cluster's): about 300 ms a call with 10,000 arrays in the cluster.
-   */
-  private static final boolean SEARCH_TARGET =
-      "target".equals(System.getProperty("io.v6d.migrate.findCopies", "process"));
 
   private CopyRecords() {}
+
+  /** An earlier copy found on the target, with the metadata it was checked by. */
+  public record Found(long id, JsonNode meta) {}
 
   /** The tag of {@code tree} (the source object) coming from {@code sourceKey}. */
   public static String tag(String sourceKey, ObjectNode tree) {
@@ -41,85 +44,104 @@ public final class CopyRecords {
         + Long.toUnsignedString(tree.path("signature").asLong(0), 16);
   }
 
+  /** The copy an earlier migration (of any process) made on {@code target}, if it is still there; else null. */
+  static Found find(VineyardClient target, String tag) {
+    return findAll(target, List.of(tag))[0];
+  }
+
   /**
-   * {@link #find} for many objects (their typenames and tags, in order): the copies this process
-   * knows are checked in one request; the target is searched (when enabled) once per typename.
-   * Returns the copy of each, or -1.
+   * {@link #find} for many tags: the copies remembered in this process, else recorded on the
+   * target's host, checked in one request (a second one only for those whose remembered copy is
+   * gone but whose record names another). Returns the copy of each, or null.
    */
-  public static long[] findAll(VineyardClient target, List<String> typenames, List<String> tags) {
-    long[] found = new long[tags.size()];
-    java.util.Arrays.fill(found, -1);
-    Long[] known = new Long[tags.size()];
+  public static Found[] findAll(VineyardClient target, List<String> tags) {
+    Found[] found = new Found[tags.size()];
+    long[] candidates = new long[tags.size()];
     for (int i = 0; i < tags.size(); i++) {
-      known[i] = KNOWN.get(key(target, tags.get(i)));
+      Long known = KNOWN.get(key(target, tags.get(i)));
+      candidates[i] = known != null ? known : recorded(target, tags.get(i));
     }
-    java.util.Set<Long> asked = new java.util.HashSet<>(java.util.Arrays.asList(known));
-    asked.remove(null);
-    Map<Long, JsonNode> existing = asked.isEmpty() ? Map.of() : target.getDatas(asked, false);
-    for (int i = 0; i < tags.size(); i++) {
-      if (known[i] != null && MetaTree.isTree(existing.get(known[i]))) {
-        found[i] = known[i];
-      } else if (known[i] != null) {
-        KNOWN.remove(key(target, tags.get(i)), known[i]);
-      }
-    }
-    if (SEARCH_TARGET) {
-      Map<String, Map<String, Long>> byTypename = new java.util.HashMap<>();
-      for (int i = 0; i < tags.size(); i++) {
-        if (found[i] == -1) {
-          Map<String, Long> copies = byTypename.computeIfAbsent(typenames.get(i), t -> copiesOfType(target, t));
-          Long copy = copies.get(tags.get(i));
-          if (copy != null) {
-            remember(target, tags.get(i), copy);
-            found[i] = copy;
-          }
-        }
-      }
+    List<Integer> retry = check(target, tags, candidates, found, true);
+    if (!retry.isEmpty()) {
+      long[] again = new long[tags.size()];
+      java.util.Arrays.fill(again, -1);
+      retry.forEach(i -> again[i] = recorded(target, tags.get(i)));
+      check(target, tags, again, found, false);
     }
     return found;
   }
 
-  /** The tagged copies among the target's objects of {@code typename}, by tag. */
-  private static Map<String, Long> copiesOfType(VineyardClient target, String typename) {
-    Map<String, Long> copies = new java.util.HashMap<>();
-    target.listData(typename, Integer.MAX_VALUE).forEach((id, content) -> {
-      if (content.hasNonNull(FIELD) && content.path("instance_id").asLong(-1) == target.instanceId()
-          && typename.equals(content.path("typename").asText())) {
-        copies.putIfAbsent(content.path(FIELD).asText(), id);
+  /**
+   * Checks the candidate copies (-1: none) in one request; fills {@code found}. Returns the indexes
+   * whose candidate, remembered in this process ({@code fromMemory}), is gone or not the copy.
+   */
+  private static List<Integer> check(VineyardClient target, List<String> tags, long[] candidates, Found[] found,
+      boolean fromMemory) {
+    Set<Long> asked = new HashSet<>();
+    for (long candidate : candidates) {
+      if (candidate != -1) {
+        asked.add(candidate);
       }
+    }
+    List<Integer> retry = new ArrayList<>();
+    if (asked.isEmpty()) {
+      return retry;
+    }
+    Map<Long, JsonNode> metas = target.getDatas(asked, false);
+    for (int i = 0; i < tags.size(); i++) {
+      long candidate = candidates[i];
+      if (candidate == -1) {
+        continue;
+      }
+      JsonNode meta = metas.get(candidate);
+      if (isCopy(target, meta, tags.get(i))) {
+        found[i] = new Found(candidate, meta);
+        remember(target, tags.get(i), candidate);
+      } else {
+        boolean wasKnown = KNOWN.remove(key(target, tags.get(i)), candidate);
+        if (wasKnown && fromMemory) {
+          retry.add(i);
+        } else {
+          CopyRecordFiles.removeIfNames(target.ipcSocket(), target.instanceId(), tags.get(i), candidate);
+        }
+      }
+    }
+    return retry;
+  }
+
+  /** Whether {@code meta} is the root of a copy on {@code target}'s instance of the object {@code tag} names. */
+  public static boolean isCopy(VineyardClient target, JsonNode meta, String tag) {
+    return MetaTree.isTree(meta) && MetaTree.instanceId(meta) == target.instanceId()
+        && tag.equals(meta.path(FIELD).asText(null));
+  }
+
+  private static long recorded(VineyardClient target, String tag) {
+    OptionalLong copy = CopyRecordFiles.read(target.ipcSocket(), target.instanceId(), tag);
+    return copy.isPresent() ? copy.getAsLong() : -1;
+  }
+
+  /** Records {@code copy}, committed on {@code target}, as the copy of {@code tag}: on the host, and in this process. */
+  public static void record(VineyardClient target, String tag, long copy) {
+    CopyRecordFiles.write(target.ipcSocket(), target.instanceId(), tag, copy);
+    remember(target, tag, copy);
+  }
+
+  /**
+   * Removes the records (up to {@value #SWEPT} a call) of {@code target}'s instance whose copy is
+   * gone, and leftovers of killed writers; returns how many records it removed.
+   */
+  public static int sweep(VineyardClient target) {
+    return CopyRecordFiles.sweep(target.ipcSocket(), target.instanceId(), SWEPT, ids -> {
+      Map<Long, JsonNode> metas = target.getDatas(ids, false);
+      Set<Long> gone = new HashSet<>();
+      ids.stream().filter(id -> !MetaTree.isTree(metas.get(id))).forEach(gone::add);
+      return gone;
     });
-    return copies;
   }
 
-  /** The copy an earlier migration made on {@code target}, if it is still there. */
-  static OptionalLong find(VineyardClient target, ObjectNode tree, String tag) {
-    String key = key(target, tag);
-    Long known = KNOWN.get(key);
-    if (known != null) {
-      if (target.exists(known)) {
-        return OptionalLong.of(known);
-      }
-      KNOWN.remove(key, known);
-    }
-    if (!SEARCH_TARGET) {
-      return OptionalLong.empty();
-    }
-    String typename = tree.path("typename").asText("");
-    for (Map.Entry<Long, JsonNode> object : target.listData(typename, Integer.MAX_VALUE).entrySet()) {
-      JsonNode content = object.getValue();
-      if (tag.equals(content.path(FIELD).asText()) && content.path("instance_id").asLong(-1) == target.instanceId()
-          && typename.equals(content.path("typename").asText())) {
-        remember(target, tag, object.getKey());
-        return OptionalLong.of(object.getKey());
-      }
-    }
-    return OptionalLong.empty();
-  }
-
-  /** {@code copy} on {@code target} is tagged {@code tag}. */
-  public static void remember(VineyardClient target, String tag, long copy) {
+  private static void remember(VineyardClient target, String tag, long copy) {
     if (KNOWN.size() >= REMEMBERED) {
-      KNOWN.clear(); // a cache: the tags on the target are the record
+      KNOWN.clear(); // a cache: the records on the host are the truth
     }
     KNOWN.put(key(target, tag), copy);
   }

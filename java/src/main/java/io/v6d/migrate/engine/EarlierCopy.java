@@ -7,13 +7,18 @@ public final class EarlierCopy {
   private EarlierCopy() {}
 
   /** Persists and names {@code copy} as {@code request} asks (a name is refused as for a new copy). */
-  static void adopt(VineyardClient target, long copy, MigrationRequest request) {
-    adopt(target, copy, request.persist(), request.name(), request.overwriteName());
+  static void adopt(VineyardClient target, CopyRecords.Found copy, MigrationRequest request) {
+    adopt(target, copy.id(), copy.meta(), request.persist(), request.name(), request.overwriteName());
   }
 
-  /** The same, asked field by field (by the agent, for a pushed migration). */
-  public static void adopt(VineyardClient target, long copy, boolean persist, String name, boolean overwriteName) {
-    if (persist && target.getData(copy, false).path("transient").asBoolean(false)) {
+  /**
+   * The same, asked field by field (by the agent, for a pushed migration); {@code meta}: the copy's
+   * metadata as read when it was found (null: read it).
+   */
+  public static void adopt(VineyardClient target, long copy, com.fasterxml.jackson.databind.JsonNode meta,
+      boolean persist, String name, boolean overwriteName) {
+    com.fasterxml.jackson.databind.JsonNode root = meta != null ? meta : target.getData(copy, false);
+    if (persist && root.path("transient").asBoolean(false)) {
       target.persist(copy);
     }
     if (name != null && !namesCopy(target, name, copy)) {

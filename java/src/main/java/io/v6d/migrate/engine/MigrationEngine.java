@@ -92,12 +92,16 @@ public final class MigrationEngine {
       }
       phases.mark("reclaim check");
       List<MigrationResult> results;
-      try (TargetBuild build = new TargetBuild(target)) {
-        results = requests.size() == 1 ? List.of(copyInto(build, target, requests.get(0), progress, phases, false))
-            : BatchMigration.run(target, build, requests, progress);
+      try (TargetBuild build = new TargetBuild(target);
+          CopyClaims claims = new CopyClaims(target, first.timeoutMillis())) {
+        results = requests.size() == 1
+            ? List.of(copyInto(build, target, claims, requests.get(0), progress, phases, false))
+            : BatchMigration.run(target, build, claims, requests, progress);
         EngineCall.checkpoint();
         build.commit();
         phases.mark("commit");
+        claims.recordCreated();
+        phases.mark("copy record");
         if (build.pinsNothing()) {
           lease.keep();
         }
@@ -115,19 +119,19 @@ public final class MigrationEngine {
   }
 
   /** One object into {@code build}: resolve, plan, allocate, transfer, describe (not committed). */
-  private static MigrationResult copyInto(TargetBuild build, VineyardClient target, MigrationRequest request,
-      ProgressListener progress, Phases phases, boolean byAgent) {
+  private static MigrationResult copyInto(TargetBuild build, VineyardClient target, CopyClaims claims,
+      MigrationRequest request, ProgressListener progress, Phases phases, boolean byAgent) {
     long started = System.nanoTime();
-    try (Prepared prepared = prepare(request, target, true, phases, byAgent)) {
+    try (Prepared prepared = prepare(request, target, claims, phases, byAgent)) {
       long id = prepared.source.objectId();
       if (prepared.source.alreadyOnTarget()) {
         LOG.debug("{} is on {} already", ObjectIds.format(id), request.target());
         return new MigrationResult(id, id, 0, 0, 0, seconds(started), "none");
       }
-      if (prepared.earlierCopy.isPresent()) {
-        long copy = prepared.earlierCopy.getAsLong();
+      if (prepared.earlierCopy != null) {
+        long copy = prepared.earlierCopy.id();
         LOG.debug("{} was migrated to {} before, as {}", ObjectIds.format(id), request.target(), ObjectIds.format(copy));
-        EarlierCopy.adopt(target, copy, request);
+        EarlierCopy.adopt(target, prepared.earlierCopy, request);
         return new MigrationResult(id, copy, 0, 0, 0, seconds(started), "none");
       }
       Map<Long, Long> newBlobIds = new HashMap<>(prepared.reused);
@@ -157,8 +161,9 @@ public final class MigrationEngine {
       long newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
           request.persist(), request.name(), request.overwriteName());
       phases.mark("seal and describe");
-      CopyRecords.remember(target, prepared.copyTag, newId);
-      phases.mark("copy record");
+      if (claims != null && !request.copy()) {
+        claims.created(prepared.copyTag, newId);
+      }
       var first = prepared.sizes.isEmpty() ? null : prepared.sizes.keySet().iterator().next();
       String transport = first == null ? "none" : first.name();
       MigrationResult result = new MigrationResult(id, newId, newBlobIds.size() - prepared.reused.size(),
@@ -183,7 +188,7 @@ public final class MigrationEngine {
     if (AgentEndpoint.isEndpoint(request.target())) {
       throw new MigrateException(ErrorCode.INVALID, "pullInto pulls into this host's vineyardd, not into an agent");
     }
-    return copyInto(build, target, request, ProgressListener.NONE, new Phases(), true);
+    return copyInto(build, target, null, request, ProgressListener.NONE, new Phases(), true);
   }
 
   /**
@@ -210,7 +215,7 @@ public final class MigrationEngine {
       return new PushMigration(request).plan();
     }
     try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis());
-        Prepared prepared = prepare(request, lease.client(), false, new Phases(), false)) {
+        Prepared prepared = prepare(request, lease.client(), null, new Phases(), false)) {
       lease.keep(); // a plan takes no blob on the target
       if (prepared.source.alreadyOnTarget()) {
         return new MigrationPlan(prepared.source.objectId(), true, List.of(), 0);
@@ -232,10 +237,11 @@ public final class MigrationEngine {
 
   /**
    * Everything up to the first allocation on the target: source, blobs, their sizes, capacity;
-   * first, for a migration (not a plan), reclaiming what dead migrations left there.
-   * {@code byAgent}: an agent pulls for a peer (see {@link #pullInto}).
+   * for a migration, the earlier copy, found or else claimed ({@code claims}; null for a plan, which
+   * looks for none, and for an agent's pull, which records none). {@code byAgent}: an agent pulls for
+   * a peer (see {@link #pullInto}).
    */
-  private static Prepared prepare(MigrationRequest request, VineyardClient target, boolean migrating,
+  private static Prepared prepare(MigrationRequest request, VineyardClient target, CopyClaims claims,
       Phases phases, boolean byAgent) {
     TransportSelector selector = new TransportSelector(request, byAgent);
     Prepared prepared = new Prepared();
@@ -248,9 +254,10 @@ public final class MigrationEngine {
       }
       phases.mark("on target?");
       prepared.copyTag = CopyRecords.tag(prepared.source.sourceKey(), prepared.source.tree());
-      if (migrating && !request.copy()) {
-        prepared.earlierCopy = CopyRecords.find(target, prepared.source.tree(), prepared.copyTag);
-        if (prepared.earlierCopy.isPresent()) {
+      if (!request.copy() && (claims != null || byAgent)) {
+        prepared.earlierCopy = claims == null ? CopyRecords.find(target, prepared.copyTag)
+            : claims.find(List.of(prepared.copyTag))[0];
+        if (prepared.earlierCopy != null) {
           return prepared;
         }
       }
@@ -290,7 +297,7 @@ public final class MigrationEngine {
     final Map<BlobTransport, Map<Long, Long>> sizes = new LinkedHashMap<>();
     long totalBytes;
     String copyTag;
-    java.util.OptionalLong earlierCopy = java.util.OptionalLong.empty();
+    CopyRecords.Found earlierCopy;
 
     @Override
     public void close() {

@@ -253,7 +253,7 @@ final class PushMigration {
     if (!mayReuse.isEmpty()) {
       ObjectNode asked = FrameCodec.mapper().createObjectNode();
       ArrayNode list = asked.putArray("items");
-      mayReuse.forEach(i -> list.addObject().put("tag", i.tag).put("typename", i.tree.path("typename").asText("")));
+      mayReuse.forEach(i -> list.addObject().put("tag", i.tag));
       JsonNode copies = p.primary.call("copies", asked).path("copies");
       for (int k = 0; k < mayReuse.size(); k++) {
         JsonNode copy = copies.path(k);
