@@ -92,26 +92,6 @@ def test_migrating_again_returns_the_first_copy_until_it_is_deleted(a, solo):
     a.delete(oid, deep=True)
 
 
-def test_another_process_finds_the_copy(a, solo, tmp_path):
-    import subprocess
-    import sys
-
-    oid = a.put(np.arange(20))
-    first = vineyard_migrate.migrate(oid, solo, source=a, persist=False)
-    script = ("import sys, vineyard_migrate; "
-              "print(vineyard_migrate.migrate(sys.argv[1], sys.argv[2], source=sys.argv[3], persist=False))")
-    import os
-
-    # searching the target for other processes' copies is off by default (its cost grows with the
-    # objects of that type the target sees): the second process turns it on
-    env = {**os.environ, "VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.findCopies=target"}
-    out = subprocess.run([sys.executable, "-c", script, "o%016x" % int(oid), solo.ipc_socket, a.ipc_socket],
-                         check=True, capture_output=True, text=True, env=env).stdout.split()[-1]
-    assert out.strip("<\">") == "o%016x" % int(first)
-    solo.delete(first, deep=True)
-    a.delete(oid, deep=True)
-
-
 def test_single_flight_copies_once_for_eight_threads(a, solo):
     from concurrent.futures import ThreadPoolExecutor
 
