@@ -22,13 +22,13 @@ from vineyard_servers import snapshot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAUSED = os.path.join(HERE, "paused_migrate.py")
-# waits for the file argv[1] (a barrier), then migrates as the JSON argv[2] says; prints the id
+# warms up, waits for the file argv[1] (a barrier), then migrates as the JSON argv[2] says; prints the id
 AT_ONCE = """
 import json, os, sys, time
 import vineyard_migrate
 kwargs = json.loads(sys.argv[2])
 obj, target = kwargs.pop("obj"), kwargs.pop("target")
-vineyard_migrate.pool_stats()  # starts the JVM before the barrier: the calls race from there
+vineyard_migrate.plan(obj, target, **kwargs)  # JVM, classes, pooled connections: the calls race from the barrier on
 print("READY", flush=True)
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.001)
