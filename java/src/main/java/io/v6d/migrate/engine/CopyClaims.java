@@ -45,11 +45,8 @@ final class CopyClaims implements AutoCloseable {
       return found;
     }
     for (String tag : missing) {
-      CopyRecordFiles.Claim claim = CopyRecordFiles.claim(target.ipcSocket(), target.instanceId(), tag, waitMillis,
-          EngineCall::checkpoint);
-      if (claim != null) {
-        held.put(tag, claim);
-      }
+      held.put(tag, CopyRecordFiles.claim(target.ipcSocket(), target.instanceId(), tag, waitMillis,
+          EngineCall::checkpoint));
     }
     List<Integer> again = new ArrayList<>();
     for (int i = 0; i < tags.size(); i++) {

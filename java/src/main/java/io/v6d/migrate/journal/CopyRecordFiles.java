@@ -103,38 +103,21 @@ public final class CopyRecordFiles {
   /**
    * Takes the claim on copying {@code tag} to {@code instance}: waits while another process (or
    * thread) holds it, up to {@code waitMillis}, calling {@code checkpoint} (which throws when the
-   * caller is cancelled) between tries; an interrupt fails the wait. Returns null when the wait ran
-   * out or the lock directory cannot be used: the caller then copies unclaimed (a duplicate copy is better than a failure).
+   * caller is cancelled) between tries; an interrupt fails the wait. When the wait runs out or the
+   * lock directory cannot be used, returns {@link Claim#NONE}: the caller then copies unclaimed (a
+   * duplicate copy is better than a failure).
    */
   public static Claim claim(String socket, long instance, String tag, long waitMillis, Runnable checkpoint) {
-    Path lock = Path.of(fileOf(socket, instance, tag) + LOCK);
-    Flock libc = Flock.get();
     long deadline = System.nanoTime() + Math.max(0, Math.min(waitMillis, 7L * 24 * 3600 * 1000)) * 1_000_000L;
     long pause = 1;
-    try {
-      Files.createDirectories(lock.getParent());
-    } catch (IOException e) {
-      LOG.warn("cannot claim the copy in {} ({}): concurrent migrations of this object may copy it twice",
-          lock.getParent(), e.toString());
-      return null;
-    }
     while (true) {
-      int fd = libc.open(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
-      if (fd < 0) {
-        LOG.warn("cannot open {} (errno {}): concurrent migrations of this object may copy it twice", lock, Flock.errno());
-        return null;
+      Claim claim = tryClaim(socket, instance, tag);
+      if (claim != null) {
+        return claim;
       }
-      if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) == 0) {
-        if (sameFile(fd, lock)) {
-          return new Claim(fd);
-        }
-        libc.close(fd); // a sweep removed the file we locked: lock the one there now
-        continue;
-      }
-      libc.close(fd);
       if (System.nanoTime() - deadline >= 0) {
         LOG.warn("waited {} ms for another migration of the same object to {}; copying it here too", waitMillis, socket);
-        return null;
+        return Claim.NONE;
       }
       checkpoint.run();
       try {
@@ -146,6 +129,37 @@ public final class CopyRecordFiles {
             "interrupted while waiting for another migration of the same object to " + socket);
       }
       pause = Math.min(pause * 2, 50);
+    }
+  }
+
+  /**
+   * The claim on copying {@code tag} to {@code instance} if it is free now; null while another
+   * holds it; {@link Claim#NONE} when the lock directory cannot be used (logged).
+   */
+  public static Claim tryClaim(String socket, long instance, String tag) {
+    Path lock = Path.of(fileOf(socket, instance, tag) + LOCK);
+    Flock libc = Flock.get();
+    try {
+      Files.createDirectories(lock.getParent());
+    } catch (IOException e) {
+      LOG.warn("cannot claim the copy in {} ({}): concurrent migrations of this object may copy it twice",
+          lock.getParent(), e.toString());
+      return Claim.NONE;
+    }
+    while (true) {
+      int fd = libc.open(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
+      if (fd < 0) {
+        LOG.warn("cannot open {} (errno {}): concurrent migrations of this object may copy it twice", lock, Flock.errno());
+        return Claim.NONE;
+      }
+      if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
+        libc.close(fd);
+        return null;
+      }
+      if (sameFile(fd, lock)) {
+        return new Claim(fd);
+      }
+      libc.close(fd); // a sweep removed the file we locked: lock the one there now
     }
   }
 
@@ -265,6 +279,9 @@ public final class CopyRecordFiles {
 
   /** A claim held: closing it lets the next process copying the same object to the same instance go on. */
   public static final class Claim implements AutoCloseable {
+    /** No claim: copying unclaimed. */
+    public static final Claim NONE = new Claim(-1);
+
     private int fd;
 
     private Claim(int fd) {
