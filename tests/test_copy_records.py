@@ -110,14 +110,17 @@ def test_processes_started_at_once_copy_once(a, solo, tmp_path):
     a.delete(oid, deep=True)
 
 
-def test_a_process_waits_for_the_copy_another_is_making(a, solo, tmp_path):
-    """The second process waits while the first copies (it holds the claim), then returns its copy."""
+@pytest.mark.parametrize("how", ["local", "push"])
+def test_a_process_waits_for_the_copy_another_is_making(a, solo, agents, tmp_path, how):  # noqa: F811
+    """The second process waits while the first copies (it holds the claim), then returns its copy;
+    pushing, the agent holds the claim for the pusher."""
     oid = a.put(np.ones(1 << 20))
     release = tmp_path / "release"
-    first = _start_paused(oid, solo.ipc_socket, a.ipc_socket, release=str(release))
+    target, kwargs = (solo.ipc_socket, {}) if how == "local" else (agents.solo.endpoint, {"token_file": agents.token})
+    first = _start_paused(oid, target, a.ipc_socket, release=str(release), **kwargs)
     try:
         _wait_paused(first)  # its blobs are allocated on solo, nothing is committed
-        second = _start_paused(oid, solo.ipc_socket, a.ipc_socket, release=str(release))
+        second = _start_paused(oid, target, a.ipc_socket, release=str(release), **kwargs)
         time.sleep(3)  # the second process started its JVM and is waiting for the claim
         assert second.poll() is None
         release.touch()

@@ -55,6 +55,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   /** The trees this connection's last "metas" read (a batch's "map" that follows permits from them). */
   private Map<Long, JsonNode> lastTrees = Map.of();
   private PushSession attached;
+  /** The copies this connection's pusher is making, claimed while it pushes them. */
+  private final PushClaims copyClaims = new PushClaims();
 
   AgentHandler(AgentServer server, FrameDecoder decoder, AtomicBoolean waitingForStream) {
     this.server = server;
@@ -115,15 +117,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         lastTrees.forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
       }
       case "copies" -> {
-        List<String> tags = new ArrayList<>();
-        request.path("items").forEach(item -> tags.add(item.path("tag").asText()));
-        for (var copy : io.v6d.migrate.engine.CopyRecords.findAll(vineyard(), tags)) {
-          if (copy == null) {
-            reply.withArray("copies").addNull();
-          } else {
-            reply.withArray("copies").add(ObjectIds.format(copy.id()));
-          }
-        }
+        copyClaims.answer(ctx, vineyard(), request);
+        return null; // answered once the copies not found are claimed (see PushClaims)
       }
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
@@ -186,37 +181,14 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         join(ctx, attached);
       }
       case "commit" -> {
-        PushSession session = ownedSession(request);
-        if (!ctx.channel().isActive()) {
-          // the client gave up (its timeout passed while this agent was stopped or slow): the
-          // session is rolled back when the connection's close is handled, instead of committed
-          throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the client closed the connection before its commit was read");
-        }
-        Map<Long, Long> ids = new LinkedHashMap<>();
-        request.path("blobs").fields().forEachRemaining(e ->
-            ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
-        boolean sameCluster = request.path("same_cluster").asBoolean();
-        if (request.has("objects")) {
-          List<Long> created = PushCommit.commit(vineyard(), session, request, ids, sameCluster);
-          created.forEach(id -> reply.withArray("object_ids").add(ObjectIds.format(id)));
-        } else {
-          CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
-          String name = request.hasNonNull("name") ? request.path("name").asText() : null;
-          long id = session.commit((ObjectNode) request.path("tree"), ids,
-              request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
-              sameCluster);
-          reply.put("object_id", ObjectIds.format(id));
-        }
-        server.sessions().remove(session);
-        owned = null;
-        if (!session.pinsNothing()) {
-          // our vineyardd connection still holds the new blobs: end it (and this connection, which a
-          // client may keep between migrations) so that deleting the object frees them
-          ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, reply)).addListener(ChannelFutureListener.CLOSE);
-          return null;
+        try {
+          return commit(ctx, request, reply);
+        } finally {
+          copyClaims.release(); // the copies are recorded (or rolled back): other migrations of them go on
         }
       }
       case "abort" -> {
+        copyClaims.release();
         PushSession session = ownedSession(request);
         session.abort("aborted by the client", ctx.channel());
         server.sessions().remove(session);
@@ -328,6 +300,40 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     ctx.flush();
   }
 
+  /** Commits this connection's push session; the reply, or null when sent already. */
+  private JsonNode commit(ChannelHandlerContext ctx, JsonNode request, ObjectNode reply) {
+    PushSession session = ownedSession(request);
+    if (!ctx.channel().isActive()) {
+      // the client gave up (its timeout passed while this agent was stopped or slow): the
+      // session is rolled back when the connection's close is handled, instead of committed
+      throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the client closed the connection before its commit was read");
+    }
+    Map<Long, Long> ids = new LinkedHashMap<>();
+    request.path("blobs").fields().forEachRemaining(e ->
+        ids.put(ObjectIds.parse(e.getKey()), ObjectIds.parse(e.getValue().asText())));
+    boolean sameCluster = request.path("same_cluster").asBoolean();
+    if (request.has("objects")) {
+      List<Long> created = PushCommit.commit(vineyard(), session, request, ids, sameCluster);
+      created.forEach(id -> reply.withArray("object_ids").add(ObjectIds.format(id)));
+    } else {
+      CommitCheck.check(vineyard(), session, request.path("tree"), ids, sameCluster);
+      String name = request.hasNonNull("name") ? request.path("name").asText() : null;
+      long id = session.commit((ObjectNode) request.path("tree"), ids,
+          request.path("persist").asBoolean(true), name, request.path("overwrite_name").asBoolean(false),
+          sameCluster);
+      reply.put("object_id", ObjectIds.format(id));
+    }
+    server.sessions().remove(session);
+    owned = null;
+    if (!session.pinsNothing()) {
+      // our vineyardd connection still holds the new blobs: end it (and this connection, which a
+      // client may keep between migrations) so that deleting the object frees them
+      ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, reply)).addListener(ChannelFutureListener.CLOSE);
+      return null;
+    }
+    return reply;
+  }
+
   private VineyardClient vineyard() {
     if (vineyard == null) {
       vineyard = server.connectVineyard();
@@ -346,6 +352,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     pull.closed();
+    copyClaims.release();
     if (attached != null) {
       attached.fail("a connection of push session " + attached.id() + " closed");
     }
@@ -371,7 +378,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     return ids;
   }
 
-  private static ControlFrame error(ErrorCode code, String message) {
+  static ControlFrame error(ErrorCode code, String message) {
     return new ControlFrame(FrameType.ERROR, FrameCodec.mapper().createObjectNode()
         .put("code", code.value()).put("message", message == null ? "error" : message));
   }

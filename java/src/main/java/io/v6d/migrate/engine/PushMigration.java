@@ -251,7 +251,10 @@ final class PushMigration {
     }
     List<Item> mayReuse = p.items.stream().filter(i -> !i.onTarget && !i.request.copy()).toList();
     if (!mayReuse.isEmpty()) {
-      ObjectNode asked = FrameCodec.mapper().createObjectNode();
+      // the agent claims the copies it does not find (see CopyClaims), waiting for other processes'
+      // for at most half of this call's timeout, so that its answer comes before the timeout
+      ObjectNode asked = FrameCodec.mapper().createObjectNode().put("claim", true)
+          .put("wait_ms", request.timeoutMillis() / 2);
       ArrayNode list = asked.putArray("items");
       mayReuse.forEach(i -> list.addObject().put("tag", i.tag));
       JsonNode copies = p.primary.call("copies", asked).path("copies");
