@@ -90,7 +90,8 @@ def migrate(
             ``--tls-ca`` (mutual TLS).
         copy: make a fresh copy even when an earlier migration of the object to this target
             instance left one there. By default that copy is returned again (as vineyard's own
-            ``client.migrate`` does), from any process; concurrent calls in one process copy once.
+            ``client.migrate`` does), found through a record on the target's host by any process;
+            concurrent calls, in one process or several, copy once (see the README).
 
     Returns:
         The ``ObjectID`` of the object on the target (or a ``MigrationResult``).
