@@ -17,6 +17,7 @@ import pytest
 import vineyard
 
 import vineyard_migrate
+from test_crash_safety import _outcome as paused_outcome, _wait_paused
 from test_many import agents  # noqa: F401 (a fixture: the agents of solo and tiny)
 from vineyard_servers import snapshot
 
@@ -47,19 +48,8 @@ def _start_paused(obj, target, source, release=None, **kwargs):
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_paused(process):
-    for line in process.stdout:
-        if line.startswith("PAUSED"):
-            return
-    process.wait()
-    raise AssertionError("the migration ended before pausing:\n%s" % process.stderr.read()[-3000:])
-
-
 def _outcome(process):
-    out, err = process.communicate(timeout=300)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    assert lines, "no outcome:\n%s\n%s" % (out, err[-3000:])
-    result = json.loads(lines[-1])
+    result = paused_outcome(process)
     assert "error" not in result, result
     return vineyard.ObjectID(result["object_id"])
 
@@ -119,7 +109,7 @@ def test_a_process_waits_for_the_copy_another_is_making(a, solo, agents, tmp_pat
     target, kwargs = (solo.ipc_socket, {}) if how == "local" else (agents.solo.endpoint, {"token_file": agents.token})
     first = _start_paused(oid, target, a.ipc_socket, release=str(release), **kwargs)
     try:
-        _wait_paused(first)  # its blobs are allocated on solo, nothing is committed
+        _wait_paused(first, total=8 << 20)  # its blobs are allocated on solo, nothing is committed
         second = _start_paused(oid, target, a.ipc_socket, release=str(release), **kwargs)
         time.sleep(3)  # the second process started its JVM and is waiting for the claim
         assert second.poll() is None
@@ -137,7 +127,7 @@ def test_a_claim_holder_killed_midway_lets_the_waiting_process_copy(a, solo, tmp
     before = snapshot(solo)
     holder = _start_paused(oid, solo.ipc_socket, a.ipc_socket)  # paused until killed
     try:
-        _wait_paused(holder)
+        _wait_paused(holder, total=8 << 20)
         released = tmp_path / "released"
         released.touch()
         waiter = _start_paused(oid, solo.ipc_socket, a.ipc_socket, release=str(released))
