@@ -22,6 +22,8 @@ import java.util.Optional;
  */
 record JournalFile(String host, long pid, long instanceId, String store, List<JournalEntry> entries) {
   private static final int VERSION = 1;
+  /** Far above what a migration writes (about 20 bytes per blob or object). */
+  private static final long MAX_BYTES = 256L << 20;
 
   /** The header line of a new owner's journal. */
   static byte[] header(long instanceId, String socket) {
@@ -55,6 +57,10 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
    * a kill, or otherwise unreadable, ends the journal.
    */
   static Optional<JournalFile> read(Path file, String owner) throws IOException {
+    if (Files.size(file) > MAX_BYTES) {
+      throw new io.v6d.migrate.MigrateException(io.v6d.migrate.ErrorCode.IO_ERROR, "the migration journal " + file
+          + " has " + Files.size(file) + " bytes, more than any migration writes (" + MAX_BYTES + "): left alone");
+    }
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     JsonNode header = lines.isEmpty() ? null : parse(lines.get(0));
     if (header == null || header.path("journal").asInt(0) != VERSION) {
