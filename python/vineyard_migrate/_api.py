@@ -132,11 +132,13 @@ def migrate(
     try:
         with _errors.mapped_errors():
             call = engine.startMigrate(ref, target_endpoint, options, gauge)
-            outcome = result_of(_calls.result_of(call, None if bar is None else bar.poll))
+            result = _calls.result_of(call, None if bar is None else bar.poll)
+            # the bare id is one crossing into Java; the details are ten
+            outcome = result_of(result) if details else _objects.object_id(result.targetIdString())
     finally:
         if bar is not None:
             bar.close()
-    return outcome if details else outcome.object_id
+    return outcome
 
 
 def result_of(result):

@@ -165,8 +165,7 @@ public final class TargetBuild implements AutoCloseable {
   public long add(ObjectNode tree, Map<Long, Long> newBlobIds, Predicate<JsonNode> memberOnTarget,
       boolean persist, String name, boolean overwriteName) {
     long started = System.nanoTime();
-    List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
-    target.seal(unsealed, id -> blobs.put(id, true));
+    List<Long> unsealed = sealAndRelease();
     long sealed = System.nanoTime();
     MetaRewriter rewriter = new MetaRewriter(newBlobIds, target.instanceId(), memberOnTarget, this::createMembers);
     ObjectNode root = rewriter.rewriteRoot(tree);
@@ -175,6 +174,7 @@ public final class TargetBuild implements AutoCloseable {
       rootTag = null;
     }
     long id = createObject(root).id();
+    target.completeDeferred(); // a seal that failed fails the migration (the object is recorded: rolled back)
     if (name != null) {
       journal.recordName(id, name);
     } else {
@@ -192,6 +192,17 @@ public final class TargetBuild implements AutoCloseable {
       names.add(name);
     }
     return id;
+  }
+
+  /**
+   * Seals the blobs not sealed yet and drops the references sealing gives this connection (a pooled
+   * connection must not pin them; a sealed blob stays until deleted): deferred, so that their
+   * replies come with the next request's, the metadata that refers to them. Returns those blobs.
+   */
+  private List<Long> sealAndRelease() {
+    List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
+    target.sealAndReleaseDeferred(unsealed, id -> blobs.put(id, true));
+    return unsealed;
   }
 
   /** Creates members (one level of trees being rebuilt) in slices of {@link #CREATE_BATCH}, each journaled. */
@@ -223,8 +234,7 @@ public final class TargetBuild implements AutoCloseable {
    */
   public List<Long> addMany(List<Root> roots, String tagField, Predicate<JsonNode> memberOnTarget) {
     long started = System.nanoTime();
-    List<Long> unsealed = blobs.entrySet().stream().filter(b -> !b.getValue()).map(Map.Entry::getKey).toList();
-    target.seal(unsealed, id -> blobs.put(id, true));
+    List<Long> unsealed = sealAndRelease();
     long sealed = System.nanoTime();
     Long[] ids = new Long[roots.size()];
     for (List<Integer> run : agreeingRuns(roots)) {
@@ -246,6 +256,7 @@ public final class TargetBuild implements AutoCloseable {
         ids[i] = ObjectIds.parse(links.path("m" + i).path("id").asText());
       }
     }
+    target.completeDeferred();
     long described = System.nanoTime();
     java.util.Set<Long> toPersist = new java.util.LinkedHashSet<>();
     for (int i = 0; i < roots.size(); i++) {
@@ -298,24 +309,12 @@ public final class TargetBuild implements AutoCloseable {
 
   /** The commit point: from here on what was added is the caller's. */
   public void commit() {
+    target.completeDeferred(); // every seal succeeded before the journal goes
     journal.clear();
     committed = true;
-    releaseSealed();
-  }
-
-  /**
-   * Drops the references sealing gave this connection to the new blobs, so that a connection kept
-   * open (pooled) does not hold their memory once the object is deleted.
-   */
-  private void releaseSealed() {
-    List<Long> sealed = blobs.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey)
-        .filter(id -> !ObjectIds.isEmptyBlob(id)).toList();
-    try {
-      target.release(sealed);
-      released = true;
-    } catch (MigrateException e) {
-      LOG.debug("could not release the new blobs on {} ({}); its connection is closed instead", target.ipcSocket(),
-          e.getMessage());
+    released = !target.mayPin(); // the releases sent with the seals (see sealAndRelease) all succeeded
+    if (!released) {
+      LOG.debug("could not release the new blobs on {}; its connection is closed instead", target.ipcSocket());
     }
   }
 
@@ -348,6 +347,7 @@ public final class TargetBuild implements AutoCloseable {
       return;
     }
     List<String> failures = new ArrayList<>();
+    attempt("seal", target::completeDeferred); // which blobs were sealed: known from here (a failure was thrown)
     for (String name : names) {
       failures.addAll(attempt("name '" + name + "'", () -> target.dropName(name)));
     }

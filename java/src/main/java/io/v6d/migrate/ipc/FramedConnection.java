@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channel;
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
 
 /**
  * A blocking connection to vineyardd speaking its framed JSON protocol, over the IPC socket
@@ -27,6 +29,13 @@ public abstract class FramedConnection implements AutoCloseable {
       ByteBuffer.allocateDirect(FrameCodec.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
   /** The type of the request last sent, for messages. */
   private String request = "connect";
+  /** Requests sent whose replies are read later, in order, before any other reply. */
+  private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
+  /** The first failed reply of a deferred request without a failure handler, until taken. */
+  private MigrateException deferredFailure;
+
+  private record Deferred(String requestType, String replyType, Consumer<JsonNode> onReply,
+      Consumer<MigrateException> onFailure) {}
 
   protected FramedConnection(String peer, Channel channel, long timeoutMillis) {
     this.peer = peer;
@@ -74,6 +83,7 @@ public abstract class FramedConnection implements AutoCloseable {
    */
   public JsonNode callWaiting(JsonNode request, String expectedReplyType, Runnable stillThere) {
     send(request);
+    drainDeferred();
     header.clear();
     while (header.position() == 0) {
       try {
@@ -108,6 +118,53 @@ public abstract class FramedConnection implements AutoCloseable {
     return reply;
   }
 
+  /**
+   * Sends a request whose reply nobody waits for now: vineyardd answers one connection's requests in
+   * order, so the reply is read before the next one ({@link #receive}, {@link #drainDeferred}) and
+   * its round trip overlaps the next request's. {@code onReply} gets a reply that succeeded; a failed
+   * one goes to {@code onFailure}, or, when that is null, is kept for {@link #takeDeferredFailure}.
+   */
+  public void sendDeferred(JsonNode request, String replyType, Consumer<JsonNode> onReply,
+      Consumer<MigrateException> onFailure) {
+    send(request);
+    deferred.add(new Deferred(this.request, replyType, onReply, onFailure));
+  }
+
+  /** Reads the replies of every deferred request now (a lost connection still throws). */
+  public void drainDeferred() {
+    while (!deferred.isEmpty()) {
+      Deferred next = deferred.peek();
+      header.clear();
+      JsonNode reply = receiveRest();
+      deferred.poll();
+      try {
+        next.onReply().accept(checked(reply, next.replyType(), next.requestType()));
+      } catch (MigrateException e) {
+        if (next.onFailure() != null) {
+          next.onFailure().accept(e);
+        } else if (deferredFailure == null) {
+          deferredFailure = e;
+        }
+      }
+    }
+  }
+
+  /** {@link #drainDeferred}, then throws the first failure kept ({@link #takeDeferredFailure}) if any. */
+  public void completeDeferred() {
+    drainDeferred();
+    MigrateException failure = takeDeferredFailure();
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** The first failure of a deferred request read since the last call (see {@link #sendDeferred}), or null. */
+  public MigrateException takeDeferredFailure() {
+    MigrateException failure = deferredFailure;
+    deferredFailure = null;
+    return failure;
+  }
+
   public void send(JsonNode request) {
     this.request = request.path("type").asText("request");
     RequestLog.sent(this.request);
@@ -123,7 +180,9 @@ public abstract class FramedConnection implements AutoCloseable {
     }
   }
 
+  /** The next reply, after those of the requests deferred before it. */
   public JsonNode receive() {
+    drainDeferred();
     header.clear();
     return receiveRest();
   }

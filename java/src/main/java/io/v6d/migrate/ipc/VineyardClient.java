@@ -5,10 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
-import io.v6d.migrate.bounds.Ranges;
 import io.v6d.migrate.meta.ObjectIds;
-import io.v6d.migrate.shm.LibC;
-import io.v6d.migrate.shm.StoreMapping;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -24,12 +21,12 @@ import java.util.Map;
  * <p>Each method is one request of vineyard's IPC protocol ({@code src/common/util/protocols.cc});
  * errors come back as {@link MigrateException} with vineyard's status code. Store files are mapped
  * the first time vineyardd passes their descriptor and stay mapped until {@link #close()}, which
- * also ends the connection (vineyardd then drops this client's references to blobs).
+ * also ends the connection (vineyardd then drops this client's references to blobs). Requests
+ * whose reply nobody waits for (seals before the metadata, releases) are deferred: their replies
+ * are read before the next one ({@link FramedConnection#sendDeferred}).
  */
 public final class VineyardClient implements AutoCloseable {
-  private static final String PROTOCOL_VERSION = "0.24.2";
-  /** Requests in flight at once when pipelining: small enough that replies never fill the socket. */
-  private static final int PIPELINE_WINDOW = 128;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VineyardClient.class);
 
   private final FramedConnection connection;
   /** Opens another connection of the same kind to the same vineyardd (liveness checks). */
@@ -38,10 +35,11 @@ public final class VineyardClient implements AutoCloseable {
   private final String ipcSocket;
   private final String rpcEndpoint;
   private final boolean compression;
-  /** Mappings by the store fd number as vineyardd names it (not our local fd). */
-  private final Map<Integer, StoreMapping> mappings = new HashMap<>();
+  private final StoreMappings stores;
+  /** A deferred release failed: this connection may hold a blob reference, so it must not be kept. */
+  private boolean mayPin;
 
-  private VineyardClient(FramedConnection connection, java.util.function.Supplier<FramedConnection> reconnect,
+  VineyardClient(FramedConnection connection, java.util.function.Supplier<FramedConnection> reconnect,
       JsonNode registered) {
     this.connection = connection;
     this.reconnect = reconnect;
@@ -49,6 +47,7 @@ public final class VineyardClient implements AutoCloseable {
     this.ipcSocket = registered.path("ipc_socket").asText("");
     this.compression = registered.path("support_rpc_compression").asBoolean(false);
     this.rpcEndpoint = registered.path("rpc_endpoint").asText("");
+    this.stores = new StoreMappings(ipcSocket);
   }
 
   /** Connects to the vineyardd listening on {@code socketPath} and registers as a client. */
@@ -58,41 +57,17 @@ public final class VineyardClient implements AutoCloseable {
 
   /** The same; vineyardd may be silent for at most {@code timeoutMillis} at a time ({@link Timeouts}). */
   public static VineyardClient connect(String socketPath, long timeoutMillis) {
-    return register(() -> UnixConnection.open(socketPath, timeoutMillis));
+    return Registration.register(() -> UnixConnection.open(socketPath, timeoutMillis));
   }
 
   /** Connects to vineyardd's RPC port ({@code host:port}); metadata only, and remote blobs. */
   public static VineyardClient connectRpc(String endpoint, long timeoutMillis) {
-    return register(() -> TcpConnection.open(endpoint, timeoutMillis));
+    return Registration.register(() -> TcpConnection.open(endpoint, timeoutMillis));
   }
 
   /** Registrations with any vineyardd since this process started (to see pooled connections reused). */
   public static long registrations() {
-    return REGISTRATIONS.get();
-  }
-
-  private static final java.util.concurrent.atomic.AtomicLong REGISTRATIONS = new java.util.concurrent.atomic.AtomicLong();
-
-  private static VineyardClient register(java.util.function.Supplier<FramedConnection> open) {
-    FramedConnection connection = open.get();
-    REGISTRATIONS.incrementAndGet();
-    String socketPath = connection.peer();
-    try {
-      ObjectNode request = FrameCodec.newMessage("register_request")
-          .put("version", PROTOCOL_VERSION)
-          .put("store_type", "Normal")
-          .put("session_id", 0)
-          .put("username", "")
-          .put("password", "");
-      JsonNode reply = connection.call(request, "register_reply");
-      if (!reply.path("store_match").asBoolean(true)) {
-        throw new MigrateException(ErrorCode.INVALID, "vineyardd at " + socketPath + " uses another store type");
-      }
-      return new VineyardClient(connection, open, reply);
-    } catch (RuntimeException e) {
-      connection.close();
-      throw e;
-    }
+    return Registration.count();
   }
 
   public long instanceId() {
@@ -122,12 +97,36 @@ public final class VineyardClient implements AutoCloseable {
    * of stream); {@code null} when its kind of connection cannot tell.
    */
   public Boolean looksOpen() {
-    return connection.looksOpen();
+    try {
+      connection.completeDeferred(); // replies of deferred releases, long arrived: read before the peek
+    } catch (MigrateException e) {
+      LOG.debug("connection to {} not reused: {}", ipcSocket, e.getMessage());
+      return false;
+    }
+    return mayPin ? Boolean.FALSE : connection.looksOpen();
+  }
+
+  /** Reads deferred replies, throwing the first that failed (a seal): no success reported over it. */
+  public void completeDeferred() {
+    connection.completeDeferred();
+  }
+
+  /**
+   * Whether this connection may still hold a blob reference it was asked to drop (a deferred
+   * release failed); it must then be closed, not pooled. Reads deferred replies first.
+   */
+  public boolean mayPin() {
+    try {
+      connection.drainDeferred();
+    } catch (MigrateException e) {
+      return true;
+    }
+    return mayPin;
   }
 
   /** Another client of the same vineyardd, over the same kind of connection, with the same timeout. */
   public VineyardClient reconnect() {
-    return register(reconnect);
+    return Registration.register(reconnect);
   }
 
   /** Throws unless vineyardd answers a request on a new connection within the timeout (see StreamRequests). */
@@ -219,7 +218,7 @@ public final class VineyardClient implements AutoCloseable {
 
   /** Persists many objects, their requests pipelined (vineyardd's persist takes one id a request). */
   public void persist(List<Long> ids) {
-    pipelined(ids.size(), i -> JsonIds.put(FrameCodec.newMessage("persist_request"), "id", ids.get(i)),
+    Pipeline.run(connection, ids.size(), i -> JsonIds.put(FrameCodec.newMessage("persist_request"), "id", ids.get(i)),
         (reply, i) -> { }, "persist_request", "persist_reply");
   }
 
@@ -244,9 +243,9 @@ public final class VineyardClient implements AutoCloseable {
     JsonIds.array(request, "ids", ids);
     JsonNode reply = connection.call(request, "get_buffers_reply");
     JsonNode payloads = reply.path("payloads");
-    receiveStores(reply.path("fds"), payloads);
+    stores.receive(connection, reply.path("fds"), payloads);
     for (JsonNode payload : payloads) {
-      Blob blob = toBlob(payload);
+      Blob blob = stores.blob(payload);
       blobs.put(blob.id(), blob);
     }
     for (long id : ids) {
@@ -261,24 +260,58 @@ public final class VineyardClient implements AutoCloseable {
   /** Allocates an unsealed blob of {@code size} bytes, mapped writable. */
   public Blob createBuffer(long size) {
     ObjectNode request = FrameCodec.newMessage("create_buffer_request").put("size", size);
-    return toCreatedBlob(connection.call(request, "create_buffer_reply"), size);
+    return stores.created(connection, connection.call(request, "create_buffer_reply"), size);
   }
 
   /**
-   * Allocates many blobs, their requests pipelined ({@link #PIPELINE_WINDOW} in flight) rather than
+   * Allocates many blobs, their requests pipelined ({@link Pipeline#WINDOW} in flight) rather than
    * one round trip each. Each blob is handed to {@code created} as soon as it exists, so a caller
    * can free them if a later one fails; the first failure is thrown once the window drains.
    */
   public void createBuffers(List<Long> sizes, java.util.function.Consumer<Blob> created) {
-    pipelined(sizes.size(),
+    Pipeline.run(connection, sizes.size(),
         i -> FrameCodec.newMessage("create_buffer_request").put("size", sizes.get(i)),
-        (reply, i) -> created.accept(toCreatedBlob(reply, sizes.get(i))), "create_buffer_request", "create_buffer_reply");
+        (reply, i) -> created.accept(stores.created(connection, reply, sizes.get(i))), "create_buffer_request",
+        "create_buffer_reply");
   }
 
   /** Seals many blobs, pipelined; {@code sealed} hears of each as it is sealed. */
   public void seal(List<Long> blobIds, java.util.function.LongConsumer sealed) {
-    pipelined(blobIds.size(), i -> JsonIds.put(FrameCodec.newMessage("seal_request"), "object_id", blobIds.get(i)),
+    Pipeline.run(connection, blobIds.size(),
+        i -> JsonIds.put(FrameCodec.newMessage("seal_request"), "object_id", blobIds.get(i)),
         (reply, i) -> sealed.accept(blobIds.get(i)), "seal_request", "seal_reply");
+  }
+
+  /**
+   * Seals blobs and drops the references sealing gives this connection, deferred: the replies are
+   * read with the next request's (the metadata that refers to the blobs), so this costs no round
+   * trip. {@code sealed} hears of each blob sealed; a failed seal is thrown by
+   * {@link #completeDeferred}. A sealed blob stays until deleted, referenced or not.
+   */
+  public void sealAndReleaseDeferred(List<Long> blobIds, java.util.function.LongConsumer sealed) {
+    for (long id : blobIds) {
+      connection.sendDeferred(JsonIds.put(FrameCodec.newMessage("seal_request"), "object_id", id), "seal_reply",
+          reply -> sealed.accept(id), null);
+    }
+    releaseDeferred(blobIds.stream().filter(id -> !ObjectIds.isEmptyBlob(id)).toList());
+  }
+
+  /**
+   * Drops this connection's references to blobs, deferred: the replies are read before the next
+   * reply, or when the pool next looks at the connection. A blob gone already is fine; any other
+   * failure marks the connection as one that may pin memory ({@link #mayPin}), to be closed.
+   */
+  public void releaseDeferred(Collection<Long> blobIds) {
+    for (long id : blobIds) {
+      connection.sendDeferred(JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", id),
+          "release_reply", reply -> { }, failure -> {
+            if (failure.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+              LOG.debug("vineyardd at {} did not release blob {}: {}", ipcSocket, ObjectIds.format(id),
+                  failure.getMessage());
+              mayPin = true;
+            }
+          });
+    }
   }
 
   /** Creates many metadata objects in one request (vineyard's create_datas). */
@@ -292,44 +325,6 @@ public final class VineyardClient implements AutoCloseable {
           reply.path("instance_ids").path(i).longValue()));
     }
     return created;
-  }
-
-  /** Requests sent in windows and their replies read in order: latency paid once per window. */
-  private void pipelined(int count, java.util.function.IntFunction<ObjectNode> request,
-      java.util.function.ObjIntConsumer<JsonNode> onReply, String requestType, String replyType) {
-    MigrateException first = null;
-    for (int start = 0; start < count && first == null; start += PIPELINE_WINDOW) {
-      int end = Math.min(count, start + PIPELINE_WINDOW);
-      for (int i = start; i < end; i++) {
-        connection.send(request.apply(i));
-      }
-      for (int i = start; i < end; i++) {
-        try {
-          onReply.accept(connection.checked(connection.receive(), replyType, requestType), i);
-        } catch (MigrateException e) {
-          if (first == null) {
-            first = e;
-          }
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
-  }
-
-  private Blob toCreatedBlob(JsonNode reply, long size) {
-    JsonNode payload = reply.path("created");
-    int fd = reply.path("fd").asInt(-1);
-    if (fd != -1) {
-      receiveStores(FrameCodec.mapper().createArrayNode().add(fd), FrameCodec.mapper().createArrayNode().add(payload));
-    }
-    Blob blob = toBlob(payload);
-    if (blob.size() != size) {
-      throw new MigrateException(
-          ErrorCode.ASSERTION_FAILED, "asked for a blob of " + size + " bytes, vineyardd made " + blob.size());
-    }
-    return blob;
   }
 
   public void seal(long blobId) {
@@ -357,7 +352,8 @@ public final class VineyardClient implements AutoCloseable {
     List<Long> ids = List.copyOf(blobIds);
     MigrateException failure = null;
     try {
-      pipelined(ids.size(), i -> JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", ids.get(i)),
+      Pipeline.run(connection, ids.size(),
+          i -> JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", ids.get(i)),
           (reply, i) -> { }, "release_request", "release_reply");
     } catch (MigrateException e) {
       failure = e;
@@ -386,71 +382,15 @@ public final class VineyardClient implements AutoCloseable {
 
   /**
    * Every instance of the cluster by instance id: ipc_socket, rpc_endpoint, hostname, ... Cached
-   * for {@link #CLUSTER_META_TTL_NANOS} per instance: vineyardd answers it slowly (it asks its
-   * metadata backend), and membership changes far more rarely than objects move.
+   * for a while per instance ({@link ClusterMetaCache}).
    */
   public JsonNode clusterMeta() {
-    String key = connection.peer() + "#" + instanceId;
-    CachedMeta cached = CLUSTER_META.get(key);
-    long now = System.nanoTime();
-    if (cached != null && now - cached.at() < CLUSTER_META_TTL_NANOS) {
-      return cached.meta();
-    }
-    JsonNode meta = connection.call(FrameCodec.newMessage("cluster_meta"), "cluster_meta").path("meta");
-    CLUSTER_META.put(key, new CachedMeta(meta, now));
-    return meta;
-  }
-
-  private record CachedMeta(JsonNode meta, long at) {}
-
-  private static final long CLUSTER_META_TTL_NANOS = 2_000_000_000L;
-  private static final Map<String, CachedMeta> CLUSTER_META = new java.util.concurrent.ConcurrentHashMap<>();
-
-  /**
-   * Receives the descriptors vineyardd announced in a reply (in the order it lists them, one message
-   * each) and maps each store with the map size its payloads give.
-   */
-  private void receiveStores(JsonNode fds, JsonNode payloads) {
-    List<Integer> announced = new ArrayList<>();
-    fds.forEach(fd -> announced.add(fd.asInt()));
-    for (int storeFd : announced) {
-      long mapSize = -1;
-      for (JsonNode payload : payloads) {
-        if (payload.path("store_fd").asInt() == storeFd) {
-          mapSize = Math.max(mapSize, payload.path("map_size").longValue());
-        }
-      }
-      int localFd = connection.receiveFd();
-      if (mapSize <= 0) {
-        LibC.get().close(localFd); // announced but not sized by any payload: nothing to map
-        continue;
-      }
-      StoreMapping previous = mappings.put(storeFd, StoreMapping.map(localFd, mapSize));
-      if (previous != null) {
-        previous.close();
-      }
-    }
-  }
-
-  private Blob toBlob(JsonNode payload) {
-    long id = payload.path("object_id").longValue();
-    long size = Ranges.requireSize(payload.path("data_size").longValue(), ErrorCode.IO_ERROR,
-        () -> "vineyardd at " + ipcSocket + " says blob " + ObjectIds.format(id));
-    if (size == 0) {
-      return new Blob(id, 0, 0);
-    }
-    StoreMapping store = mappings.get(payload.path("store_fd").asInt());
-    if (store == null) {
-      throw new MigrateException(
-          ErrorCode.IO_ERROR, "vineyardd at " + ipcSocket + " named a store that was never passed to this client");
-    }
-    return new Blob(id, size, store.address(payload.path("data_offset").longValue(), size));
+    return ClusterMetaCache.get(connection, instanceId);
   }
 
   @Override
   public void close() {
     connection.close();
-    mappings.values().forEach(StoreMapping::close);
-    mappings.clear();
+    stores.close();
   }
 }

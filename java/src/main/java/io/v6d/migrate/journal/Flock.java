@@ -4,7 +4,8 @@ import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
 
 /**
- * flock(2) through libc. Java's own {@link java.nio.channels.FileLock} takes POSIX record locks,
+ * flock(2) through libc, and the open, write and close of the lock file (which holds the journal).
+ * Java's own {@link java.nio.channels.FileLock} takes POSIX record locks,
  * which the JVM drops when any other descriptor of the same file is closed in the process and
  * which do not conflict within one process; flock locks belong to the open file description, so a
  * reclaimer in the same JVM as a live migration still sees that migration's lock held. Public only
@@ -19,6 +20,7 @@ public interface Flock {
   int LOCK_EX = 2;
   int LOCK_NB = 4;
   int ENOENT = 2;
+  int EINTR = 4;
   int EWOULDBLOCK = 11;
 
   int open(String path, int flags, int mode);
@@ -26,6 +28,9 @@ public interface Flock {
   int flock(int fd, int operation);
 
   int close(int fd);
+
+  /** write(2): the count written, or -1 (see {@link #errno()}). */
+  long write(int fd, byte[] bytes, long count);
 
   /** Loaded once, on first use. */
   final class Holder {

@@ -1,48 +1,47 @@
 package io.v6d.migrate.journal;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * What one migration created on its target, recorded on the target itself before it is used, so
- * that whoever outlives the migration's process can undo it ({@link Reclaimer}).
+ * What one migration created on its target, recorded beside the target's socket before it is used,
+ * so that whoever outlives the migration's process can undo it ({@link Reclaimer}).
  *
- * <p>The owner holds a lock ({@link OwnerLock}) while it lives. Every allocation is recorded (one
- * journal entry per batch) before a byte is written into it; metadata objects and the name are
- * recorded as they are created. {@link #clear} deletes the journal once the migration committed or
- * was rolled back completely; {@link #close} then removes the lock. A journal closed without being
- * cleared keeps its lock file, unlocked: the next reclaim undoes what it lists.
+ * <p>The owner holds a lock ({@link OwnerLock}) while it lives, and its journal is the lock file
+ * itself ({@link JournalFile}): writing an entry is a write(2) to a file, not a request to
+ * vineyardd. Every allocation is recorded (one journal entry per batch) before a byte is written
+ * into it; metadata objects and the name are recorded as they are created. {@link #clear} removes
+ * the journal with its lock file once the migration committed or was rolled back completely. A
+ * journal closed without being cleared keeps its lock file, unlocked: the next reclaim undoes what
+ * it lists.
  *
  * <p>Not thread-safe: the target's connection is used by one thread at a time.
  */
 public final class Journal implements AutoCloseable {
   static final String HOST = hostName();
 
-  private final VineyardClient target;
   private final String owner;
   private final OwnerLock lock;
-  private final List<Long> entries = new ArrayList<>();
+  private int entries;
   private boolean cleared;
 
-  private Journal(VineyardClient target, String owner, OwnerLock lock) {
-    this.target = target;
+  private Journal(String owner, OwnerLock lock) {
     this.owner = owner;
     this.lock = lock;
   }
 
-  /** Starts the journal of a new migration into {@code target}: takes the owner's lock; writes nothing yet. */
+  /** Starts the journal of a new migration into {@code target}: takes the owner's lock; no entry yet. */
   public static Journal open(VineyardClient target) {
     byte[] random = new byte[16];
     ThreadLocalRandom.current().nextBytes(random);
     String owner = HexFormat.of().formatHex(random);
-    return new Journal(target, owner, OwnerLock.create(LockDirs.forSocket(target.ipcSocket()), owner));
+    return new Journal(owner, OwnerLock.create(LockDirs.forSocket(target.ipcSocket()), owner,
+        JournalFile.header(target.instanceId(), target.ipcSocket())));
   }
 
   public String owner() {
@@ -70,27 +69,26 @@ public final class Journal implements AutoCloseable {
   }
 
   private void record(List<Long> blobs, long bytes, List<Long> objects, String name, long root) {
-    ObjectNode content = JournalEntry.content(target.instanceId(), owner, lock.file().toString(), blobs, bytes,
-        objects, name, root);
-    entries.add(target.createData(content).id());
+    lock.append(JournalFile.entry(blobs, bytes, objects, name, root));
+    entries++;
   }
 
   /**
-   * Deletes the journal: what it lists is either committed or already undone. Throws when vineyardd
-   * refuses; the journal then stays, and a migration must not report success.
+   * Removes the journal, and the lock file with it: what it lists is either committed or already
+   * undone. Throws when the file cannot be removed; the journal then stays, and a migration must
+   * not report success.
    */
   public void clear() {
-    if (!entries.isEmpty()) {
-      target.delete(entries, true, false);
-      entries.clear();
+    if (!cleared) {
+      lock.removeFile();
+      cleared = true;
     }
-    cleared = true;
   }
 
-  /** Releases the lock; the lock file goes too once the journal was cleared, else stays for a reclaimer. */
+  /** Releases the lock; the lock file goes too unless it lists something not cleared (a reclaimer's). */
   @Override
   public void close() {
-    if (cleared || entries.isEmpty()) {
+    if (cleared || entries == 0) {
       lock.close();
     } else {
       lock.unlockKeepingFile();

@@ -1,7 +1,6 @@
 package io.v6d.migrate.journal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
@@ -10,35 +9,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One record of a migration's journal: an unpersisted metadata object of typename {@value #TYPENAME}
- * on the target, naming its owner and what the owner created there (blobs, metadata objects, a name).
- * Unpersisted, it lives exactly as long as the blobs it lists: vineyardd keeps it after its creator's
- * connection closes, and loses it, with every blob, when it restarts.
+ * One record of a migration's journal: what its owner created on the target (blobs, metadata
+ * objects, a name). Kept as a line of the owner's lock file ({@link JournalFile}, {@code id} 0); the
+ * versions before kept it as an unpersisted metadata object of typename {@value #TYPENAME} on the
+ * target ({@code id} its id), which {@link #list} still finds for a reclaim of their dead owners.
  */
 record JournalEntry(long id, String owner, String lock, String host, long pid, List<Long> blobs, long bytes,
     List<Long> objects, String name, long root) {
   static final String TYPENAME = "vineyard::migrate::Journal";
 
-  static ObjectNode content(long instanceId, String owner, String lock, List<Long> blobs, long bytes,
-      List<Long> objects, String name, long root) {
-    ObjectNode content = FrameCodec.mapper().createObjectNode()
-        .put("typename", TYPENAME)
-        .put("instance_id", instanceId)
-        .put("nbytes", 0)
-        .put("owner", owner)
-        .put("lock", lock)
-        .put("host", Journal.HOST)
-        .put("pid", ProcessHandle.current().pid())
-        .put("bytes", bytes);
-    blobs.forEach(id -> content.withArray("blobs").add(ObjectIds.format(id)));
-    objects.forEach(id -> content.withArray("objects").add(ObjectIds.format(id)));
-    if (name != null) {
-      content.put("migrate_name", name).put("migrate_root", ObjectIds.format(root));
-    }
-    return content;
-  }
-
-  /** Every journal entry on the target instance. */
+  /** Every journal entry an older version left on the target instance as a metadata object. */
   static List<JournalEntry> list(VineyardClient target) {
     List<JournalEntry> entries = new ArrayList<>();
     for (Map.Entry<Long, JsonNode> found : target.listData(TYPENAME, Integer.MAX_VALUE).entrySet()) {
@@ -47,13 +27,18 @@ record JournalEntry(long id, String owner, String lock, String host, long pid, L
           || tree.path("instance_id").asLong(-1) != target.instanceId()) {
         continue;
       }
-      entries.add(new JournalEntry(found.getKey(), tree.path("owner").asText(), tree.path("lock").asText(""),
-          tree.path("host").asText(""), tree.path("pid").asLong(-1), ids(tree.path("blobs")),
-          Math.max(0, tree.path("bytes").asLong(0)), ids(tree.path("objects")),
-          tree.path("migrate_name").isTextual() ? tree.path("migrate_name").asText() : null,
-          tree.path("migrate_root").isTextual() ? ObjectIds.parse(tree.path("migrate_root").asText()) : 0));
+      entries.add(of(found.getKey(), tree.path("owner").asText(), tree.path("lock").asText(""), tree, tree));
     }
     return entries;
+  }
+
+  /** An entry from its JSON {@code tree}; host and pid from {@code owner}'s fields. */
+  static JournalEntry of(long id, String owner, String lock, JsonNode ownerFields, JsonNode tree) {
+    return new JournalEntry(id, owner, lock, ownerFields.path("host").asText(""), ownerFields.path("pid").asLong(-1),
+        ids(tree.path("blobs")), Math.max(0, tree.path("bytes").asLong(0)), ids(tree.path("objects")),
+        tree.path("migrate_name").isTextual() ? tree.path("migrate_name").asText() : null,
+        tree.path("migrate_root").isTextual() && ObjectIds.looksLikeId(tree.path("migrate_root").asText())
+            ? ObjectIds.parse(tree.path("migrate_root").asText()) : 0);
   }
 
   /** Ids of a JSON array, or of a JSON array in a string (as vineyard's Python client writes lists). */

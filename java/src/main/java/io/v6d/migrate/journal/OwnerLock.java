@@ -10,7 +10,8 @@ import java.nio.file.StandardCopyOption;
 /**
  * The liveness of one journal's owner: an exclusive flock on {@code <owner>.lock} in the lock
  * directory, held as long as the owner's process lives (the kernel drops it when the process dies,
- * whatever its pid namespace). A reclaimer that can take the lock knows the owner is dead.
+ * whatever its pid namespace). A reclaimer that can take the lock knows the owner is dead. The file
+ * also holds the owner's journal ({@link Journal}): appended to, through the locked descriptor.
  */
 final class OwnerLock implements AutoCloseable {
   /** Lock files this process holds now: seeing only these, a reclaim would find no dead owner here. */
@@ -29,11 +30,17 @@ final class OwnerLock implements AutoCloseable {
     return dir.resolve(owner + ".lock");
   }
 
-  /**
-   * Creates and locks the lock file of a new owner. The file is locked under a temporary name and
-   * then renamed into place, so that a lock file is never seen unlocked while its owner lives.
-   */
+  /** Creates and locks the lock file of a new owner, empty. */
   static OwnerLock create(Path dir, String owner) {
+    return create(dir, owner, new byte[0]);
+  }
+
+  /**
+   * Creates and locks the lock file of a new owner, beginning with {@code header}. The file is
+   * locked and written under a temporary name and then renamed into place, so that a lock file is
+   * never seen unlocked while its owner lives, nor without its header.
+   */
+  static OwnerLock create(Path dir, String owner, byte[] header) {
     Flock libc = Flock.get();
     Path temporary = dir.resolve("." + owner + ".new");
     Path file = fileOf(dir, owner);
@@ -52,6 +59,7 @@ final class OwnerLock implements AutoCloseable {
         throw cannotLock(dir, "flock " + temporary + " failed, errno " + Flock.errno());
       }
       HELD.add(file);
+      writeFully(fd, header, temporary);
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
       return new OwnerLock(file, fd);
     } catch (IOException | RuntimeException e) {
@@ -92,8 +100,39 @@ final class OwnerLock implements AutoCloseable {
     }
   }
 
+  /** Whether this process holds the lock of {@code file} (so that it is no dead owner's). */
+  static boolean heldHere(Path file) {
+    return HELD.contains(file);
+  }
+
   Path file() {
     return file;
+  }
+
+  /**
+   * Appends {@code bytes} to the file. No fsync: what the journal lists lives in vineyardd's memory,
+   * which a crash of the host loses too; another process reads the bytes as soon as this returns.
+   */
+  void append(byte[] bytes) {
+    if (fd < 0) {
+      throw new MigrateException(ErrorCode.ASSERTION_FAILED, "the lock " + file + " is no longer held");
+    }
+    writeFully(fd, bytes, file);
+  }
+
+  private static void writeFully(int fd, byte[] bytes, Path file) {
+    byte[] rest = bytes;
+    while (rest.length > 0) {
+      long written = Flock.get().write(fd, rest, rest.length);
+      if (written < 0) {
+        int errno = Flock.errno();
+        if (errno == Flock.EINTR) {
+          continue;
+        }
+        throw new MigrateException(ErrorCode.IO_ERROR, "cannot write the migration journal " + file + ", errno " + errno);
+      }
+      rest = java.util.Arrays.copyOfRange(rest, (int) written, rest.length);
+    }
   }
 
   /**
@@ -109,6 +148,18 @@ final class OwnerLock implements AutoCloseable {
     Flock.get().close(fd);
     fd = -1;
     HELD.remove(file);
+  }
+
+  /**
+   * Removes the lock file, still holding the lock (which {@link #close} releases); throws when it
+   * cannot, leaving the file in place.
+   */
+  void removeFile() {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      throw new MigrateException(ErrorCode.IO_ERROR, "cannot remove the migration journal " + file + ": " + e);
+    }
   }
 
   /** Unlocks and leaves the file, for a journal that could not be cleared: a reclaimer finishes it. */

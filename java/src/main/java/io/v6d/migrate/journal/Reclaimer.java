@@ -20,10 +20,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Undoes what dead migrations left on a target: for each owner found in the target's journal whose
- * lock ({@link OwnerLock}) can be taken, deletes the blobs, metadata objects and name it lists,
- * then the journal and the lock file. Owners that live (lock held), and owners whose lock file this
- * process cannot see, are left alone, and so is everything no journal lists.
+ * Undoes what dead migrations left on a target: for each owner's lock file in the target's lock
+ * directory whose lock ({@link OwnerLock}) can be taken, deletes the blobs, metadata objects and
+ * name its journal lists ({@link JournalFile}), then the lock file. Owners that live (lock held) are
+ * left alone, and so is everything no journal lists. A lock file without a journal in it is an owner
+ * of an older version, whose journal is metadata on the target ({@link JournalEntry#list}): only
+ * then does a reclaim ask vineyardd for those. Owners whose lock files this process cannot see
+ * (another lock directory) are never touched.
  *
  * <p>vineyardd 0.24.2 lets any connection delete any blob by id, sealed or not, and its
  * {@code del_data} with {@code force} also deletes every object that refers to a deleted blob; the
@@ -56,42 +59,63 @@ public final class Reclaimer {
     LISTENERS.remove(listener);
   }
 
-  /** Reclaims what dead migrations left on {@code target}; one list request when there is none. */
+  /**
+   * Reclaims what dead migrations left on {@code target}; no request to vineyardd when there is
+   * none (the lock directory is read, not vineyardd).
+   */
   public static List<Reclaimed> reclaim(VineyardClient target) {
     Path dir = LockDirs.forSocket(target.ipcSocket());
-    Set<String> owners = new LinkedHashSet<>();
-    JournalEntry.list(target).forEach(e -> owners.add(e.owner()));
     List<Reclaimed> reclaimed = new ArrayList<>();
-    for (String owner : owners) {
-      if (isOwnerName(owner)) {
-        reclaimOwner(target, OwnerLock.fileOf(dir, owner), owner).ifPresent(reclaimed::add);
-      }
+    if (!Files.isDirectory(dir)) {
+      return reclaimed;
     }
-    sweepLockFiles(target, dir, owners).forEach(reclaimed::add);
+    List<JournalEntry> legacy = null;  // listed once, when an owner of an older version is found dead
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        if (name.startsWith(".") && name.endsWith(".new") && isOwnerName(name.substring(1, name.length() - 4))) {
+          OwnerLock lock = OwnerLock.takeIfDead(file);  // died before its lock was in place: recorded nothing
+          if (lock != null) {
+            lock.close();
+          }
+          continue;
+        }
+        String owner = name.endsWith(".lock") ? name.substring(0, name.length() - 5) : "";
+        if (!isOwnerName(owner) || OwnerLock.heldHere(file)) {
+          continue;
+        }
+        OwnerLock lock = OwnerLock.takeIfDead(file);
+        if (lock == null) {
+          continue;  // alive, or being reclaimed by another
+        }
+        try {
+          if (!Files.exists(file)) {  // another reclaimer finished this owner while we waited for its lock
+            lock.unlockKeepingFile();
+            continue;
+          }
+          Optional<JournalFile> journal = JournalFile.read(file, owner);
+          List<JournalEntry> entries;
+          if (journal.isPresent()) {
+            entries = journal.get().sameInstance(target.instanceId(), target.ipcSocket())
+                ? journal.get().entries() : List.of();  // a restarted vineyardd lost all it lists
+          } else {
+            legacy = legacy != null ? legacy : JournalEntry.list(target);
+            entries = legacy.stream().filter(e -> e.owner().equals(owner)).toList();
+          }
+          if (!entries.isEmpty()) {
+            reclaimed.add(undo(target, entries));
+          }
+          lock.close();  // the journal is undone: the lock file goes
+        } catch (IOException | RuntimeException e) {
+          lock.unlockKeepingFile();  // the next reclaim tries again
+          throw e instanceof RuntimeException r ? r
+              : new MigrateException(ErrorCode.IO_ERROR, "cannot read the migration journal " + file + ": " + e);
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("could not read {}: {}", dir, e.toString());
+    }
     return reclaimed;
-  }
-
-  private static Optional<Reclaimed> reclaimOwner(VineyardClient target, Path lockFile, String owner) {
-    OwnerLock lock = OwnerLock.takeIfDead(lockFile);
-    if (lock == null) {
-      if (!Files.exists(lockFile)
-          && JournalEntry.list(target).stream().anyMatch(e -> e.owner().equals(owner))) {  // not just finished
-        LOG.warn("the journal of migration {} on {} has no lock file {}: left alone (its owner locks elsewhere: "
-            + "give every process that migrates into this vineyardd the same {})", owner, target.ipcSocket(),
-            lockFile, LockDirs.ENV);
-      }
-      return Optional.empty();  // alive, or being reclaimed by another
-    }
-    try {
-      // read again under the lock: another reclaimer may have finished this owner meanwhile
-      List<JournalEntry> entries = JournalEntry.list(target).stream().filter(e -> e.owner().equals(owner)).toList();
-      Optional<Reclaimed> done = entries.isEmpty() ? Optional.empty() : Optional.of(undo(target, entries));
-      lock.close();  // the journal is gone: the lock file goes
-      return done;
-    } catch (RuntimeException e) {
-      lock.unlockKeepingFile();  // the next reclaim tries again
-      throw e;
-    }
   }
 
   private static Reclaimed undo(VineyardClient target, List<JournalEntry> entries) {
@@ -114,7 +138,10 @@ public final class Reclaimer {
     if (!blobs.isEmpty()) {
       target.delete(blobs, true, false);  // forced: frees sealed and unsealed blobs, and what refers to them
     }
-    target.delete(entries.stream().map(JournalEntry::id).toList(), true, false);
+    List<Long> legacyEntries = entries.stream().map(JournalEntry::id).filter(id -> id != 0).toList();
+    if (!legacyEntries.isEmpty()) {
+      target.delete(legacyEntries, true, false);
+    }
     JournalEntry first = entries.get(0);
     Reclaimed done = new Reclaimed(first.owner(), first.host(), first.pid(), List.copyOf(blobs), bytes,
         List.copyOf(objects), List.copyOf(names));
@@ -142,37 +169,6 @@ public final class Reclaimer {
       }
       throw e;
     }
-  }
-
-  /**
-   * Removes lock files of dead owners that had no journal entry when the journal was listed (killed
-   * before recording anything, or started after the listing), reclaiming what they recorded
-   * meanwhile, and leftovers of interrupted lock creations. A file goes only while we hold its lock.
-   */
-  private static List<Reclaimed> sweepLockFiles(VineyardClient target, Path dir, Set<String> listed) {
-    List<Reclaimed> reclaimed = new ArrayList<>();
-    if (!Files.isDirectory(dir)) {
-      return reclaimed;
-    }
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-      for (Path file : files) {
-        String name = file.getFileName().toString();
-        if (name.startsWith(".") && name.endsWith(".new") && isOwnerName(name.substring(1, name.length() - 4))) {
-          OwnerLock lock = OwnerLock.takeIfDead(file);  // died before its lock was in place: recorded nothing
-          if (lock != null) {
-            lock.close();
-          }
-        } else if (name.endsWith(".lock")) {
-          String owner = name.substring(0, name.length() - 5);
-          if (isOwnerName(owner) && !listed.contains(owner)) {
-            reclaimOwner(target, file, owner).ifPresent(reclaimed::add);
-          }
-        }
-      }
-    } catch (IOException e) {
-      LOG.debug("could not sweep {}: {}", dir, e.toString());
-    }
-    return reclaimed;
   }
 
   private static boolean isOwnerName(String owner) {

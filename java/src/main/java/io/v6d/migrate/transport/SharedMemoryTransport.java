@@ -69,11 +69,7 @@ public final class SharedMemoryTransport implements BlobTransport {
 
   @Override
   public void release(Collection<Long> sourceBlobIds) {
-    for (long id : sourceBlobIds) {
-      if (mapped.remove(id) != null) {
-        source.release(id);
-      }
-    }
+    source.releaseDeferred(sourceBlobIds.stream().filter(id -> mapped.remove(id) != null).toList());
   }
 
   @Override
@@ -94,7 +90,9 @@ public final class SharedMemoryTransport implements BlobTransport {
   @Override
   public void close() {
     try {
-      source.release(mapped.keySet()); // a pooled connection must not keep the source's blobs alive
+      // a pooled connection must not keep the source's blobs alive: released, the replies read when
+      // the pool next looks at the connection (one that failed has the pool close it)
+      source.releaseDeferred(List.copyOf(mapped.keySet()));
       mapped.clear();
       lease.keep();
     } catch (MigrateException e) {
