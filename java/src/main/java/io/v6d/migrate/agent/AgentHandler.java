@@ -15,6 +15,7 @@ import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.metrics.PullMetrics;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.tcp.ChunkWriter;
+import io.v6d.migrate.tcp.Pipelines;
 import io.v6d.migrate.tcp.ControlFrame;
 import io.v6d.migrate.tcp.FrameDecoder;
 import io.v6d.migrate.tcp.ReadRequest;
@@ -22,6 +23,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +48,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private VineyardClient vineyard;
   /** How DATA this agent sends on this connection is compressed, as the peer asked ("compression"). */
   private volatile io.v6d.migrate.compress.ChunkCompressor compressor;
+  /** Our DATA writes whose chunks a codec thread may still be compressing from the mappings. */
+  private final Set<ChunkWriter> compressing = ConcurrentHashMap.newKeySet();
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
@@ -292,7 +298,18 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
-    ctx.write(new ChunkWriter(List.of(chunk), pull::sent).compressing(compressor)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    ChunkWriter writer = new ChunkWriter(List.of(chunk), pull::sent);
+    if (compressor != null) {
+      writer.compressing(compressor, Pipelines.resumer(ctx.channel()));
+      compressing.add(writer);
+      writer.finished().thenRun(() -> compressing.remove(writer));
+    }
+    ctx.write(writer).addListener(written -> {
+      writer.finish();
+      if (!written.isSuccess()) {
+        ctx.fireExceptionCaught(written.cause());
+      }
+    });
   }
 
   @Override
@@ -363,13 +380,17 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     if (pullSession != null) {
       pullSession.abort("the peer's connection closed before its commit");
     }
-    scope.close();
-    if (vineyard != null) {
-      vineyard.close();
-    }
-    if (streamReader != null) {
-      streamReader.close();
-    }
+    // the mappings go only once no codec thread compresses from them
+    CompletableFuture.allOf(compressing.stream().map(ChunkWriter::finish).toArray(CompletableFuture[]::new))
+        .whenComplete((ok, e) -> {
+          scope.close();
+          if (vineyard != null) {
+            vineyard.close();
+          }
+          if (streamReader != null) {
+            streamReader.close();
+          }
+        });
   }
 
   private static List<Long> ids(JsonNode request) {

@@ -9,7 +9,8 @@ import java.util.Map;
  * blob -- with zstd over shuffled bytes and with zstd alone, in turn, when the peer decodes the
  * shuffle, else with zstd -- then sends the rest of that blob with the codec that shrank its samples
  * most, or raw when none shrank them below {@link #WORTH_IT} of their size, so random data pays for
- * a few sampled chunks only. Used on one event loop: not thread-safe.
+ * a few sampled chunks only. Called from the codec threads that prepare a connection's frames
+ * (one chunk at a time, but not always on the same thread): synchronized.
  */
 public final class ChunkCompressor {
   /**
@@ -50,7 +51,7 @@ public final class ChunkCompressor {
   }
 
   /** The codec for the next chunk of blob {@code blobId}. */
-  public Codec codecFor(long blobId) {
+  public synchronized Codec codecFor(long blobId) {
     return switch (compression) {
       case NONE -> Codec.NONE;
       case LZ4 -> Codec.LZ4;
@@ -70,7 +71,7 @@ public final class ChunkCompressor {
    * What compressing a chunk of {@code rawBytes} with {@code codec} gave: {@code wireBytes}, or
    * {@code rawBytes} when it did not shrink and went raw.
    */
-  public void sent(long blobId, Codec codec, int rawBytes, int wireBytes) {
+  public synchronized void sent(long blobId, Codec codec, int rawBytes, int wireBytes) {
     if (compression != Compression.AUTO || codec == Codec.NONE) {
       return;
     }

@@ -73,7 +73,11 @@ public enum Codec {
    * {@code address}; anything else (a corrupt chunk, a bomb) is an IO_ERROR.
    */
   public void decompress(ByteBuffer in, long address, int length) {
-    ByteBuffer target = NativeMemory.view(address, length);
+    decompress(in, NativeMemory.view(address, length), length);
+  }
+
+  /** The same into {@code target} (direct, from index 0, at least {@code length} bytes). */
+  public void decompress(ByteBuffer in, ByteBuffer target, int length) {
     ByteBuffer out = this == ZSTD_SHUFFLED ? Scratch.of(length) : target; // bounded: the checked declared size
     long produced;
     try {
@@ -103,7 +107,7 @@ public enum Codec {
   }
 
   /**
-   * A direct buffer of at least {@code length} bytes for this thread (an event loop's), kept for its
+   * A direct buffer of at least {@code length} bytes for this thread (a codec thread's), kept for its
    * next chunk; it grows to the largest chunk the thread handled, at most the chunk limit.
    */
   private static final class Scratch {

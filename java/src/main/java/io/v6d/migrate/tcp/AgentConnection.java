@@ -2,15 +2,9 @@ package io.v6d.migrate.tcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.ssl.SslHandler;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
@@ -19,16 +13,15 @@ import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.compress.ChunkCompressor;
 import io.v6d.migrate.compress.Compression;
-import io.v6d.migrate.tls.TlsContexts;
 import io.v6d.migrate.tls.TlsFiles;
-import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One authenticated connection to an agent: JSON requests answered in order, READ requests, DATA
@@ -44,15 +37,17 @@ public final class AgentConnection implements AutoCloseable {
   private final AgentEndpoint endpoint;
   private final Channel channel;
   private final FrameDecoder decoder;
-  private final Replies replies;
+  private final AgentReplies replies;
   private final long timeoutMillis;
   /** How our DATA writes are compressed, as negotiated (null: raw). */
   private ChunkCompressor compressor;
   private Compression compression = Compression.NONE;
-  private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
-  private static final java.util.concurrent.atomic.AtomicLong OPENED = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong sent = new AtomicLong();
+  /** Our DATA writes until their chunks are out and no codec thread compresses from their blobs. */
+  private final Set<ChunkWriter> writing = ConcurrentHashMap.newKeySet();
+  private static final AtomicLong OPENED = new AtomicLong();
 
-  private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, Replies replies,
+  private AgentConnection(AgentEndpoint endpoint, Channel channel, FrameDecoder decoder, AgentReplies replies,
       long timeoutMillis) {
     this.endpoint = endpoint;
     this.channel = channel;
@@ -96,42 +91,9 @@ public final class AgentConnection implements AutoCloseable {
 
   /** The same, over TLS when {@code tls} is enabled (the agent's certificate must name the endpoint's host). */
   public static AgentConnection open(AgentEndpoint endpoint, byte[] token, long timeoutMillis, TlsFiles tls) {
-    CompletableFuture<Void> handshake = new CompletableFuture<>();
-    FrameDecoder[] decoder = new FrameDecoder[1];
-    Replies replies = new Replies(endpoint);
-    Bootstrap bootstrap = new Bootstrap()
-        .group(EventLoops.client())
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Timeouts.asInt(timeoutMillis))
-        .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            SslHandler ssl = tls.enabled() ? TlsContexts.clientHandler(tls, ch.alloc(), endpoint.host(), endpoint.port()) : null;
-            decoder[0] = Pipelines.install(ch, new IdleTimeout(timeoutMillis, replies::quiet, replies::awaited), ssl);
-            ch.pipeline().addLast("handshake", new ClientHandshake(token, decoder[0], handshake, endpoint, tls.enabled()));
-            ch.pipeline().addLast("replies", replies);
-          }
-        });
-    ChannelFuture connect = bootstrap.connect(endpoint.host(), endpoint.port());
-    if (!connect.awaitUninterruptibly(timeoutMillis + 1000) || !connect.isSuccess()) {
-      connect.channel().close();
-      Throwable cause = connect.cause();
-      if (cause == null || cause instanceof io.netty.channel.ConnectTimeoutException) {
-        throw new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent at " + endpoint
-            + " did not accept the connection within " + Timeouts.describe(timeoutMillis) + " (the timeout)", cause);
-      }
-      throw new MigrateException(ErrorCode.CONNECTION_FAILED,
-          "cannot connect to the agent at " + endpoint + (cause == null ? ": timed out" : ": " + cause.getMessage()), cause);
-    }
-    try {
-      await(handshake, timeoutMillis, "authenticating with the agent at " + endpoint);
-    } catch (RuntimeException e) {
-      connect.channel().close().awaitUninterruptibly();
-      throw e;
-    }
+    AgentDialer.Dialed dialed = AgentDialer.dial(endpoint, token, timeoutMillis, tls);
     OPENED.incrementAndGet();
-    return new AgentConnection(endpoint, connect.channel(), decoder[0], replies, timeoutMillis);
+    return new AgentConnection(endpoint, dialed.channel(), dialed.decoder(), dialed.replies(), timeoutMillis);
   }
 
   /** Connections opened and authenticated by this process so far (a warm pooled call opens none). */
@@ -265,15 +227,27 @@ public final class AgentConnection implements AutoCloseable {
     channel.flush();
   }
 
-  /** Writes DATA; until it is out, the agent must keep taking it (or the connection times out). */
+  /**
+   * Writes DATA; until it is out, the agent must keep taking it (or the connection times out). The
+   * future completes once the chunks are out and no codec thread reads their blobs any more.
+   */
   public ChannelFuture write(ChunkWriter chunks) {
     replies.writing.incrementAndGet();
-    ChannelFuture written = channel.writeAndFlush(chunks.compressing(compressor));
-    written.addListener(f -> {
+    writing.add(chunks);
+    ChannelPromise done = channel.newPromise();
+    channel.writeAndFlush(chunks.compressing(compressor, Pipelines.resumer(channel))).addListener(written -> {
       replies.writing.decrementAndGet();
       sent.addAndGet(chunks.wireBytes());
+      chunks.finish().whenComplete((ok, e) -> {
+        writing.remove(chunks);
+        if (written.isSuccess()) {
+          done.trySuccess();
+        } else {
+          done.tryFailure(written.cause());
+        }
+      });
     });
-    return written;
+    return done;
   }
 
   /** Completes exceptionally when the connection fails or closes; never completes normally. */
@@ -286,10 +260,11 @@ public final class AgentConnection implements AutoCloseable {
     channel.close();
   }
 
-  /** Closes and waits until no more DATA can land through this connection. */
+  /** Closes and waits until no more DATA can land through this connection, nor be read for it. */
   @Override
   public void close() {
     channel.close().awaitUninterruptibly();
+    writing.forEach(chunks -> chunks.finish().join()); // a codec thread may be reading a blob still
   }
 
   public static <T> T await(CompletableFuture<T> future, long timeoutMillis, String what) {
@@ -307,101 +282,6 @@ public final class AgentConnection implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new MigrateException(ErrorCode.CONNECTION_ERROR, what + ": interrupted");
-    }
-  }
-
-  /** Matches replies to requests (in order) and turns connection failures into errors. */
-  private static final class Replies extends SimpleChannelInboundHandler<ControlFrame> {
-    private final AgentEndpoint endpoint;
-    private final Queue<CompletableFuture<JsonNode>> pending = new ArrayDeque<>();
-    private final CompletableFuture<Void> failure = new CompletableFuture<>();
-    /** DATA frames asked for and not yet landed; our DATA writes not yet out. */
-    final AtomicInteger dataExpected = new AtomicInteger();
-    final AtomicInteger writing = new AtomicInteger();
-    private volatile String lastOp = "";
-
-    Replies(AgentEndpoint endpoint) {
-      this.endpoint = endpoint;
-    }
-
-    /** A reply may take as long as a stream's producer: the connection is not idle meanwhile. */
-    volatile boolean streamWait;
-
-    /** Silence is fine: nothing is awaited, or only a reply that waits for a stream's producer. */
-    boolean quiet() {
-      boolean replyAwaited;
-      synchronized (this) {
-        replyAwaited = !pending.isEmpty();
-      }
-      return streamWait || !(replyAwaited || dataExpected.get() > 0 || writing.get() > 0);
-    }
-
-    /** What is awaited, for the message of a timeout. */
-    String awaited() {
-      String reply;
-      synchronized (this) {
-        reply = pending.isEmpty() ? null : "the reply to '" + lastOp + "'";
-      }
-      String what = reply != null ? reply
-          : dataExpected.get() > 0 ? "DATA for " + dataExpected.get() + " READ request(s)"
-          : "our DATA to be taken";
-      return what + " from the agent at " + endpoint;
-    }
-
-    synchronized CompletableFuture<JsonNode> expect(String op) {
-      CompletableFuture<JsonNode> reply = new CompletableFuture<>();
-      lastOp = op;
-      if (failure.isCompletedExceptionally()) {
-        failure.whenComplete((ok, cause) -> reply.completeExceptionally(cause));
-      } else {
-        pending.add(reply);
-      }
-      return reply;
-    }
-
-    @Override
-    protected void channelRead0(ChannelHandlerContext ctx, ControlFrame frame) {
-      CompletableFuture<JsonNode> reply;
-      synchronized (this) {
-        reply = pending.poll();
-      }
-      if (frame.type() == FrameType.REPLY && reply != null) {
-        reply.complete(frame.body());
-      } else if (frame.type() == FrameType.ERROR) {
-        MigrateException error = new MigrateException(ErrorCode.of(frame.body().path("code").asInt(255)),
-            frame.body().path("message").asText("the agent reported an error"));
-        if (reply != null) {
-          reply.completeExceptionally(error);
-        } else {
-          fail(error);
-          ctx.close();
-        }
-      } else {
-        fail(new MigrateException(ErrorCode.CONNECTION_ERROR, "unexpected " + frame.type() + " from the agent at " + endpoint));
-        ctx.close();
-      }
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      fail(cause instanceof MigrateException ? cause
-          : new MigrateException(ErrorCode.CONNECTION_ERROR, "connection to the agent at " + endpoint + " failed: " + cause, cause));
-      ctx.close();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      fail(new MigrateException(ErrorCode.CONNECTION_ERROR, "the agent at " + endpoint + " closed the connection"));
-    }
-
-    private void fail(Throwable cause) {
-      failure.completeExceptionally(cause);
-      List<CompletableFuture<JsonNode>> waiting;
-      synchronized (this) {
-        waiting = List.copyOf(pending);
-        pending.clear();
-      }
-      waiting.forEach(reply -> reply.completeExceptionally(cause));
     }
   }
 }

@@ -8,12 +8,16 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.stream.ChunkedInput;
 import io.v6d.migrate.compress.ChunkCompressor;
 import io.v6d.migrate.compress.Codec;
+import io.v6d.migrate.compress.CodecThreads;
 import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
+import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.LongConsumer;
 
 /**
@@ -21,20 +25,39 @@ import java.util.function.LongConsumer;
  * the blob's bytes (no copy; the kernel reads them from the mapping when the socket takes them).
  * Netty's ChunkedWriteHandler pulls frames only as fast as the socket drains, so the CRC of a chunk
  * is computed just before it is sent.
+ *
+ * <p>With a compressor, frames are prepared on {@link CodecThreads} instead (a chunk takes
+ * milliseconds to compress, which no event loop may spend), in order, at most {@link #LOOKAHEAD}
+ * ahead of the socket: {@link #readChunk} hands over the next prepared frame, or returns null and
+ * the handler's transfer is resumed when one is ready. A compressing thread reads the blob's
+ * mapping until {@link #finish} completes: the owner unmaps only after that.
  */
 public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   /** One chunk to send: {@code wireId} is the id the receiver knows the blob by. */
   public record Chunk(long wireId, long offset, int length, long address) {}
 
+  /** Frames prepared ahead of the socket by the compressing path: what bounds its memory. */
+  static final int LOOKAHEAD = 2;
+
+  /** A frame ready to go and the raw bytes it carries. */
+  private record Prepared(ByteBuf frame, int rawLength) {}
+
   private final Iterator<Chunk> chunks;
   private final long totalBytes;
   private final LongConsumer sent;
   private long progress;
-  private boolean ended;
   private Chunk pending;
   private ChunkCompressor compressor;
+  private Runnable resume;
+  private Executor executor;
   /** Frame bytes handed to the socket (headers included, compressed where compressed). */
-  private long wireBytes;
+  private volatile long wireBytes;
+  // the compressing path's state, guarded by this
+  private final ArrayDeque<Prepared> ready = new ArrayDeque<>();
+  private boolean preparing;
+  private boolean ended;
+  private Throwable failed;
+  private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
   /** {@code sent} is told the bytes of each chunk as it is handed to the socket. */
   public ChunkWriter(List<Chunk> chunks, LongConsumer sent) {
@@ -43,28 +66,52 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     this.sent = sent;
   }
 
-  /** Compress chunks as {@code compressor} decides (the connection's negotiated compression); null: never. */
-  public ChunkWriter compressing(ChunkCompressor compressor) {
+  /**
+   * Compress chunks as {@code compressor} decides (the connection's negotiated compression), on
+   * {@link CodecThreads}; {@code resume} restarts the paused transfer (the pipeline's
+   * ChunkedWriteHandler#resumeTransfer; callable from any thread). A null compressor: never.
+   */
+  public ChunkWriter compressing(ChunkCompressor compressor, Runnable resume) {
     this.compressor = compressor;
+    this.resume = resume;
+    this.executor = CodecThreads.executor();
     return this;
   }
 
   @Override
   public boolean isEndOfInput() {
-    return pending == null && !chunks.hasNext();
-  }
-
-  /** The next chunk, taken from the iterator once (a stalled chunk stays pending). */
-  private Chunk next() {
-    if (pending == null) {
-      pending = chunks.next();
+    if (compressor == null) {
+      return pending == null && !chunks.hasNext();
     }
-    return pending;
+    synchronized (this) {
+      return failed == null && ready.isEmpty() && !preparing && !chunks.hasNext();
+    }
   }
 
   @Override
   public void close() {
-    ended = true;
+    finish();
+  }
+
+  /**
+   * Ends this writer (nothing more is read) and releases what was prepared; completes once no
+   * compressing thread reads the blobs' mappings any more. Idempotent.
+   */
+  public CompletableFuture<Void> finish() {
+    synchronized (this) {
+      ended = true;
+      ready.forEach(p -> p.frame().release());
+      ready.clear();
+      if (!preparing) {
+        finished.complete(null);
+      }
+    }
+    return finished;
+  }
+
+  /** Completes once this writer has ended and no compressing thread reads the mappings any more. */
+  public CompletableFuture<Void> finished() {
+    return finished;
   }
 
   @Deprecated
@@ -75,25 +122,107 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   @Override
   public ByteBuf readChunk(ByteBufAllocator allocator) {
-    if (ended || isEndOfInput() || FaultInjection.installed().stallSending(next().length())) {
+    return compressor == null ? readRaw(allocator) : readPrepared(allocator);
+  }
+
+  private ByteBuf readRaw(ByteBufAllocator allocator) {
+    if (ended || isEndOfInput()) {
+      return null;
+    }
+    if (pending == null) {
+      pending = chunks.next(); // a stalled chunk stays pending
+    }
+    if (FaultInjection.installed().stallSending(pending.length())) {
       return null;
     }
     Chunk chunk = pending;
     pending = null;
-    NativeMemory.populate(chunk.address(), chunk.length(), false);
-    progress += chunk.length();
-    sent.accept(chunk.length());
-    Codec codec = compressor == null || chunk.length() == 0 ? Codec.NONE : compressor.codecFor(chunk.wireId());
+    return handedOver(rawFrame(allocator, chunk), chunk.length());
+  }
+
+  /** The next prepared frame in order, or null (the transfer resumes when it is ready). */
+  private ByteBuf readPrepared(ByteBufAllocator allocator) {
+    Prepared next;
+    synchronized (this) {
+      if (failed != null) {
+        Throwable cause = failed;
+        failed = null;
+        throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+      }
+      next = ended ? null : ready.peek();
+      if (next != null && !FaultInjection.installed().stallSending(next.rawLength())) {
+        ready.poll();
+      } else {
+        next = null;
+      }
+    }
+    prepareAhead(allocator);
+    return next == null ? null : handedOver(next.frame(), next.rawLength());
+  }
+
+  private ByteBuf handedOver(ByteBuf frame, int rawLength) {
+    progress += rawLength;
+    sent.accept(rawLength);
+    wireBytes += frame.readableBytes();
+    return frame;
+  }
+
+  /** Starts preparing the next chunk unless one is under way or enough are ready. */
+  private void prepareAhead(ByteBufAllocator allocator) {
+    Chunk chunk;
+    synchronized (this) {
+      if (ended || preparing || ready.size() >= LOOKAHEAD || !chunks.hasNext()) {
+        return;
+      }
+      chunk = chunks.next();
+      preparing = true;
+    }
+    executor.execute(() -> prepare(allocator, chunk));
+  }
+
+  /** On a codec thread: the chunk's frame, compressed when its codec shrinks it, else raw. */
+  private void prepare(ByteBufAllocator allocator, Chunk chunk) {
+    ByteBuf frame = null;
+    Throwable failure = null;
+    try {
+      frame = framed(allocator, chunk);
+    } catch (Throwable e) {
+      failure = e;
+    }
+    synchronized (this) {
+      preparing = false;
+      if (ended) {
+        if (frame != null) {
+          frame.release();
+        }
+        finished.complete(null);
+        return;
+      }
+      if (frame != null) {
+        ready.add(new Prepared(frame, chunk.length()));
+      } else {
+        failed = failure;
+      }
+    }
+    prepareAhead(allocator);
+    resume.run();
+  }
+
+  private ByteBuf framed(ByteBufAllocator allocator, Chunk chunk) {
+    Codec codec = chunk.length() == 0 ? Codec.NONE : compressor.codecFor(chunk.wireId());
     if (codec != Codec.NONE) {
       ByteBuf frame = compressed(allocator, chunk, codec);
       if (frame != null) {
-        wireBytes += frame.readableBytes();
         return frame;
       }
     }
-    if (compressor != null) {
-      compressor.sent(chunk.wireId(), codec, chunk.length(), chunk.length());
-    }
+    compressor.sent(chunk.wireId(), codec, chunk.length(), chunk.length());
+    return rawFrame(allocator, chunk);
+  }
+
+  /** Header and a view of the mapping: the kernel copies the bytes when the socket takes them. */
+  private static ByteBuf rawFrame(ByteBufAllocator allocator, Chunk chunk) {
+    NativeMemory.populate(chunk.address(), chunk.length(), false);
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
         .writeTo(header);
@@ -102,7 +231,6 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     if (chunk.length() > 0) {
       frame.addComponent(true, Unpooled.wrappedBuffer(NativeMemory.view(chunk.address(), chunk.length())));
     }
-    wireBytes += frame.readableBytes();
     return frame;
   }
 
@@ -113,20 +241,25 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   private ByteBuf compressed(ByteBufAllocator allocator, Chunk chunk, Codec codec) {
     int prefix = FrameHeader.BYTES + FrameDecoder.COMPRESSED_PREFIX;
     ByteBuf frame = allocator.directBuffer(prefix + codec.maxCompressedLength(chunk.length()));
-    int size = codec.compress(chunk.address(), chunk.length(), frame.nioBuffer(prefix, frame.capacity() - prefix));
-    if (size + FrameDecoder.COMPRESSED_PREFIX >= chunk.length()) {
+    try {
+      int size = codec.compress(chunk.address(), chunk.length(), frame.nioBuffer(prefix, frame.capacity() - prefix));
+      if (size + FrameDecoder.COMPRESSED_PREFIX >= chunk.length()) {
+        frame.release();
+        return null;
+      }
+      new FrameHeader(FrameType.DATA_COMPRESSED, FrameDecoder.COMPRESSED_PREFIX + size, chunk.wireId(), chunk.offset(),
+          Crc.of(chunk.address(), chunk.length())).writeTo(frame);
+      frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
+      frame.writerIndex(prefix + size);
+      compressor.sent(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
+      return frame;
+    } catch (RuntimeException e) {
       frame.release();
-      return null;
+      throw e;
     }
-    new FrameHeader(FrameType.DATA_COMPRESSED, FrameDecoder.COMPRESSED_PREFIX + size, chunk.wireId(), chunk.offset(),
-        Crc.of(chunk.address(), chunk.length())).writeTo(frame);
-    frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
-    frame.writerIndex(prefix + size);
-    compressor.sent(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
-    return frame;
   }
 
-  /** Frame bytes produced so far: what these chunks cost on the wire. */
+  /** Frame bytes handed to the socket so far: what these chunks cost on the wire. */
   public long wireBytes() {
     return wireBytes;
   }

@@ -8,12 +8,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.compress.Codec;
+import io.v6d.migrate.compress.CodecThreads;
 import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
 import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Frames in: control frames become {@link ControlFrame}s, READ frames {@link ReadRequest}s, and
@@ -30,7 +33,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   private static final int MAX_DATA_READ = 8 << 20;
   private static final int HANDSHAKE_CONTROL_BYTES = 4096;
 
-  private enum State { HEADER, CONTROL_BODY, DATA_BODY, COMPRESSED_BODY }
+  private enum State { HEADER, CONTROL_BODY, DATA_BODY, COMPRESSED_BODY, DECOMPRESSING }
 
   /** A compressed chunk's body starts with the codec (1 byte) and the uncompressed length (4 bytes). */
   public static final int COMPRESSED_PREFIX = 5;
@@ -47,6 +50,12 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   private int dataDone;
   private boolean authenticated;
   private DataSink sink;
+  /**
+   * Input not yet decoded: what arrives while a chunk decompresses off the loop waits here (reading
+   * pauses meanwhile), so frames are still handled in order -- a request after DATA sees it landed.
+   */
+  private final ArrayDeque<ByteBuf> input = new ArrayDeque<>();
+  private boolean removed;
 
   public FrameDecoder(FrameHeader.Limits limits) {
     this.limits = limits;
@@ -68,7 +77,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
       case DATA_BODY -> Math.min(current.length() - dataDone, MAX_DATA_READ);
       case CONTROL_BODY -> Math.min(controlBody.writableBytes(), MAX_CONTROL_READ);
       case COMPRESSED_BODY -> Math.min(compressedBody.writableBytes(), MAX_DATA_READ);
-      case HEADER -> header.writableBytes();
+      case HEADER, DECOMPRESSING -> header.writableBytes();
     };
   }
 
@@ -84,19 +93,39 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
     ByteBuf in = (ByteBuf) msg;
     received += in.readableBytes();
+    input.add(in);
+    decode(ctx);
+  }
+
+  /** Decodes the input in order until it is used up or a chunk is decompressing. */
+  private void decode(ChannelHandlerContext ctx) throws Exception {
     try {
-      while (in.isReadable() && ctx.channel().isActive()) {
-        switch (state) {
-          case HEADER -> readHeader(ctx, in);
-          case CONTROL_BODY -> readControlBody(ctx, in);
-          case DATA_BODY -> readData(ctx, in);
-          case COMPRESSED_BODY -> readCompressed(ctx, in);
-          default -> throw new IllegalStateException();
+      while (!input.isEmpty() && state != State.DECOMPRESSING) {
+        ByteBuf in = input.peek();
+        while (in.isReadable() && ctx.channel().isActive() && state != State.DECOMPRESSING) {
+          switch (state) {
+            case HEADER -> readHeader(ctx, in);
+            case CONTROL_BODY -> readControlBody(ctx, in);
+            case DATA_BODY -> readData(ctx, in);
+            case COMPRESSED_BODY -> readCompressed(ctx, in);
+            default -> throw new IllegalStateException();
+          }
+        }
+        if (!ctx.channel().isActive()) {
+          releaseInput();
+        } else if (!in.isReadable()) {
+          input.poll().release();
         }
       }
-    } finally {
-      in.release();
+    } catch (Exception | Error e) {
+      releaseInput();
+      throw e;
     }
+  }
+
+  private void releaseInput() {
+    input.forEach(ByteBuf::release);
+    input.clear();
   }
 
   private void readHeader(ChannelHandlerContext ctx, ByteBuf in) {
@@ -209,20 +238,61 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
     }
     ByteBuf body = compressedBody;
     compressedBody = null;
+    Codec codec;
+    int length;
     try {
       FaultInjection.installed().compressedArrived(body.nioBuffer(body.readerIndex() + COMPRESSED_PREFIX, body.readableBytes() - COMPRESSED_PREFIX));
-      Codec codec = Codec.of(body.readUnsignedByte());
-      long length = body.readUnsignedInt();
+      codec = Codec.of(body.readUnsignedByte());
+      long declared = body.readUnsignedInt();
       // the declared size is checked (limits, then the target blob's range) before anything expands
-      if (length > limits.maxChunkBytes()) {
-        throw new MigrateException(ErrorCode.IO_ERROR, "compressed DATA declaring " + length
+      if (declared > limits.maxChunkBytes()) {
+        throw new MigrateException(ErrorCode.IO_ERROR, "compressed DATA declaring " + declared
             + " bytes is over the limit of " + limits.maxChunkBytes());
       }
-      dataAddress = sink.destination(current.id(), current.offset(), (int) length);
-      codec.decompress(body.nioBuffer(), dataAddress, (int) length);
-      landed((int) length);
-    } finally {
+      length = (int) declared;
+      dataAddress = sink.destination(current.id(), current.offset(), length);
+    } catch (RuntimeException e) {
       body.release();
+      throw e;
+    }
+    ByteBuf out = ctx.alloc().directBuffer(length, length); // bounded: the checked declared size
+    state = State.DECOMPRESSING;
+    ctx.channel().config().setAutoRead(false);
+    CodecThreads.executor().execute(() -> {
+      Throwable failure = null;
+      try {
+        codec.decompress(body.nioBuffer(), out.nioBuffer(0, length), length);
+      } catch (Throwable e) {
+        failure = e;
+      }
+      Throwable failed = failure;
+      try {
+        ctx.executor().execute(() -> decompressed(ctx, body, out, length, failed));
+      } catch (RejectedExecutionException e) { // the loop is gone, and the connection with it
+        body.release();
+        out.release();
+      }
+    });
+  }
+
+  /** Back on the loop: the decompressed chunk lands (copied into the mapping), and decoding goes on. */
+  private void decompressed(ChannelHandlerContext ctx, ByteBuf body, ByteBuf out, int length, Throwable failure) {
+    body.release();
+    try {
+      if (removed || !ctx.channel().isActive()) {
+        return;
+      }
+      if (failure != null) {
+        throw failure;
+      }
+      out.getBytes(0, NativeMemory.view(dataAddress, length));
+      landed(length);
+      ctx.channel().config().setAutoRead(true);
+      decode(ctx);
+    } catch (Throwable e) {
+      ctx.fireExceptionCaught(e);
+    } finally {
+      out.release();
     }
   }
 
@@ -239,6 +309,8 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
+    removed = true;
+    releaseInput();
     if (controlBody != null) {
       controlBody.release();
       controlBody = null;

@@ -1,5 +1,7 @@
 package io.v6d.migrate.tcp;
 
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
@@ -20,7 +22,23 @@ public final class Pipelines {
    */
   static final int TLS_WRAP_BYTES = 256 << 10;
 
+  /** The largest socket read of ciphertext (Netty's default is 64 KiB). */
+  static final int TLS_READ_BYTES = 1 << 20;
+
   private Pipelines() {}
+
+  /**
+   * Restarts {@code channel}'s paused DATA transfer (a {@link ChunkWriter} whose next frame was not
+   * ready); callable from any thread, a no-op once the pipeline is gone.
+   */
+  public static Runnable resumer(Channel channel) {
+    return () -> {
+      ChunkedWriteHandler chunks = channel.pipeline().get(ChunkedWriteHandler.class);
+      if (chunks != null) {
+        chunks.resumeTransfer();
+      }
+    };
+  }
 
   /**
    * Installs the codec; returns the decoder, which the handshake and the data path drive. While
@@ -48,6 +66,7 @@ public final class Pipelines {
       channel.config().setRecvByteBufAllocator(new PlannedReadAllocator(decoder));
     } else {
       tls.setWrapDataSize(TLS_WRAP_BYTES);
+      channel.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, TLS_READ_BYTES / 4, TLS_READ_BYTES));
       pipeline.addLast("tls", tls);
     }
     pipeline.addLast("timeout", timeout);

@@ -8,7 +8,7 @@ import io.v6d.migrate.tls.TlsFiles;
 /**
  * Tuning of the TCP transport.
  *
- * @param maxConnections parallel connections for a large object (one per 64 MiB, up to this)
+ * @param maxConnections parallel connections for a large object (one per 16 MiB, up to this)
  * @param chunkBytes the size of DATA frames
  * @param tls TLS settings of our end of the agent link ({@link TlsFiles#NONE}: plaintext)
  * @param compression how DATA is compressed on each connection (negotiated when it opens)

@@ -126,13 +126,19 @@ public final class TcpPullTransport implements BlobTransport {
     List<AgentConnection> connectionsUsed = new ArrayList<>();
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>();
+      // the other connections map their blobs meanwhile: one round trip for all, not one each
+      List<CompletableFuture<JsonNode>> maps = new ArrayList<>();
       for (int i = 0; i < plan.size(); i++) {
         AgentConnection connection = use(i);
         connectionsUsed.add(connection);
         failures.add(connection.failure());
+        maps.add(i == 0 ? null : connection.send("map", idsRequest(blobsOf(plan.get(i))).put("leads", false)));
+      }
+      for (int i = 0; i < plan.size(); i++) {
+        AgentConnection connection = connectionsUsed.get(i);
         if (i > 0) {
-          List<Long> ids = plan.get(i).stream().map(ChunkPlan.Chunk::blobId).distinct().toList();
-          sizesIn(connection.call("map", idsRequest(ids).put("leads", false)), ids);
+          List<Long> ids = blobsOf(plan.get(i));
+          sizesIn(AgentConnection.await(maps.get(i), connection.timeoutMillis(), "'map' on the agent at " + endpoint), ids);
           mapped(connection, ids);
         }
         connection.sink(sink);
@@ -154,6 +160,10 @@ public final class TcpPullTransport implements BlobTransport {
       // DATA of a later pull on these connections must not land in this pull's blobs
       connectionsUsed.forEach(c -> c.sink(null));
     }
+  }
+
+  private static List<Long> blobsOf(List<ChunkPlan.Chunk> chunks) {
+    return chunks.stream().map(ChunkPlan.Chunk::blobId).distinct().toList();
   }
 
   @Override

@@ -42,8 +42,9 @@ class ChunkPlanTest {
   @Test
   void oneConnectionPerSixtyFourMebibytesUpToTheMaximum() {
     assertEquals(1, ChunkPlan.connectionsFor(0, 4));
-    assertEquals(1, ChunkPlan.connectionsFor(64L << 20, 4));
-    assertEquals(2, ChunkPlan.connectionsFor((64L << 20) + 1, 4));
+    assertEquals(1, ChunkPlan.connectionsFor(16L << 20, 4));
+    assertEquals(2, ChunkPlan.connectionsFor((16L << 20) + 1, 4));
+    assertEquals(4, ChunkPlan.connectionsFor(64L << 20, 4));
     assertEquals(4, ChunkPlan.connectionsFor(1L << 30, 4));
   }
 }
