@@ -844,3 +844,81 @@ def test_an_agent_certificate_not_allowed_for_clients_fails_the_pulls_without_a_
         _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
         assert [snapshot(c) for c in clients] == before
         assert all(not samples for samples in (_wire_bytes(url) for url in four.metrics))
+
+
+def _run_caller_until(four, gid, point):
+    """Starts the rebalance in a process of its own (pulled by the agents) that pauses at ``point``
+    (a test hook of the engine: it prints ``PAUSED point``), then kills it (-9) there."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.pauseAt=" + point}
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
+        {"gid": int(gid), "sockets": four.sockets, "token": four.token})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = caller.stdout.readline()
+        assert line.strip() == "PAUSED " + point, (line, caller.stderr.read() if caller.poll() is not None else "")
+    finally:
+        caller.kill()
+        caller.communicate()
+    assert caller.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("point", ["rebalance:copies-persisted", "rebalance:prepared"])
+def test_the_caller_killed_before_the_new_global_object_is_persisted_leaves_nothing(four, point):
+    """The caller dies (-9) after every agent persisted its copies, before the new global object is
+    persisted -- before its metadata is made, or once made and announced to the agents: each agent
+    finds no persisted object linking its copies and deletes them; the new object's unpersisted
+    metadata, journaled on the caller's instance, is reclaimed (here by ``gc``; else by the next
+    migration or the agent there). Every instance is as it was."""
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    before = [snapshot(c) for c in clients]
+    _run_caller_until(four, gid, point)
+    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    for socket in four.sockets:
+        vineyard_migrate.gc(socket)
+    assert [snapshot(c) for c in clients] == before
+    old = clients[0].get_meta(gid, sync_remote=True)
+    for k, frame in enumerate(frames):
+        pd.testing.assert_frame_equal(clients[0].get(old.get_member("partitions_-%d" % k).meta.id), frame)
+
+
+def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whole(four):
+    """The caller dies (-9) once the new global object is persisted, before any agent got its
+    commit: each agent sees its peer gone, finds the announced object persisted linking its copies,
+    and keeps them. The new object is complete and readable chunk by chunk from where the plan put
+    each chunk; nothing else is left anywhere (no journal, no stray copy)."""
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    by_instance = dict(zip(ids, clients))
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    before = [snapshot(c) for c in clients]
+    _run_caller_until(four, gid, "rebalance:persisted")
+    _wait_for("the target agents to settle", lambda: _open_pull_sessions(four) == [0] * 4)
+    for socket in four.sockets:
+        vineyard_migrate.gc(socket)  # nothing of a finished rebalance may be reclaimed
+    gained = [set(snapshot(c)["objects"]) - set(s["objects"]) for c, s in zip(clients, before)]
+    made = [o for o in gained[0] if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
+    assert len(made) == 1, gained[0]
+    new = clients[0].get_meta(vineyard.ObjectID(made[0]), sync_remote=True)
+    assert new.isglobal and new.typename == clients[0].get_meta(gid).typename
+    destination = {m["chunk"]: m["to"] for m in plan["moves"]}
+    old = clients[0].get_meta(gid, sync_remote=True)
+    expected = {made[0]}
+    for k, frame in enumerate(frames):
+        was = old.get_member("partitions_-%d" % k).meta
+        to = destination.get("o%016x" % int(was.id), was.instance_id)
+        now = by_instance[to].get_meta(new.get_member("partitions_-%d" % k).meta.id)
+        assert now.instance_id == to
+        pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
+        if to != was.instance_id:
+            expected |= set(_member_ids(now))
+    assert set().union(*gained) == expected
+    for client, snap in zip(clients, before):  # the copies' memory is still held: they are the new object's
+        incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
+        assert client.status.memory_usage - snap["memory_usage"] >= incoming

@@ -237,6 +237,8 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
         return null; // answered when every chunk is pulled (or the pull failed and was rolled back)
       }
       case "pull_persist" -> pullSession(request).persist();
+      // the global object that will link the copies: decides the session if the peer leaves uncommitted
+      case "pull_prepare" -> pullSession(request).prepare(PreparedGlobal.parse(request));
       case "pull_commit" -> {
         pullSession(request).commit();
         pullSession = null;
@@ -358,7 +360,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       server.sessions().remove(owned);
     }
     if (pullSession != null) {
-      pullSession.abort("the peer's connection closed before its commit");
+      pullSession.peerLeft();
     }
     scope.close();
     if (vineyard != null) {

@@ -44,8 +44,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * the cluster's metadata and published agents, never taken from the peer, and a peer can make the
  * agent delete only what its own session created.
  *
- * <p>Life: pull → (persist) → commit, or abort at any point; the peer's connection closing before
- * the commit aborts. One session per connection; {@link AgentHandler} drives it.
+ * <p>Life: pull → (persist) → (prepare) → commit, or abort at any point. The peer's connection
+ * closing before the commit aborts -- except once prepared: the peer announced the id of the
+ * global object that will link the copies and may have persisted it before it died, so the agent
+ * keeps the copies exactly when that object is persisted with them as members
+ * ({@link PreparedGlobal}), else rolls back. One session per connection; {@link AgentHandler}
+ * drives it.
  */
 final class PullSession {
   /** Chunks one order may name: an order is a rebalance's share for one target. */
@@ -135,7 +139,14 @@ final class PullSession {
     }
   }
 
-  private enum State { PULLING, PULLED, PERSISTED, DONE }
+  private enum State { PULLING, PULLED, PERSISTED, PREPARED, DONE }
+
+  /**
+   * How long a prepared session whose peer left waits for the announced global object to be seen
+   * persisted before rolling back: the peer's last persist request may still be on its way
+   * through its vineyardd and etcd when its connection closes.
+   */
+  static final long SETTLE_MILLIS = Long.getLong("io.v6d.migrate.pullSettleMillis", 10_000);
 
   private final String id = HexFormat.of().formatHex(Handshake.nonce());
   private final AgentServer server;
@@ -149,6 +160,8 @@ final class PullSession {
   private State state = State.PULLING; // guarded by this
   /** The peer left while the pull ran: the pulling thread rolls back when it ends. */
   private boolean abandoned; // guarded by this
+  /** The global object the peer announced (once prepared): it decides the session if the peer leaves. */
+  private long global; // guarded by this
 
   PullSession(AgentServer server) {
     this.server = server;
@@ -274,9 +287,19 @@ final class PullSession {
     state = State.PERSISTED;
   }
 
+  /**
+   * The peer announces the global object it is about to persist with the copies as members; from
+   * now on a peer that leaves without committing leaves the decision to {@link #peerLeft}.
+   */
+  synchronized void prepare(long globalId) {
+    require(State.PERSISTED, "prepare");
+    global = globalId;
+    state = State.PREPARED;
+  }
+
   /** From here on the copies are the peer's: the journal entries go, the connections close. */
   synchronized void commit() {
-    if (state != State.PULLED && state != State.PERSISTED) {
+    if (state != State.PULLED && state != State.PERSISTED && state != State.PREPARED) {
       require(State.PERSISTED, "commit");
     }
     for (Worker worker : workers) {
@@ -296,9 +319,64 @@ final class PullSession {
         abandoned = true;
         stop.set(true);
       }
-      case PULLED, PERSISTED -> rollBack(why);
+      case PULLED, PERSISTED, PREPARED -> rollBack(why);
       case DONE -> { }
     }
+  }
+
+  /**
+   * The peer's connection closed before its commit: like {@link #abort}, except for a prepared
+   * session, which (on a thread of the agent's, off the event loop) keeps its copies when the
+   * announced global object is persisted with them, waiting up to {@link #SETTLE_MILLIS} for it.
+   */
+  synchronized void peerLeft() {
+    if (state != State.PREPARED) {
+      abort("the peer's connection closed before its commit");
+      return;
+    }
+    try {
+      server.pulls().execute(this::settle);
+    } catch (java.util.concurrent.RejectedExecutionException e) { // the agent is stopping
+      abort("the peer left before its commit and the agent is stopping");
+    }
+  }
+
+  private void settle() {
+    List<Long> made = new ArrayList<>();
+    long globalId;
+    synchronized (this) {
+      if (state != State.PREPARED) {
+        return;
+      }
+      workers.forEach(w -> made.addAll(w.made));
+      globalId = global;
+    }
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
+    String why = "the peer left before its commit and " + ObjectIds.format(globalId)
+        + " is not persisted with this session's copies";
+    try (VineyardClient check = server.connectVineyard()) {
+      while (true) {
+        if (PreparedGlobal.persistedWith(check, globalId, made)) {
+          synchronized (this) {
+            if (state == State.PREPARED) {
+              org.slf4j.LoggerFactory.getLogger(PullSession.class).info("pull session {}: the peer left after "
+                  + "persisting {}, which links its copies: committed", id, ObjectIds.format(globalId));
+              commit();
+            }
+          }
+          return;
+        }
+        if (System.nanoTime() - deadline >= 0) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+    } catch (RuntimeException e) {
+      why = "the peer left before its commit and checking " + ObjectIds.format(globalId) + " failed: " + e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    abort(why);
   }
 
   /** Committed or rolled back: nothing of it is left to do. */

@@ -1,0 +1,57 @@
+package io.v6d.migrate.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.meta.ObjectIds;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a prepared pull session's agent decides alone when its peer (the rebalancing caller) left
+ * before the commit: keep its copies exactly when the global object the peer announced
+ * ({@code pull_prepare}) is persisted in the cluster and links every copy as a member. A peer
+ * naming some unrelated persisted object keeps nothing: membership is checked, not trusted.
+ */
+final class PreparedGlobal {
+  private PreparedGlobal() {}
+
+  /** True when {@code global} is a persisted object whose direct members include every one of {@code copies}. */
+  static boolean persistedWith(VineyardClient vineyard, long global, Collection<Long> copies) {
+    JsonNode tree;
+    try {
+      tree = vineyard.getData(global, true);  // synced from etcd: the caller's instance may be another
+    } catch (MigrateException e) {
+      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS) {
+        return false;
+      }
+      throw e;
+    }
+    if (tree.path("transient").asBoolean(true)) {
+      return false;  // unpersisted (visible here only when the caller used this very vineyardd)
+    }
+    Set<Long> members = new HashSet<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
+      JsonNode value = it.next().getValue();
+      if (MetaTree.isMember(value)) {
+        members.add(MetaTree.id(value));
+      }
+    }
+    return members.containsAll(copies);
+  }
+
+  /** The id a {@code pull_prepare} names: an object, not a blob. */
+  static long parse(JsonNode request) {
+    long id = ObjectIds.parse(request.path("global").asText(""));
+    if (ObjectIds.isBlob(id)) {
+      throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(id) + " is a blob: pull_prepare names the "
+          + "global object that will link the copies");
+    }
+    return id;
+  }
+}
