@@ -913,7 +913,8 @@ def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whol
     for k, frame in enumerate(frames):
         was = old.get_member("partitions_-%d" % k).meta
         to = destination.get("o%016x" % int(was.id), was.instance_id)
-        now = by_instance[to].get_meta(new.get_member("partitions_-%d" % k).meta.id)
+        # members resolve by signature, preferring the reader's instance: read from the holder
+        now = by_instance[to].get_meta(new.id, sync_remote=True).get_member("partitions_-%d" % k).meta
         assert now.instance_id == to
         pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
         if to != was.instance_id:

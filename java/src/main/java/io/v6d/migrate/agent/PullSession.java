@@ -408,7 +408,30 @@ final class PullSession {
   private void rollBack(String why) {
     AgentMetrics.migrationServed("pull-session", false, startedNanos);
     org.slf4j.LoggerFactory.getLogger(PullSession.class).info("rolling back pull session {}: {}", id, why);
+    if (state == State.PERSISTED || state == State.PREPARED) {
+      deletePersistedCopies();
+    }
     finish();
+  }
+
+  /**
+   * A persisted copy keeps its chunk's signature, and vineyardd resolves the original global
+   * object's member to this instance's equivalent -- the copy: a forced delete (what the builds'
+   * own rollback does) would go upwards and delete the original global object with it. Without
+   * force the copy goes (it has an equivalent, the original chunk), deep, and the original stays;
+   * what is left is then the builds' to undo.
+   */
+  private void deletePersistedCopies() {
+    for (Worker worker : workers) {
+      if (!worker.made.isEmpty()) {
+        try {
+          worker.client.delete(worker.made, false, true);
+        } catch (MigrateException e) {
+          org.slf4j.LoggerFactory.getLogger(PullSession.class).warn("pull session {}: deleting its persisted "
+              + "copies: {} (the rollback goes on)", id, e.getMessage());
+        }
+      }
+    }
   }
 
   /** Closes every worker (rolling back what is not committed); once. */
