@@ -923,3 +923,42 @@ def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whol
     for client, snap in zip(clients, before):  # the copies' memory is still held: they are the new object's
         incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
         assert client.status.memory_usage - snap["memory_usage"] >= incoming
+
+
+def test_a_peer_cannot_keep_its_copies_by_naming_an_unrelated_object(four):
+    """An authenticated peer pulls a chunk, persists the copy and announces as "the new global
+    object" an object that does not link the copy, then leaves without committing: the agent
+    deletes the copy. An object persisted already (here the original global one, whose member
+    vineyardd resolves to the copy) is refused when announced; so are a blob and a prepare before
+    the persist. An id that never becomes a persisted object linking the copy rolls it back."""
+    import agent_wire as wire
+
+    clients = four.clients()
+    h1, h2 = clients[0], clients[1]
+    token = open(four.token).read().strip().encode()
+    gid, _ = _global_frame(clients, [(0, 5000)] * 2)
+    chunk = h1.get_meta(gid).get_member("partitions_-0").meta.id
+    before = [snapshot(c) for c in clients]
+    conn = wire.open_authenticated(four.agents[1].endpoint, token)
+    try:
+        kind, pulled = wire.request(conn, "pull", per_source=1, per_target=1, connections=1, transport="tcp",
+                                    chunks=[{"id": wire.object_id(chunk), "from": h1.instance_id}])
+        assert kind == wire.REPLY, pulled
+        session = pulled["session"]
+        copy = vineyard.ObjectID(pulled["copies"][wire.object_id(chunk)])
+        kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": "o7fffffffffff0001"})
+        assert kind == wire.ERROR and "cannot prepare now" in body["message"], body
+        assert wire.request(conn, "pull_persist", session=session)[0] == wire.REPLY
+        blob = next(_blob_ids(h1.get_meta(chunk)))
+        for named, message in ((blob, "is a blob"), (gid, "persisted already")):
+            kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": wire.object_id(named)})
+            assert kind == wire.ERROR and message in body["message"], body
+        kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": "o7fffffffffff0001"})
+        assert kind == wire.REPLY, body
+        assert h2.exists(copy)
+    finally:
+        conn.close()
+    _wait_for("the agent to roll the copy back", lambda: _open_pull_sessions(four) == [0] * 4)
+    assert not h2.exists(copy)
+    assert [snapshot(c) for c in clients] == before
+    assert h1.exists(gid) and h1.exists(chunk)

@@ -16,24 +16,18 @@ import java.util.Set;
  * What a prepared pull session's agent decides alone when its peer (the rebalancing caller) left
  * before the commit: keep its copies exactly when the global object the peer announced
  * ({@code pull_prepare}) is persisted in the cluster and links every copy as a member. A peer
- * naming some unrelated persisted object keeps nothing: membership is checked, not trusted.
+ * cannot keep them by naming some unrelated object: the announced one must not be persisted yet
+ * when announced (vineyardd resolves an existing global object's members to this instance's
+ * replicas, so an old one would seem to link the copies), and must link them once persisted.
  */
 final class PreparedGlobal {
   private PreparedGlobal() {}
 
   /** True when {@code global} is a persisted object whose direct members include every one of {@code copies}. */
   static boolean persistedWith(VineyardClient vineyard, long global, Collection<Long> copies) {
-    JsonNode tree;
-    try {
-      tree = vineyard.getData(global, true);  // synced from etcd: the caller's instance may be another
-    } catch (MigrateException e) {
-      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS) {
-        return false;
-      }
-      throw e;
-    }
-    if (tree.path("transient").asBoolean(true)) {
-      return false;  // unpersisted (visible here only when the caller used this very vineyardd)
+    JsonNode tree = persistedTree(vineyard, global);
+    if (tree == null) {
+      return false;
     }
     Set<Long> members = new HashSet<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
@@ -43,6 +37,25 @@ final class PreparedGlobal {
       }
     }
     return members.containsAll(copies);
+  }
+
+  /** True when {@code global} is a persisted object of the cluster. */
+  static boolean persisted(VineyardClient vineyard, long global) {
+    return persistedTree(vineyard, global) != null;
+  }
+
+  private static JsonNode persistedTree(VineyardClient vineyard, long global) {
+    JsonNode tree;
+    try {
+      tree = vineyard.getData(global, true);  // synced from etcd: the caller's instance may be another
+    } catch (MigrateException e) {
+      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS) {
+        return null;
+      }
+      throw e;
+    }
+    // unpersisted: visible here only when the caller used this very vineyardd
+    return tree.path("transient").asBoolean(true) ? null : tree;
   }
 
   /** The id a {@code pull_prepare} names: an object, not a blob. */

@@ -293,6 +293,12 @@ final class PullSession {
    */
   synchronized void prepare(long globalId) {
     require(State.PERSISTED, "prepare");
+    if (!workers.isEmpty() && PreparedGlobal.persisted(workers.get(0).client, globalId)) {
+      // vineyardd resolves an old global object's members to this instance's replicas, the copies:
+      // naming one that exists already would keep them without a new object linking them
+      throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(globalId) + " is persisted already: "
+          + "pull_prepare names the new global object before it is persisted");
+    }
     global = globalId;
     state = State.PREPARED;
   }
