@@ -962,3 +962,49 @@ def test_a_peer_cannot_keep_its_copies_by_naming_an_unrelated_object(four):
     assert not h2.exists(copy)
     assert [snapshot(c) for c in clients] == before
     assert h1.exists(gid) and h1.exists(chunk)
+
+
+def test_a_rebalance_connects_to_vineyardd_only_through_the_pool(four):
+    """Every vineyardd connection a plan and rebalances open in this process (pulled by the agents,
+    and by the caller with replace=True, which deletes the moved originals) is the pool's:
+    registrations grow exactly as the pool's own count; after close() no connection of this
+    process (nor of the agents' work for it) is left on any vineyardd."""
+    import time
+
+    clients = four.clients()
+    vineyard_migrate.close()
+
+    def connections():
+        return [c.status.ipc_connections for c in clients]
+
+    def settled(expected):
+        deadline = time.monotonic() + 30
+        while connections() != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return connections()
+
+    def rebalances():
+        for pulled_by, replace in (("agents", False), ("caller", True)):
+            gid, frames = _global_frame(clients, [(0, 3000)] * 8)
+            vineyard_migrate.rebalance_plan(gid, four.sockets)
+            new_id = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, pulled_by=pulled_by,
+                                                replace=replace)
+            new = clients[0].get_meta(new_id, sync_remote=True)
+            assert new.isglobal and int(new["partitions_-size"]) == 8
+
+    # the target agents keep their links to the source agents (their own pools, idle for a while):
+    # each source agent holds a vineyardd connection per link; warm them first, then count
+    rebalances()
+    vineyard_migrate.close()
+    baseline = settled(connections())
+    before = vineyard_migrate.pool_stats()
+    rebalances()
+    after = vineyard_migrate.pool_stats()
+    assert after["registrations"] - before["registrations"] == after["opened_by_pool"] - before["opened_by_pool"] > 0
+    vineyard_migrate.close()
+    assert vineyard_migrate.pool_stats()["idle"] == 0
+    # none is left of ours; the agents' own idle links may have expired meanwhile (fewer, never more)
+    deadline = time.monotonic() + 30
+    while any(n > b for n, b in zip(connections(), baseline)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(n <= b for n, b in zip(connections(), baseline)), (connections(), baseline)

@@ -13,6 +13,7 @@ import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.journal.Journal;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rebalance.RebalancePlan;
 import io.v6d.migrate.rebalance.RebalancePlanner;
 import java.util.ArrayList;
@@ -42,9 +43,11 @@ public final class Rebalance {
   public static String planJson(String object, String via, String[] instances, String by, int maxMoves,
       MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
-    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
-      GlobalChunks global = new GlobalChunks(view, object);
-      return withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      GlobalChunks global = new GlobalChunks(lease.client(), object);
+      String plan = withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
+      lease.keep(); // metadata only: it pins nothing
+      return plan;
     }
   }
 
@@ -66,7 +69,8 @@ public final class Rebalance {
       String name, boolean replace, int perSource, int perTarget, String pulledBy, MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
     Phases phases = new Phases();
-    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      VineyardClient view = lease.client();
       GlobalChunks global = new GlobalChunks(view, object);
       RebalancePlan plan = plan(global, request, instances, by, maxMoves);
       if (name != null) {
@@ -148,6 +152,7 @@ public final class Rebalance {
         ObjectNode copied = out.putObject("copies");
         copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
         notDeleted.forEach(out.putArray("not_deleted")::add);
+        lease.keep(); // metadata only (the copies' blobs are the agents' and ParallelMoves' own): it pins nothing
         return out.toString();
       }
     }
