@@ -231,7 +231,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
           throw new MigrateException(ErrorCode.INVALID, "this connection already carries pull session "
               + pullSession.id() + ": commit or abort it first");
         }
-        PullSession.Order order = PullSession.Order.parse(request);
+        PullOrder order = PullOrder.parse(request);
         pullSession = new PullSession(server);
         startPull(ctx, pullSession, order);
         return null; // answered when every chunk is pulled (or the pull failed and was rolled back)
@@ -281,7 +281,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
    * thread must stay free to see the peer leave), then answers. The connection is quiet meanwhile:
    * the peer waits, and checks the agent on a connection of its own.
    */
-  private void startPull(ChannelHandlerContext ctx, PullSession session, PullSession.Order order) {
+  private void startPull(ChannelHandlerContext ctx, PullSession session, PullOrder order) {
     waitingForStream.set(true);
     server.pulls().execute(() -> {
       try {

@@ -11,6 +11,8 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * What a prepared pull session's agent decides alone when its peer (the rebalancing caller) left
@@ -37,6 +39,28 @@ final class PreparedGlobal {
       }
     }
     return members.containsAll(copies);
+  }
+
+  /**
+   * Waits up to {@code settleMillis} (asking every 200 ms, on a connection of its own) for
+   * {@link #persistedWith}: a peer's last persist may still be on its way through its vineyardd and
+   * etcd when its connection closes. False when it is not seen in time (or the wait is interrupted).
+   */
+  static boolean awaitPersistedWith(Supplier<VineyardClient> connect, long global, Collection<Long> copies,
+      long settleMillis) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settleMillis);
+    try (VineyardClient check = connect.get()) {
+      while (!persistedWith(check, global, copies)) {
+        if (System.nanoTime() - deadline >= 0) {
+          return false;
+        }
+        Thread.sleep(200);
+      }
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** True when {@code global} is a persisted object of the cluster. */

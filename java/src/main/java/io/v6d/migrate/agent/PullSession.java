@@ -1,16 +1,12 @@
 package io.v6d.migrate.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.Timeouts;
-import io.v6d.migrate.compress.Compression;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationResult;
 import io.v6d.migrate.engine.TargetBuild;
-import io.v6d.migrate.engine.TransportChoice;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
@@ -19,12 +15,10 @@ import io.v6d.migrate.protocol.Handshake;
 import io.v6d.migrate.tcp.TcpOptions;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -52,64 +46,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * drives it.
  */
 final class PullSession {
-  /** Chunks one order may name: an order is a rebalance's share for one target. */
-  static final int MAX_CHUNKS = 100_000;
-
-  /** A chunk to pull and the instance said to hold it (a key for the per-source bound only). */
-  record Chunk(long id, long from) {}
-
-  /** What the peer asked, checked. */
-  record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis,
-      int connections, Compression compression) {
-    static Order parse(JsonNode request) {
-      JsonNode list = request.path("chunks");
-      if (!list.isArray() || list.isEmpty() || list.size() > MAX_CHUNKS) {
-        throw new MigrateException(ErrorCode.INVALID, "a pull names 1 to " + MAX_CHUNKS + " chunks, not "
-            + (list.isArray() ? String.valueOf(list.size()) : "a " + list.getNodeType()));
-      }
-      List<Chunk> chunks = new ArrayList<>();
-      Set<Long> seen = new HashSet<>();
-      for (JsonNode entry : list) {
-        long id = ObjectIds.parse(entry.path("id").asText(""));
-        if (ObjectIds.isBlob(id)) {
-          throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(id) + " is a blob: a pull names objects");
-        }
-        if (!seen.add(id)) {
-          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id) + " is named twice");
-        }
-        JsonNode from = entry.path("from");
-        if (!from.canConvertToLong() || from.asLong() < 0) {
-          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id)
-              + " needs \"from\", the instance id holding it");
-        }
-        chunks.add(new Chunk(id, from.asLong()));
-      }
-      return new Order(chunks, bound(request, "per_source"), bound(request, "per_target"),
-          TransportChoice.parse(request.path("transport").asText("auto")),
-          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"),
-          compression(request.path("compression")));
-    }
-
-    /** What the caller asked of its own connections; absent: none (a peer of an older version). */
-    private static Compression compression(JsonNode value) {
-      if (value.isMissingNode()) {
-        return Compression.NONE;
-      }
-      if (!value.isTextual() || value.asText().isBlank()) {
-        throw new MigrateException(ErrorCode.INVALID, "compression must be auto, lz4, zstd or none, not " + value);
-      }
-      return Compression.parse(value.asText());
-    }
-
-    private static int bound(JsonNode request, String field) {
-      JsonNode value = request.path(field);
-      if (!value.canConvertToInt() || value.asInt() < 1 || value.asInt() > 64) {
-        throw new MigrateException(ErrorCode.INVALID, field + " must be from 1 to 64, not " + value);
-      }
-      return value.asInt();
-    }
-  }
-
   /** One pulling thread's own connection and build (neither is shared between threads). */
   private static final class Worker implements AutoCloseable {
     final VineyardClient client;
@@ -177,10 +113,10 @@ final class PullSession {
    * returns the reply: the session, the new id by chunk and the bytes pulled. On any failure
    * everything pulled is rolled back before this throws.
    */
-  ObjectNode pull(Order order) {
+  ObjectNode pull(PullOrder order) {
     Map<Long, Semaphore> sources = new HashMap<>();
     order.chunks().forEach(c -> sources.computeIfAbsent(c.from(), k -> new Semaphore(order.perSource(), true)));
-    Queue<Chunk> queue = new ConcurrentLinkedQueue<>(order.chunks());
+    Queue<PullOrder.Chunk> queue = new ConcurrentLinkedQueue<>(order.chunks());
     int threads = Math.min(order.chunks().size(), order.perTarget());
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "vineyard-migrate-pull-" + id.substring(0, 8));
@@ -233,7 +169,7 @@ final class PullSession {
   }
 
   /** One thread: takes chunks until none is left or the session stops, each into its own build. */
-  private void work(Queue<Chunk> queue, Map<Long, Semaphore> sources, Order order) {
+  private void work(Queue<PullOrder.Chunk> queue, Map<Long, Semaphore> sources, PullOrder order) {
     Worker worker;
     synchronized (this) {
       if (stop.get()) {
@@ -244,7 +180,7 @@ final class PullSession {
     }
     MigrationEngine engine = new MigrationEngine();
     try {
-      for (Chunk chunk = queue.poll(); chunk != null && !stop.get(); chunk = queue.poll()) {
+      for (PullOrder.Chunk chunk = queue.poll(); chunk != null && !stop.get(); chunk = queue.poll()) {
         Semaphore source = sources.get(chunk.from());
         source.acquireUninterruptibly();
         try {
@@ -357,30 +293,22 @@ final class PullSession {
       workers.forEach(w -> made.addAll(w.made));
       globalId = global;
     }
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
-    String why = "the peer left before its commit and " + ObjectIds.format(globalId)
-        + " is not persisted with this session's copies";
-    try (VineyardClient check = server.connectVineyard()) {
-      while (true) {
-        if (PreparedGlobal.persistedWith(check, globalId, made)) {
-          synchronized (this) {
-            if (state == State.PREPARED) {
-              org.slf4j.LoggerFactory.getLogger(PullSession.class).info("pull session {}: the peer left after "
-                  + "persisting {}, which links its copies: committed", id, ObjectIds.format(globalId));
-              commit();
-            }
+    String why;
+    try {
+      if (PreparedGlobal.awaitPersistedWith(server::connectVineyard, globalId, made, SETTLE_MILLIS)) {
+        synchronized (this) {
+          if (state == State.PREPARED) {
+            org.slf4j.LoggerFactory.getLogger(PullSession.class).info("pull session {}: the peer left after "
+                + "persisting {}, which links its copies: committed", id, ObjectIds.format(globalId));
+            commit();
           }
-          return;
         }
-        if (System.nanoTime() - deadline >= 0) {
-          break;
-        }
-        Thread.sleep(200);
+        return;
       }
+      why = "the peer left before its commit and " + ObjectIds.format(globalId)
+          + " is not persisted with this session's copies";
     } catch (RuntimeException e) {
       why = "the peer left before its commit and checking " + ObjectIds.format(globalId) + " failed: " + e;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
     abort(why);
   }
