@@ -60,11 +60,11 @@ def four(request):
         yield cluster
 
 
-def _start_agent(cluster, i, name, extra=()):
+def _start_agent(cluster, i, name, extra=(), jvm_options=""):
     """(Re)starts host i's agent, with its /metrics on the host's address (reachable from here)."""
     host, v = cluster.hosts[i], cluster.instances[i]
     agent = start_agent(cluster.servers, name, v.socket, host=host.address, token_file=cluster.token,
-                        prefix=host.prefix, env=host.env, jvm_options="-Xmx256m",
+                        prefix=host.prefix, env=host.env, jvm_options=("-Xmx256m " + jvm_options).strip(),
                         extra=["--metrics-host", host.address, "--metrics-port", "0", *extra])
     line = agent.process.stdout.readline()
     assert line.startswith("metrics on port "), line
@@ -1008,3 +1008,54 @@ def test_a_rebalance_connects_to_vineyardd_only_through_the_pool(four):
     while any(n > b for n, b in zip(connections(), baseline)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(n <= b for n, b in zip(connections(), baseline)), (connections(), baseline)
+
+
+def test_a_target_agent_killed_after_persisting_its_copies_leaves_the_original_whole(four):
+    """h2's agent is killed (-9) once its session's copies are persisted (a test hook pauses it
+    there): the rebalance fails, the other agents delete their persisted copies, and h2's agent,
+    restarted, reclaims its own. A persisted copy keeps its chunk's signature, and vineyardd resolves
+    the original global object's member to it on h2: deleting it must not take the original with it.
+    Every instance is as it was, the original readable chunk by chunk."""
+    import signal
+    import threading
+
+    clients = four.clients()
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    before = [snapshot(c) for c in clients]
+    endpoints = {o for o in before[0]["objects"]
+                 if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::migrate::AgentEndpoint"}
+    four.agents[1].stop()
+    paused = _start_agent(four, 1, "agent-rb-h2-paused", jvm_options="-Dio.v6d.migrate.test.pauseAt=pull:persisted")
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60,
+                                                           pulled_by="agents")
+        except Exception as e:  # noqa: BLE001 -- checked below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert paused.process.stdout.readline().strip() == "PAUSED pull:persisted"
+    finally:
+        paused.stop(signal.SIGKILL)
+        thread.join(120)
+    assert not thread.is_alive() and "error" in outcome, outcome
+    _start_agent(four, 1, "agent-rb-h2-after-persist")  # reclaims what the killed one left, first thing
+    _wait_for("every agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    for client, was in zip(clients, before):
+        now = snapshot(client)
+        # the restarted agent published its endpoint anew: that object aside, nothing changed
+        gone = {o for o in set(was["objects"]) - set(now["objects"])}
+        new = {o for o in set(now["objects"]) - set(was["objects"])}
+        kinds = {client.get_meta(vineyard.ObjectID(o)).typename for o in new}
+        assert not gone - endpoints and kinds <= {"vineyard::migrate::AgentEndpoint"}, (gone - endpoints, kinds)
+        assert now["memory_usage"] == was["memory_usage"]
+    by_instance = {c.instance_id: c for c in clients}
+    for client in clients:
+        old = client.get_meta(gid, sync_remote=True)
+        for k, frame in enumerate(frames):
+            meta = old.get_member("partitions_-%d" % k).meta
+            pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)

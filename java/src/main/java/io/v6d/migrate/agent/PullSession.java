@@ -220,6 +220,7 @@ final class PullSession {
         worker.client.persist(made);
       }
     }
+    io.v6d.migrate.faults.FaultInjection.installed().reached("pull:persisted");
     state = State.PERSISTED;
   }
 
