@@ -1,6 +1,7 @@
 """Warm calls: connections kept between migrations are reused, pin nothing, and survive restarts."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import vineyard
 
@@ -103,3 +104,50 @@ def test_single_flight_copies_once_for_eight_threads(a, solo):
     assert solo.status.memory_usage - before < 2 * (32 << 20)  # one copy of 32 MiB, not eight
     solo.delete(ids[0], deep=True)
     a.delete(oid, deep=True)
+
+
+def _opened():
+    stats = vineyard_migrate.pool_stats()
+    return stats["registrations"], stats["opened_by_pool"]
+
+
+def _ipc_connections(clients):
+    return [c.status.ipc_connections for c in clients]
+
+
+def _settled(clients, expected, seconds=30):
+    """vineyardd counts a closed connection out asynchronously: wait for the count to settle."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while _ipc_connections(clients) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _ipc_connections(clients)
+
+
+def test_to_local_and_stream_forwarding_connect_only_through_the_pool(stack, a, b, c):
+    """Every vineyardd connection that migrate_to_local (both policies) and a stream forward open
+    is the pool's: registrations grow exactly as the pool's own count. Once the forward ended and
+    close() ran, no connection of this process is left on any vineyardd."""
+    from test_streams import _global_frame, _produce, _read_all
+
+    clients = [a, b, c]
+    gid, values = _global_frame(clients)
+    vineyard_migrate.close()
+    baseline = _settled(clients, _ipc_connections(clients))
+    registrations, opened = _opened()
+    for policy in ("original", "balanced"):
+        for rank, client in enumerate(clients):
+            for local_id in vineyard_migrate.migrate_to_local(gid, 3, rank, client, policy=policy):
+                frame = client.get(local_id)
+                pd.testing.assert_frame_equal(frame, values[int(frame["x"].iloc[0])])
+    producer, stream_id = _produce(stack.a.socket, "bytes", 3, 0.1)
+    forwarding = vineyard_migrate.migrate_stream(stream_id, b, source=a)
+    chunks, _ = _read_all(b, forwarding.stream_id, producer)
+    forwarding.wait(timeout=60)
+    assert len(chunks) == 3 and producer.wait(30) == 0
+    now_registrations, now_opened = _opened()
+    assert now_registrations - registrations == now_opened - opened > 0
+    vineyard_migrate.close()
+    assert vineyard_migrate.pool_stats()["idle"] == 0
+    assert _settled(clients, baseline) == baseline

@@ -20,11 +20,12 @@ def close():
 
 
 def pool_stats():
-    """What the engine's pool did so far: ``{"registrations": n, "idle": m, "agent_connections": k,
-    "idle_agent_links": l}``.
+    """What the engine's pool did so far: ``{"registrations": n, "opened_by_pool": o, "idle": m,
+    "agent_connections": k, "idle_agent_links": l}``.
 
     ``registrations`` counts IPC registrations with any vineyardd since the engine started (a warm
-    migration adds none); ``idle`` counts the connections the pool holds now (IPC connections and
+    migration adds none); ``opened_by_pool`` counts the vineyardd connections the pool opened (it
+    opens all of the engine's, so this grows as ``registrations`` does); ``idle`` counts the connections the pool holds now (IPC connections and
     agent links); ``agent_connections`` counts the authenticated agent connections opened since the
     engine started (a warm migration through an agent adds none); ``idle_agent_links`` counts the
     agent links among the idle.

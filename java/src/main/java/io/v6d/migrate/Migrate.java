@@ -159,12 +159,14 @@ public final class Migrate {
    * ({@link io.v6d.migrate.engine.CopyRecords#sweep}); returns one entry per dead migration.
    */
   public static java.util.List<io.v6d.migrate.journal.Reclaimed> reclaim(String target) {
-    try (io.v6d.migrate.ipc.VineyardClient client = io.v6d.migrate.ipc.VineyardClient.connect(target)) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(target, io.v6d.migrate.Timeouts.DEFAULT_MILLIS)) {
+      io.v6d.migrate.ipc.VineyardClient client = lease.client();
       java.util.List<io.v6d.migrate.journal.Reclaimed> reclaimed = io.v6d.migrate.journal.Reclaimer.reclaim(client);
       int records = io.v6d.migrate.engine.CopyRecords.sweep(client);
       if (records > 0) {
         org.slf4j.LoggerFactory.getLogger(Migrate.class).info("removed {} record(s) of deleted copies", records);
       }
+      lease.keep(); // deletions only: it pins nothing
       return reclaimed;
     }
   }
@@ -198,11 +200,13 @@ public final class Migrate {
    * What the pool did so far, as JSON: {@code registrations} (IPC registrations with any vineyardd
    * since this process started), {@code idle} (IPC connections and agent links the pool holds now),
    * {@code agent_connections} (agent connections opened since this process started) and
-   * {@code idle_agent_links} (the agent links among the idle).
+   * {@code idle_agent_links} (the agent links among the idle); {@code opened_by_pool} (vineyardd
+   * connections the pool opened: all of the engine's, so it grows with {@code registrations}).
    */
   public static String poolStatsJson() {
     return io.v6d.migrate.ipc.FrameCodec.mapper().createObjectNode()
         .put("registrations", io.v6d.migrate.ipc.VineyardClient.registrations())
+        .put("opened_by_pool", ClientPool.opened())
         .put("idle", io.v6d.migrate.pool.ClientPool.shared().idleCount())
         .put("agent_connections", io.v6d.migrate.tcp.AgentConnection.opened())
         .put("idle_agent_links", io.v6d.migrate.pool.ClientPool.shared().idleAgentLinks())

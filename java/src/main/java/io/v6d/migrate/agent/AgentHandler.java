@@ -205,12 +205,14 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
           throw new MigrateException(ErrorCode.INVALID, "this connection already carries pull session "
               + pullSession.id() + ": commit or abort it first");
         }
-        PullSession.Order order = PullSession.Order.parse(request);
+        PullOrder order = PullOrder.parse(request);
         pullSession = new PullSession(server);
         startPull(ctx, pullSession, order);
         return null; // answered when every chunk is pulled (or the pull failed and was rolled back)
       }
       case "pull_persist" -> pullSession(request).persist();
+      // the global object that will link the copies: decides the session if the peer leaves uncommitted
+      case "pull_prepare" -> pullSession(request).prepare(PreparedGlobal.parse(request));
       case "pull_commit" -> {
         pullSession(request).commit();
         pullSession = null;
@@ -253,7 +255,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
    * thread must stay free to see the peer leave), then answers. The connection is quiet meanwhile:
    * the peer waits, and checks the agent on a connection of its own.
    */
-  private void startPull(ChannelHandlerContext ctx, PullSession session, PullSession.Order order) {
+  private void startPull(ChannelHandlerContext ctx, PullSession session, PullOrder order) {
     waitingForStream.set(true);
     server.pulls().execute(() -> {
       try {
@@ -378,7 +380,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       server.sessions().remove(owned);
     }
     if (pullSession != null) {
-      pullSession.abort("the peer's connection closed before its commit");
+      pullSession.peerLeft();
     }
     // the mappings go only once no codec thread compresses from them
     CompletableFuture.allOf(compressing.stream().map(ChunkWriter::finish).toArray(CompletableFuture[]::new))

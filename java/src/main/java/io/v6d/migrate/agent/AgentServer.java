@@ -190,7 +190,12 @@ public final class AgentServer implements AutoCloseable {
     return config.socket();
   }
 
-  /** A new client of the vineyardd served, under the agent's timeout: no peer waits for ever on a stopped vineyardd. */
+  /**
+   * A new client of the vineyardd served, under the agent's timeout: no peer waits for ever on a
+   * stopped vineyardd. The agent's connections are its own (one per peer connection, pull worker or
+   * stream reader, each closed with what it serves), not the caller-side pool's
+   * ({@link io.v6d.migrate.pool.ClientPool}), which owns the engine's connections in a caller's process.
+   */
   VineyardClient connectVineyard() {
     return VineyardClient.connect(config.socket(), config.timeoutMillis());
   }

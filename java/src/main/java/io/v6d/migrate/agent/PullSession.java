@@ -1,16 +1,12 @@
 package io.v6d.migrate.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.Timeouts;
-import io.v6d.migrate.compress.Compression;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.MigrationResult;
 import io.v6d.migrate.engine.TargetBuild;
-import io.v6d.migrate.engine.TransportChoice;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
@@ -19,12 +15,10 @@ import io.v6d.migrate.protocol.Handshake;
 import io.v6d.migrate.tcp.TcpOptions;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -44,68 +38,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * the cluster's metadata and published agents, never taken from the peer, and a peer can make the
  * agent delete only what its own session created.
  *
- * <p>Life: pull → (persist) → commit, or abort at any point; the peer's connection closing before
- * the commit aborts. One session per connection; {@link AgentHandler} drives it.
+ * <p>Life: pull → (persist) → (prepare) → commit, or abort at any point. The peer's connection
+ * closing before the commit aborts -- except once prepared: the peer announced the id of the
+ * global object that will link the copies and may have persisted it before it died, so the agent
+ * keeps the copies exactly when that object is persisted with them as members
+ * ({@link PreparedGlobal}), else rolls back. One session per connection; {@link AgentHandler}
+ * drives it.
  */
 final class PullSession {
-  /** Chunks one order may name: an order is a rebalance's share for one target. */
-  static final int MAX_CHUNKS = 100_000;
-
-  /** A chunk to pull and the instance said to hold it (a key for the per-source bound only). */
-  record Chunk(long id, long from) {}
-
-  /** What the peer asked, checked. */
-  record Order(List<Chunk> chunks, int perSource, int perTarget, TransportChoice transport, long timeoutMillis,
-      int connections, Compression compression) {
-    static Order parse(JsonNode request) {
-      JsonNode list = request.path("chunks");
-      if (!list.isArray() || list.isEmpty() || list.size() > MAX_CHUNKS) {
-        throw new MigrateException(ErrorCode.INVALID, "a pull names 1 to " + MAX_CHUNKS + " chunks, not "
-            + (list.isArray() ? String.valueOf(list.size()) : "a " + list.getNodeType()));
-      }
-      List<Chunk> chunks = new ArrayList<>();
-      Set<Long> seen = new HashSet<>();
-      for (JsonNode entry : list) {
-        long id = ObjectIds.parse(entry.path("id").asText(""));
-        if (ObjectIds.isBlob(id)) {
-          throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(id) + " is a blob: a pull names objects");
-        }
-        if (!seen.add(id)) {
-          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id) + " is named twice");
-        }
-        JsonNode from = entry.path("from");
-        if (!from.canConvertToLong() || from.asLong() < 0) {
-          throw new MigrateException(ErrorCode.INVALID, "chunk " + ObjectIds.format(id)
-              + " needs \"from\", the instance id holding it");
-        }
-        chunks.add(new Chunk(id, from.asLong()));
-      }
-      return new Order(chunks, bound(request, "per_source"), bound(request, "per_target"),
-          TransportChoice.parse(request.path("transport").asText("auto")),
-          Timeouts.orDefault(request.path("timeout_ms").asLong(0)), bound(request, "connections"),
-          compression(request.path("compression")));
-    }
-
-    /** What the caller asked of its own connections; absent: none (a peer of an older version). */
-    private static Compression compression(JsonNode value) {
-      if (value.isMissingNode()) {
-        return Compression.NONE;
-      }
-      if (!value.isTextual() || value.asText().isBlank()) {
-        throw new MigrateException(ErrorCode.INVALID, "compression must be auto, lz4, zstd or none, not " + value);
-      }
-      return Compression.parse(value.asText());
-    }
-
-    private static int bound(JsonNode request, String field) {
-      JsonNode value = request.path(field);
-      if (!value.canConvertToInt() || value.asInt() < 1 || value.asInt() > 64) {
-        throw new MigrateException(ErrorCode.INVALID, field + " must be from 1 to 64, not " + value);
-      }
-      return value.asInt();
-    }
-  }
-
   /** One pulling thread's own connection and build (neither is shared between threads). */
   private static final class Worker implements AutoCloseable {
     final VineyardClient client;
@@ -135,7 +75,14 @@ final class PullSession {
     }
   }
 
-  private enum State { PULLING, PULLED, PERSISTED, DONE }
+  private enum State { PULLING, PULLED, PERSISTED, PREPARED, DONE }
+
+  /**
+   * How long a prepared session whose peer left waits for the announced global object to be seen
+   * persisted before rolling back: the peer's last persist request may still be on its way
+   * through its vineyardd and etcd when its connection closes.
+   */
+  static final long SETTLE_MILLIS = Long.getLong("io.v6d.migrate.pullSettleMillis", 10_000);
 
   private final String id = HexFormat.of().formatHex(Handshake.nonce());
   private final AgentServer server;
@@ -149,6 +96,8 @@ final class PullSession {
   private State state = State.PULLING; // guarded by this
   /** The peer left while the pull ran: the pulling thread rolls back when it ends. */
   private boolean abandoned; // guarded by this
+  /** The global object the peer announced (once prepared): it decides the session if the peer leaves. */
+  private long global; // guarded by this
 
   PullSession(AgentServer server) {
     this.server = server;
@@ -164,10 +113,10 @@ final class PullSession {
    * returns the reply: the session, the new id by chunk and the bytes pulled. On any failure
    * everything pulled is rolled back before this throws.
    */
-  ObjectNode pull(Order order) {
+  ObjectNode pull(PullOrder order) {
     Map<Long, Semaphore> sources = new HashMap<>();
     order.chunks().forEach(c -> sources.computeIfAbsent(c.from(), k -> new Semaphore(order.perSource(), true)));
-    Queue<Chunk> queue = new ConcurrentLinkedQueue<>(order.chunks());
+    Queue<PullOrder.Chunk> queue = new ConcurrentLinkedQueue<>(order.chunks());
     int threads = Math.min(order.chunks().size(), order.perTarget());
     ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "vineyard-migrate-pull-" + id.substring(0, 8));
@@ -220,7 +169,7 @@ final class PullSession {
   }
 
   /** One thread: takes chunks until none is left or the session stops, each into its own build. */
-  private void work(Queue<Chunk> queue, Map<Long, Semaphore> sources, Order order) {
+  private void work(Queue<PullOrder.Chunk> queue, Map<Long, Semaphore> sources, PullOrder order) {
     Worker worker;
     synchronized (this) {
       if (stop.get()) {
@@ -231,7 +180,7 @@ final class PullSession {
     }
     MigrationEngine engine = new MigrationEngine();
     try {
-      for (Chunk chunk = queue.poll(); chunk != null && !stop.get(); chunk = queue.poll()) {
+      for (PullOrder.Chunk chunk = queue.poll(); chunk != null && !stop.get(); chunk = queue.poll()) {
         Semaphore source = sources.get(chunk.from());
         source.acquireUninterruptibly();
         try {
@@ -271,12 +220,29 @@ final class PullSession {
         worker.client.persist(made);
       }
     }
+    io.v6d.migrate.faults.FaultInjection.installed().reached("pull:persisted");
     state = State.PERSISTED;
+  }
+
+  /**
+   * The peer announces the global object it is about to persist with the copies as members; from
+   * now on a peer that leaves without committing leaves the decision to {@link #peerLeft}.
+   */
+  synchronized void prepare(long globalId) {
+    require(State.PERSISTED, "prepare");
+    if (!workers.isEmpty() && PreparedGlobal.persisted(workers.get(0).client, globalId)) {
+      // vineyardd resolves an old global object's members to this instance's replicas, the copies:
+      // naming one that exists already would keep them without a new object linking them
+      throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(globalId) + " is persisted already: "
+          + "pull_prepare names the new global object before it is persisted");
+    }
+    global = globalId;
+    state = State.PREPARED;
   }
 
   /** From here on the copies are the peer's: the journal entries go, the connections close. */
   synchronized void commit() {
-    if (state != State.PULLED && state != State.PERSISTED) {
+    if (state != State.PULLED && state != State.PERSISTED && state != State.PREPARED) {
       require(State.PERSISTED, "commit");
     }
     for (Worker worker : workers) {
@@ -296,9 +262,56 @@ final class PullSession {
         abandoned = true;
         stop.set(true);
       }
-      case PULLED, PERSISTED -> rollBack(why);
+      case PULLED, PERSISTED, PREPARED -> rollBack(why);
       case DONE -> { }
     }
+  }
+
+  /**
+   * The peer's connection closed before its commit: like {@link #abort}, except for a prepared
+   * session, which (on a thread of the agent's, off the event loop) keeps its copies when the
+   * announced global object is persisted with them, waiting up to {@link #SETTLE_MILLIS} for it.
+   */
+  synchronized void peerLeft() {
+    if (state != State.PREPARED) {
+      abort("the peer's connection closed before its commit");
+      return;
+    }
+    try {
+      server.pulls().execute(this::settle);
+    } catch (java.util.concurrent.RejectedExecutionException e) { // the agent is stopping
+      abort("the peer left before its commit and the agent is stopping");
+    }
+  }
+
+  private void settle() {
+    List<Long> made = new ArrayList<>();
+    long globalId;
+    synchronized (this) {
+      if (state != State.PREPARED) {
+        return;
+      }
+      workers.forEach(w -> made.addAll(w.made));
+      globalId = global;
+    }
+    String why;
+    try {
+      if (PreparedGlobal.awaitPersistedWith(server::connectVineyard, globalId, made, SETTLE_MILLIS)) {
+        synchronized (this) {
+          if (state == State.PREPARED) {
+            org.slf4j.LoggerFactory.getLogger(PullSession.class).info("pull session {}: the peer left after "
+                + "persisting {}, which links its copies: committed", id, ObjectIds.format(globalId));
+            commit();
+          }
+        }
+        return;
+      }
+      why = "the peer left before its commit and " + ObjectIds.format(globalId)
+          + " is not persisted with this session's copies";
+    } catch (RuntimeException e) {
+      why = "the peer left before its commit and checking " + ObjectIds.format(globalId) + " failed: " + e;
+    }
+    abort(why);
   }
 
   /** Committed or rolled back: nothing of it is left to do. */
@@ -330,7 +343,30 @@ final class PullSession {
   private void rollBack(String why) {
     AgentMetrics.migrationServed("pull-session", false, startedNanos);
     org.slf4j.LoggerFactory.getLogger(PullSession.class).info("rolling back pull session {}: {}", id, why);
+    if (state == State.PERSISTED || state == State.PREPARED) {
+      deletePersistedCopies();
+    }
     finish();
+  }
+
+  /**
+   * A persisted copy keeps its chunk's signature, and vineyardd resolves the original global
+   * object's member to this instance's equivalent -- the copy: a forced delete (what the builds'
+   * own rollback does) would go upwards and delete the original global object with it. Without
+   * force the copy goes (it has an equivalent, the original chunk), deep, and the original stays;
+   * what is left is then the builds' to undo.
+   */
+  private void deletePersistedCopies() {
+    for (Worker worker : workers) {
+      if (!worker.made.isEmpty()) {
+        try {
+          worker.client.delete(worker.made, false, true);
+        } catch (MigrateException e) {
+          org.slf4j.LoggerFactory.getLogger(PullSession.class).warn("pull session {}: deleting its persisted "
+              + "copies: {} (the rollback goes on)", id, e.getMessage());
+        }
+      }
+    }
   }
 
   /** Closes every worker (rolling back what is not committed); once. */

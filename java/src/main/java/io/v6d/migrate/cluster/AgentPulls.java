@@ -28,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * The moves of a plan run by the target instances' agents: each target's agent is sent one pull
  * order (its incoming chunks and their holders) and pulls them itself, through the source agents or
  * shared memory on its host, while the others do the same; no byte passes through this process.
- * The copies stay uncommitted on the agents until {@link #persist()} and {@link #commit()}; until
- * then {@link #rollback()} (or this process dying: the agents see the connection close) deletes
- * exactly what each agent made.
+ * The copies stay uncommitted on the agents until {@link #persist()}, {@link #prepare} and
+ * {@link #commit()}; until then {@link #rollback()} deletes exactly what each agent made. When this
+ * process dies (the agents see the connection close) each agent rolls back, unless it was told the
+ * new global object's id ({@link #prepare}) and finds that object persisted linking its copies:
+ * then it keeps them, so the new object is never left naming deleted chunks.
  *
  * <p>Bounds: each agent pulls at most {@code perTarget} chunks at once; the per-source bound is
  * split between the targets reading one source, at least one each, so at most
@@ -191,14 +193,39 @@ final class AgentPulls implements AutoCloseable {
         FrameCodec.mapper().createObjectNode().put("session", t.session)));
   }
 
-  /** The copies are the caller's from here on. */
-  void commit() {
+  /**
+   * Tells every agent the id of the global object about to be persisted with its copies: an agent
+   * whose connection closes before {@link #commit()} keeps its copies exactly when that object is
+   * persisted and links them (so a caller killed between persisting it and committing leaves it
+   * whole), and rolls back otherwise.
+   */
+  void prepare(long globalId) {
+    targets.values().stream().filter(Target::open).forEach(t -> t.connection.call("pull_prepare",
+        FrameCodec.mapper().createObjectNode().put("session", t.session).put("global", ObjectIds.format(globalId))));
+  }
+
+  /**
+   * The copies are the caller's from here on. Called once the global object is persisted, so it
+   * never rolls back: an agent that cannot be told keeps its copies by itself when we close (it
+   * sees the persisted object linking them); returns those agents.
+   */
+  List<String> commit() {
+    List<String> failures = new ArrayList<>();
     for (Target t : targets.values()) {
       if (t.open()) {
-        t.connection.call("pull_commit", FrameCodec.mapper().createObjectNode().put("session", t.session));
+        try {
+          t.connection.call("pull_commit", FrameCodec.mapper().createObjectNode().put("session", t.session));
+        } catch (MigrateException e) {
+          failures.add(t.endpoint + ": " + e.getMessage());
+        }
         t.session = null;
       }
     }
+    if (!failures.isEmpty()) {
+      LOG.warn("these agents did not answer the commit; each keeps its copies when we close, as the new global "
+          + "object links them: {}", failures);
+    }
+    return failures;
   }
 
   /** Every agent deletes what its session made; returns what could not be asked (those agents roll back when we close). */

@@ -3,6 +3,7 @@ package io.v6d.migrate.cluster;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.engine.ToLocal;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rebalance.RankShares;
 import io.v6d.migrate.rebalance.RebalancePlanner.Chunk;
 import java.util.ArrayList;
@@ -17,13 +18,15 @@ public final class BalancedToLocal {
 
   public static List<Long> run(MigrationRequest request, int replica, int rank) {
     List<RankShares.RankChunk> chunks = new ArrayList<>();
-    try (VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      VineyardClient target = lease.client();
       GlobalChunks global = new GlobalChunks(target, request.object());
       var nodes = target.clusterMeta();
       for (Chunk c : global.chunks(request)) {
         chunks.add(new RankShares.RankChunk(c.id(), c.bytes(), c.instance(),
             nodes.path("i" + c.instance()).path("nodename").asText("")));
       }
+      lease.keep(); // metadata only: it pins nothing
     }
     return ToLocal.migrateShare(request, RankShares.share(chunks, replica, rank));
   }

@@ -5,6 +5,7 @@ import io.v6d.migrate.engine.MigrationPlan;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
@@ -35,10 +36,12 @@ final class BlobSizes {
     for (Map.Entry<Long, List<Long>> entry : byHolder.entrySet()) {
       GlobalChunks.Instance holder = global.cluster.get(entry.getKey());
       if (holder != null && holder.socketHere()) {
-        try (VineyardClient client = VineyardClient.connect(holder.ipcSocket(), timeoutMillis)) {
-          for (Blob blob : client.getBuffers(entry.getValue()).values()) {
-            sizes.put(blob.id(), blob.size());
-          }
+        try (ClientPool.Lease lease = ClientPool.current().ipc(holder.ipcSocket(), timeoutMillis)) {
+          VineyardClient client = lease.client();
+          Map<Long, Blob> got = client.getBuffers(entry.getValue());
+          got.values().forEach(blob -> sizes.put(blob.id(), blob.size()));
+          client.release(got.keySet()); // a pooled connection must not keep the blobs alive
+          lease.keep();
         }
       } else {
         for (long chunk : chunksByHolder.get(entry.getKey()).stream().distinct().toList()) {

@@ -1,6 +1,6 @@
 package io.v6d.migrate.cluster;
 
-import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.pool.ClientPool;
 
 /** Deleting a chunk on the instance that holds it (its blobs are freed there). */
 final class Deletion {
@@ -13,8 +13,9 @@ final class Deletion {
    */
   static void deleteChunk(GlobalChunks.Instance holder, long id, long timeoutMillis) {
     if (holder.socketHere()) {
-      try (VineyardClient client = VineyardClient.connect(holder.ipcSocket(), timeoutMillis)) {
-        client.delete(java.util.List.of(id), false, true);
+      try (ClientPool.Lease lease = ClientPool.current().ipc(holder.ipcSocket(), timeoutMillis)) {
+        lease.client().delete(java.util.List.of(id), false, true);
+        lease.keep();
       }
     } else {
       throw new io.v6d.migrate.MigrateException(io.v6d.migrate.ErrorCode.INVALID, "cannot delete "

@@ -5,6 +5,7 @@ import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rebalance.RebalancePlan.Move;
 import io.v6d.migrate.transport.ProgressListener;
 import java.util.ArrayList;
@@ -74,6 +75,7 @@ final class ParallelMoves {
       return t;
     });
     List<Future<?>> running = new ArrayList<>();
+    ClientPool connections = ClientPool.current(); // this call's pool (a Session's, or the process-wide one), on every thread
     try {
       // round-robin over targets, so every target starts pulling at once
       for (Move m : interleavedByTarget(moves)) {
@@ -88,7 +90,10 @@ final class ParallelMoves {
             source.acquireUninterruptibly();
             try {
               if (!failed.get()) {
-                copy(m);
+                ClientPool.using(connections, () -> {
+                  copy(m);
+                  return null;
+                });
               }
             } finally {
               source.release();

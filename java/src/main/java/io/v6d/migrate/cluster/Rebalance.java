@@ -6,11 +6,14 @@ import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.MigrateOptions;
 import io.v6d.migrate.engine.EngineCall;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
+import io.v6d.migrate.journal.Journal;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rebalance.RebalancePlan;
 import io.v6d.migrate.rebalance.RebalancePlanner;
 import java.util.ArrayList;
@@ -40,9 +43,11 @@ public final class Rebalance {
   public static String planJson(String object, String via, String[] instances, String by, int maxMoves,
       MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
-    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
-      GlobalChunks global = new GlobalChunks(view, object);
-      return withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      GlobalChunks global = new GlobalChunks(lease.client(), object);
+      String plan = withId(plan(global, request, instances, by, maxMoves).toJson(), global.id).toString();
+      lease.keep(); // metadata only: it pins nothing
+      return plan;
     }
   }
 
@@ -64,7 +69,8 @@ public final class Rebalance {
       String name, boolean replace, int perSource, int perTarget, String pulledBy, MigrateOptions options) {
     MigrationRequest request = options.request(object, via);
     Phases phases = new Phases();
-    try (VineyardClient view = VineyardClient.connect(request.target(), request.timeoutMillis())) {
+    try (ClientPool.Lease lease = ClientPool.current().ipc(request.target(), request.timeoutMillis())) {
+      VineyardClient view = lease.client();
       GlobalChunks global = new GlobalChunks(view, object);
       RebalancePlan plan = plan(global, request, instances, by, maxMoves);
       if (name != null) {
@@ -93,9 +99,9 @@ public final class Rebalance {
         }
       }
       ParallelMoves moves = new ParallelMoves(request, global.cluster, perSource, perTarget);
-      long newId;
+      long newId = 0;
       Map<Long, Long> copies = new HashMap<>();
-      try (AgentPulls agents = new AgentPulls(request, perSource, perTarget)) {
+      try (AgentPulls agents = new AgentPulls(request, perSource, perTarget); Journal journal = Journal.open(view)) {
         try {
           agents.start(byAgents, global.cluster); // the agents pull while this process makes its own moves
           try {
@@ -106,16 +112,34 @@ public final class Rebalance {
           phases.end("moves");
           agents.persist();
           phases.end("persist");
-          newId = build(view, global, copies, persist, name);
+          FaultInjection.installed().reached("rebalance:copies-persisted");
+          newId = create(view, global, copies);
+          journal.recordObjects(List.of(newId)); // a caller killed before it is persisted: reclaimed
+          agents.prepare(newId); // from here an agent left uncommitted asks whether newId is persisted
+          FaultInjection.installed().reached("rebalance:prepared");
+          if (persist) {
+            view.persist(newId);
+            journal.clear(); // persisted: never reclaimed; the agents keep their copies even if we die now
+          }
+          if (name != null) {
+            if (!persist) {
+              journal.recordName(newId, name);
+            }
+            view.putName(newId, name);
+          }
           phases.end("build");
-          agents.commit();
-          phases.end("commit");
         } catch (RuntimeException e) {
-          agents.rollback();
-          moves.rollback();
+          undo(view, newId, agents, moves, journal, e);
           throw e;
         }
-        List<String> notDeleted = replace ? deleteMoved(view, global, plan) : List.of();
+        FaultInjection.installed().reached("rebalance:persisted");
+        // never rolls back: the new object is persisted (or, unpersisted, ours alone)
+        List<String> uncommitted = agents.commit();
+        journal.clear();
+        phases.end("commit");
+        // an originals' deletion waits for every commit: an agent that missed it may yet lose its copies
+        List<String> notDeleted = !replace ? List.of() : uncommitted.isEmpty() ? deleteMoved(view, global, plan)
+            : uncommitted.stream().map(u -> "originals kept: not committed on " + u).toList();
         ObjectNode out = FrameCodec.mapper().createObjectNode()
             .put("object_id", ObjectIds.format(newId))
             .put("source_id", ObjectIds.format(global.id))
@@ -128,6 +152,7 @@ public final class Rebalance {
         ObjectNode copied = out.putObject("copies");
         copies.forEach((from, to) -> copied.put(ObjectIds.format(from), ObjectIds.format(to)));
         notDeleted.forEach(out.putArray("not_deleted")::add);
+        lease.keep(); // metadata only (the copies' blobs are the agents' and ParallelMoves' own): it pins nothing
         return out.toString();
       }
     }
@@ -169,11 +194,11 @@ public final class Rebalance {
   }
 
   /**
-   * The new global object: the original's fields, each member linked by id (a moved chunk by its
-   * copy's id), created and persisted through {@code view}. The copies were persisted on other
-   * instances; vineyardd only links members it knows, so their metadata is synced first.
+   * The new global object's metadata, not yet persisted: the original's fields, each member linked
+   * by id (a moved chunk by its copy's id), created through {@code view}. The copies were persisted
+   * on other instances; vineyardd only links members it knows, so their metadata is synced first.
    */
-  static long build(VineyardClient view, GlobalChunks global, Map<Long, Long> copies, boolean persist, String name) {
+  static long create(VineyardClient view, GlobalChunks global, Map<Long, Long> copies) {
     if (!copies.isEmpty()) {
       view.getDatas(new ArrayList<>(copies.values()), true);
     }
@@ -194,22 +219,24 @@ public final class Rebalance {
     }
     content.put("instance_id", view.instanceId());
     content.put("transient", true);
-    long id = view.createData(content).id();
+    return view.createData(content).id();
+  }
+
+  /**
+   * A failed rebalance: the new object first (so an agent that outlives us finds it gone), then
+   * every copy; what cannot be undone now stays journaled, or is rolled back by its agent when we close.
+   */
+  private static void undo(VineyardClient view, long newId, AgentPulls agents, ParallelMoves moves, Journal journal,
+      RuntimeException failure) {
     try {
-      if (persist) {
-        view.persist(id);
+      if (newId != 0) {
+        view.delete(List.of(newId), true, false);
       }
-      if (name != null) {
-        view.putName(id, name);
-      }
-      return id;
-    } catch (RuntimeException e) {
-      try {
-        view.delete(List.of(id), true, false);
-      } catch (RuntimeException again) {
-        e.addSuppressed(again);
-      }
-      throw e;
+      agents.rollback();
+      moves.rollback();
+      journal.clear();
+    } catch (RuntimeException again) {
+      failure.addSuppressed(again);
     }
   }
 

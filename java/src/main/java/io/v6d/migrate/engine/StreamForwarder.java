@@ -8,6 +8,7 @@ import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaRewriter;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.transport.BlobTransfer;
 import io.v6d.migrate.transport.BlobTransport;
 import io.v6d.migrate.transport.ProgressListener;
@@ -34,6 +35,8 @@ final class StreamForwarder implements Runnable {
 
   private final MigrationRequest request;
   private final VineyardClient target;
+  /** The target's connection: the target stream lives as long as it, so it is closed, never given back. */
+  private final ClientPool.Lease targetLease;
   private final SourceSet source;
   private final BlobTransport transport;
   private final StreamReader reader;
@@ -44,10 +47,11 @@ final class StreamForwarder implements Runnable {
   /** Chunks pushed to the target stream and their sizes, oldest first, until consumed there. */
   private final Deque<long[]> unconsumed = new ArrayDeque<>();
 
-  private StreamForwarder(MigrationRequest request, VineyardClient target, SourceSet source, BlobTransport transport,
-      StreamReader reader, long targetStream, long maxInFlightBytes) {
+  private StreamForwarder(MigrationRequest request, ClientPool.Lease targetLease, SourceSet source,
+      BlobTransport transport, StreamReader reader, long targetStream, long maxInFlightBytes) {
     this.request = request;
-    this.target = target;
+    this.targetLease = targetLease;
+    this.target = targetLease.client();
     this.source = source;
     this.transport = transport;
     this.reader = reader;
@@ -61,7 +65,8 @@ final class StreamForwarder implements Runnable {
   /** Opens the source stream, creates the target stream, and starts forwarding in the background. */
   static StreamMigration start(MigrationRequest request, long maxInFlightBytes) {
     TransportSelector selector = new TransportSelector(request, false);
-    VineyardClient target = VineyardClient.connect(request.target(), request.timeoutMillis());
+    ClientPool.Lease targetLease = ClientPool.current().ipc(request.target(), request.timeoutMillis());
+    VineyardClient target = targetLease.client();
     SourceSet source = null;
     StreamReader reader = null;
     try {
@@ -81,7 +86,7 @@ final class StreamForwarder implements Runnable {
       target.streams().create(targetStream);
       target.persist(targetStream);
       target.streams().open(targetStream, true);
-      StreamForwarder forwarder = new StreamForwarder(request, target, source, transport, reader, targetStream,
+      StreamForwarder forwarder = new StreamForwarder(request, targetLease, source, transport, reader, targetStream,
           maxInFlightBytes);
       Thread thread = new Thread(forwarder, "vineyard-migrate-stream-" + ObjectIds.format(targetStream));
       thread.setDaemon(true);
@@ -94,7 +99,7 @@ final class StreamForwarder implements Runnable {
       if (source != null) {
         source.close();
       }
-      target.close();
+      targetLease.close();
       throw e;
     }
   }
@@ -134,7 +139,7 @@ final class StreamForwarder implements Runnable {
     } finally {
       reader.close();
       source.close();
-      target.close();
+      targetLease.close();
     }
   }
 

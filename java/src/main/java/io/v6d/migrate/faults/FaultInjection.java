@@ -32,6 +32,14 @@ public interface FaultInjection {
   /** A compressed chunk's payload (a view of it) arrived and is about to be decompressed. */
   default void compressedArrived(ByteBuffer payload) {}
 
+  /**
+   * The process reached a named point between two steps of a commit (a test pauses it there and
+   * kills it, to see what a death at that point leaves): {@code rebalance:copies-persisted},
+   * {@code rebalance:prepared}, {@code rebalance:persisted}; in an agent, {@code pull:persisted}
+   * (a pull session's copies are persisted, before it answers).
+   */
+  default void reached(String point) {}
+
   /** True when the engine should skip its up-front capacity check on the target. */
   default boolean skipCapacityCheck() {
     return false;

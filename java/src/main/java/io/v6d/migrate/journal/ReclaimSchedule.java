@@ -38,6 +38,8 @@ public final class ReclaimSchedule implements AutoCloseable {
   }
 
   private void runOnce() {
+    // the agent's own connection, opened and closed here each run (a minute apart): the caller's
+    // pool (io.v6d.migrate.pool.ClientPool) owns the engine's connections, not the agent's
     try (VineyardClient target = VineyardClient.connect(socket)) {
       List<Reclaimed> reclaimed = Reclaimer.reclaim(target);
       if (!reclaimed.isEmpty()) {

@@ -133,7 +133,11 @@ public final class Reclaimer {
       }
     }
     if (!objects.isEmpty()) {
-      target.delete(objects, true, false);  // never deep: members may be another object's, kept in place
+      // never deep: members may be another object's, kept in place. Not forced: a persisted copy of a
+      // global object's chunk keeps the chunk's signature and vineyardd resolves that global object's
+      // member to it here, so a forced delete would take the global object with it. Whatever this
+      // leaves (used by an object no journal lists) goes with its blobs below, as before.
+      target.delete(objects, false, false);
     }
     if (!blobs.isEmpty()) {
       target.delete(blobs, true, false);  // forced: frees sealed and unsealed blobs, and what refers to them

@@ -53,6 +53,8 @@ public final class ClientPool implements AutoCloseable {
   static final long DEFAULT_IDLE_SECONDS = 60;
   private static final Logger LOG = LoggerFactory.getLogger(ClientPool.class);
   private static final Object SHARED_LOCK = new Object();
+  /** vineyardd connections the pools of this process opened (IPC and RPC), for a test that none is opened elsewhere. */
+  private static final java.util.concurrent.atomic.AtomicLong OPENED = new java.util.concurrent.atomic.AtomicLong();
   private static ClientPool shared; // guarded by SHARED_LOCK
 
   private final int maxIdle = Math.max(0, Integer.getInteger(MAX_IDLE_PROPERTY, DEFAULT_MAX_IDLE));
@@ -142,7 +144,7 @@ public final class ClientPool implements AutoCloseable {
           open = true;
         }
         if (open) {
-          return new Lease(this, key, reused);
+          return new Lease(this, key, reused, () -> ipc(socket, timeoutMillis));
         }
         LOG.debug("pooled connection to {} was closed by vineyardd; connecting again", socket);
       } catch (MigrateException e) {
@@ -150,7 +152,14 @@ public final class ClientPool implements AutoCloseable {
       }
       reused.close();
     }
-    return new Lease(this, key, VineyardClient.connect(socket, timeoutMillis));
+    VineyardClient opened = VineyardClient.connect(socket, timeoutMillis);
+    OPENED.incrementAndGet();
+    return new Lease(this, key, opened, () -> ipc(socket, timeoutMillis));
+  }
+
+  /** vineyardd connections opened by the pools of this process since it started. */
+  public static long opened() {
+    return OPENED.get();
   }
 
   /**
@@ -159,7 +168,9 @@ public final class ClientPool implements AutoCloseable {
    * sent over RPC for the connection), so its lease closes it.
    */
   public Lease rpc(String endpoint, long timeoutMillis) {
-    return new Lease(this, "rpc " + endpoint + "#" + timeoutMillis, VineyardClient.connectRpc(endpoint, timeoutMillis));
+    VineyardClient opened = VineyardClient.connectRpc(endpoint, timeoutMillis);
+    OPENED.incrementAndGet();
+    return new Lease(this, "rpc " + endpoint + "#" + timeoutMillis, opened, () -> rpc(endpoint, timeoutMillis));
   }
 
   /**
@@ -332,12 +343,21 @@ public final class ClientPool implements AutoCloseable {
 
   /** One IPC (or RPC) connection, leased to one migration. */
   public static final class Lease extends Leased<VineyardClient> {
-    private Lease(ClientPool pool, String key, VineyardClient client) {
+    private final Supplier<Lease> another;
+
+    private Lease(ClientPool pool, String key, VineyardClient client, Supplier<Lease> another) {
       super(pool, key, client);
+      this.another = another;
     }
 
     public VineyardClient client() {
       return connection();
+    }
+
+    /** Another connection to the same vineyardd, of the same kind, from the same pool (a stream reader's own). */
+    public Lease another() {
+      connection(); // not after the lease ended
+      return another.get();
     }
   }
 

@@ -139,7 +139,7 @@ public final class RpcTransport implements BlobTransport {
 
   @Override
   public StreamReader openStreamReader() {
-    return new ClientStreamReader(source.reconnect());
+    return new ClientStreamReader(lease.another());
   }
 
   @Override

@@ -74,7 +74,7 @@ public final class SharedMemoryTransport implements BlobTransport {
 
   @Override
   public StreamReader openStreamReader() {
-    return new ClientStreamReader(VineyardClient.connect(source.ipcSocket(), source.timeoutMillis()));
+    return new ClientStreamReader(lease.another());
   }
 
   @Override

@@ -24,16 +24,16 @@ class PullOrderTest {
   }
 
   private static String refused(ObjectNode order) {
-    MigrateException e = assertThrows(MigrateException.class, () -> PullSession.Order.parse(order));
+    MigrateException e = assertThrows(MigrateException.class, () -> PullOrder.parse(order));
     assertEquals(ErrorCode.INVALID, e.code());
     return e.getMessage();
   }
 
   @Test
   void aGoodOrderIsReadAsSent() {
-    PullSession.Order parsed = PullSession.Order.parse(order());
+    PullOrder parsed = PullOrder.parse(order());
     assertEquals(2, parsed.chunks().size());
-    assertEquals(new PullSession.Chunk(0x10, 7), parsed.chunks().get(0));
+    assertEquals(new PullOrder.Chunk(0x10, 7), parsed.chunks().get(0));
     assertEquals(2, parsed.perSource());
     assertEquals(3, parsed.perTarget());
     assertEquals(4, parsed.connections());
@@ -46,11 +46,11 @@ class PullOrderTest {
   void compressionIsOneOfTheFourOrAbsent() {
     ObjectNode absent = order();
     absent.remove("compression");
-    assertEquals(Compression.NONE, PullSession.Order.parse(absent).compression()); // a peer of an older version
+    assertEquals(Compression.NONE, PullOrder.parse(absent).compression()); // a peer of an older version
     for (String value : new String[] {"auto", "LZ4", "none"}) {
       ObjectNode ok = order();
       ok.put("compression", value);
-      assertEquals(Compression.parse(value), PullSession.Order.parse(ok).compression());
+      assertEquals(Compression.parse(value), PullOrder.parse(ok).compression());
     }
     for (String value : new String[] {"gzip", "", " ", "zstd;lz4"}) {
       ObjectNode bad = order();
@@ -72,16 +72,16 @@ class PullOrderTest {
   void noChunksOrTooManyAreRefused() {
     ObjectNode none = order();
     none.putArray("chunks");
-    assertTrue(refused(none).contains("1 to " + PullSession.MAX_CHUNKS));
+    assertTrue(refused(none).contains("1 to " + PullOrder.MAX_CHUNKS));
     ObjectNode notAList = order();
     notAList.put("chunks", "o0000000000000010");
     assertTrue(refused(notAList).contains("chunks"));
     ObjectNode many = order();
     var list = many.putArray("chunks");
-    for (int i = 0; i <= PullSession.MAX_CHUNKS; i++) {
+    for (int i = 0; i <= PullOrder.MAX_CHUNKS; i++) {
       list.addObject().put("id", "o" + String.format("%016x", i + 1)).put("from", 1);
     }
-    assertTrue(refused(many).contains("not " + (PullSession.MAX_CHUNKS + 1)));
+    assertTrue(refused(many).contains("not " + (PullOrder.MAX_CHUNKS + 1)));
   }
 
   @Test

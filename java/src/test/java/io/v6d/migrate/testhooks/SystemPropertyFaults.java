@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code io.v6d.migrate.test.stallAfterBytes=N}: stop sending DATA once this JVM has sent N
  *       bytes (without blocking anything), so a test can kill a sender in the middle of a transfer;
  *   <li>{@code io.v6d.migrate.test.skipCapacityCheck=true}: skip the engine's up-front capacity
- *       check, so vineyardd itself refuses an allocation midway.
+ *       check, so vineyardd itself refuses an allocation midway;
+ *   <li>{@code io.v6d.migrate.test.pauseAt=POINT}: at the named point ({@link FaultInjection#reached}),
+ *       print {@code PAUSED POINT} on standard output and wait for ever, for a test to kill the process.
  * </ul>
  */
 public final class SystemPropertyFaults implements FaultInjection {
@@ -29,6 +31,7 @@ public final class SystemPropertyFaults implements FaultInjection {
   static final String BOMB_COMPRESSED = "io.v6d.migrate.test.bombCompressed";
   static final String STALL_AFTER_BYTES = "io.v6d.migrate.test.stallAfterBytes";
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
+  static final String PAUSE_AT = "io.v6d.migrate.test.pauseAt";
   private final AtomicInteger received = new AtomicInteger();
   private final AtomicInteger receivedCompressed = new AtomicInteger();
   private final AtomicInteger sentCompressed = new AtomicInteger();
@@ -79,5 +82,21 @@ public final class SystemPropertyFaults implements FaultInjection {
   @Override
   public boolean skipCapacityCheck() {
     return Boolean.getBoolean(SKIP_CAPACITY_CHECK);
+  }
+
+  @Override
+  public void reached(String point) {
+    if (!point.equals(System.getProperty(PAUSE_AT))) {
+      return;
+    }
+    System.out.println("PAUSED " + point);
+    System.out.flush();
+    while (true) {
+      try {
+        Thread.sleep(60_000);
+      } catch (InterruptedException e) {
+        // paused until killed
+      }
+    }
   }
 }
