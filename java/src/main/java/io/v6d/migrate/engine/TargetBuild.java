@@ -353,7 +353,10 @@ public final class TargetBuild implements AutoCloseable {
     }
     for (int i = objects.size() - 1; i >= 0; i--) {
       long id = objects.get(i);
-      failures.addAll(attempt("object " + ObjectIds.format(id), () -> target.delete(List.of(id), true, false)));
+      // Not forced (as in the Reclaimer): a persisted copy of a global object's chunk shares that chunk's
+      // signature, and a forced delete would follow it up to the original global object. Roots go first,
+      // so nothing of ours depends on what is deleted; the blobs below take whatever is left.
+      failures.addAll(attempt("object " + ObjectIds.format(id), () -> target.delete(List.of(id), false, false)));
     }
     for (Map.Entry<Long, Boolean> blob : blobs.entrySet()) {
       long id = blob.getKey();
