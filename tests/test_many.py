@@ -232,3 +232,25 @@ def test_batch_persisted_together_is_seen_by_the_cluster_and_leaves_no_carrier(a
         b.delete(new_id, deep=True)
     for oid in oids:
         a.delete(oid, deep=True)
+
+
+@pytest.mark.parametrize("transport", ["local", "rpc"])
+def test_an_object_of_thousands_of_blobs(stack, a, solo, transport):
+    """3,000 blobs: their seals and releases travel without waiting for replies, yet never so many
+    at once that vineyardd's unread replies stall the connection (it then stops reading ours)."""
+    before = snapshot(solo)
+    values = tuple(np.full(16, i, dtype=np.int64) for i in range(3000))
+    oid = a.put(values)
+    source = "rpc://127.0.0.1:%d" % stack.a.rpc_port if transport == "rpc" else a
+    try:
+        result = vineyard_migrate.migrate(oid, solo, source=source, transport=transport, persist=False, copy=True,
+                                          timeout=60, details=True)
+        assert result.transport.startswith(transport), result
+        copy = solo.get(result.object_id)
+        assert len(copy) == len(values)
+        for got, want in zip(copy, values):
+            np.testing.assert_array_equal(got, want)
+        solo.delete(result.object_id, deep=True)
+        assert snapshot(solo) == before
+    finally:
+        a.delete(oid, deep=True)

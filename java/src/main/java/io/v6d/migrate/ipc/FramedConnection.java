@@ -126,13 +126,21 @@ public abstract class FramedConnection implements AutoCloseable {
    */
   public void sendDeferred(JsonNode request, String replyType, Consumer<JsonNode> onReply,
       Consumer<MigrateException> onFailure) {
+    // Bounded: vineyardd stops reading a connection whose replies it cannot write, so a sender that
+    // never reads (10,000 seals and releases for a tuple of 10,000 blobs) would wait on it forever.
+    readDeferredDownTo(Pipeline.WINDOW - 1);
     send(request);
     deferred.add(new Deferred(this.request, replyType, onReply, onFailure));
   }
 
   /** Reads the replies of every deferred request now (a lost connection still throws). */
   public void drainDeferred() {
-    while (!deferred.isEmpty()) {
+    readDeferredDownTo(0);
+  }
+
+  /** Reads deferred replies, oldest first, until at most {@code left} are unread. */
+  private void readDeferredDownTo(int left) {
+    while (deferred.size() > left) {
       Deferred next = deferred.peek();
       header.clear();
       JsonNode reply = receiveRest();
