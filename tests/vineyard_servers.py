@@ -8,6 +8,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -137,21 +138,36 @@ class Servers(contextlib.ExitStack):
         """Starts vineyardd; in the etcd cluster named ``cluster`` (a prefix), or alone (--meta local).
         ``prefix`` runs it elsewhere (``ip netns exec NS``), ``env`` adds variables (MY_HOST_NAME)."""
         sock = os.path.join(self.workdir, name + ".sock")
-        rpc_port = free_port()
         log = os.path.join(self.workdir, name + ".log")
-        command = [*prefix, vineyardd_path(), "--socket", sock, "--size", size, "--rpc_socket_port", str(rpc_port)]
-        if cluster:
-            command += ["--meta", "etcd", "--etcd_endpoint", self.etcd_endpoint, "--etcd_prefix", "/" + cluster]
-        else:
-            command += ["--meta", "local"]
-        command += list(extra)
-        process = subprocess.Popen(
-            command, stdout=open(log, "w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-        instance = Instance(name, sock, rpc_port, process, log)
-        self.callback(instance.stop)
-        _wait_for(lambda: process.poll() is None and _connects(sock), "vineyardd " + name, 60, log)
-        return instance
+        # vineyardd 0.24.2 joining an etcd cluster now and then stops after "Instance join: N" and never
+        # opens its socket (seen at about one start in a few hundred on this 2-core machine, most under
+        # load). That is vineyardd's start, not what a test checks: such a start is killed and retried.
+        attempts = 3 if cluster else 1
+        for attempt in range(1, attempts + 1):
+            rpc_port = free_port()
+            command = [*prefix, vineyardd_path(), "--socket", sock, "--size", size, "--rpc_socket_port", str(rpc_port)]
+            if cluster:
+                command += ["--meta", "etcd", "--etcd_endpoint", self.etcd_endpoint, "--etcd_prefix", "/" + cluster]
+            else:
+                command += ["--meta", "local"]
+            command += list(extra)
+            process = subprocess.Popen(
+                command, stdout=open(log, "w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
+            instance = Instance(name, sock, rpc_port, process, log)
+            self.callback(instance.stop)
+            try:
+                _wait_for(lambda: process.poll() is None and _connects(sock), "vineyardd " + name,
+                          30 if attempt < attempts else 60, log)
+                return instance
+            except RuntimeError as stuck:
+                if attempt == attempts:
+                    raise
+                print("retrying a vineyardd start that did not come up:", stuck, file=sys.stderr)
+                process.kill()
+                process.wait()
+                if os.path.exists(sock):
+                    os.unlink(sock)
 
 
 @dataclasses.dataclass
