@@ -84,7 +84,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       return pending == null && !chunks.hasNext();
     }
     synchronized (this) {
-      return failed == null && ready.isEmpty() && !preparing && !chunks.hasNext();
+      return failed == null && ready.isEmpty() && !preparing && !hasNextChunk();
     }
   }
 
@@ -140,9 +140,15 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
     return handedOver(rawFrame(allocator, chunk), chunk.length());
   }
 
-  /** The next prepared frame in order, or null (the transfer resumes when it is ready). */
+  /**
+   * The next prepared frame in order, or null (the transfer resumes when it is ready). A chunk of a
+   * blob that goes raw (auto decided so from its samples) is framed here, as without compression,
+   * when nothing is prepared or preparing ahead of it: random data then pays no hand-over to a
+   * codec thread per chunk.
+   */
   private ByteBuf readPrepared(ByteBufAllocator allocator) {
     Prepared next;
+    Chunk raw = null;
     synchronized (this) {
       if (failed != null) {
         Throwable cause = failed;
@@ -155,9 +161,35 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       } else {
         next = null;
       }
+      if (next == null && !ended && ready.isEmpty() && !preparing && hasNextChunk()) {
+        Chunk chunk = nextChunk();
+        if (chunk.length() > 0 && compressor.codecFor(chunk.wireId()) != Codec.NONE) {
+          pending = chunk; // prepared on a codec thread, first of all
+        } else if (FaultInjection.installed().stallSending(chunk.length())) {
+          pending = chunk;
+          return null;
+        } else {
+          raw = chunk;
+        }
+      }
+    }
+    if (raw != null) {
+      compressor.sent(raw.wireId(), Codec.NONE, raw.length(), raw.length());
+      return handedOver(rawFrame(allocator, raw), raw.length());
     }
     prepareAhead(allocator);
     return next == null ? null : handedOver(next.frame(), next.rawLength());
+  }
+
+  /** Guarded by this on the compressing path: the chunk taken out of order of look-ahead, else the next. */
+  private boolean hasNextChunk() {
+    return pending != null || chunks.hasNext();
+  }
+
+  private Chunk nextChunk() {
+    Chunk next = pending != null ? pending : chunks.next();
+    pending = null;
+    return next;
   }
 
   private ByteBuf handedOver(ByteBuf frame, int rawLength) {
@@ -171,10 +203,10 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   private void prepareAhead(ByteBufAllocator allocator) {
     Chunk chunk;
     synchronized (this) {
-      if (ended || preparing || ready.size() >= LOOKAHEAD || !chunks.hasNext()) {
+      if (ended || preparing || ready.size() >= LOOKAHEAD || !hasNextChunk()) {
         return;
       }
-      chunk = chunks.next();
+      chunk = nextChunk();
       preparing = true;
     }
     executor.execute(() -> prepare(allocator, chunk));
