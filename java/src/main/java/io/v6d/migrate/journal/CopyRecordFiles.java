@@ -138,7 +138,6 @@ public final class CopyRecordFiles {
    */
   public static Claim tryClaim(String socket, long instance, String tag) {
     Path lock = Path.of(fileOf(socket, instance, tag) + LOCK);
-    Flock libc = Flock.get();
     try {
       Files.createDirectories(lock.getParent());
     } catch (IOException e) {
@@ -147,19 +146,18 @@ public final class CopyRecordFiles {
       return Claim.NONE;
     }
     while (true) {
-      int fd = libc.open(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
+      int fd = Flock.openLocked(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
+      if (fd == Flock.HELD) {
+        return null;
+      }
       if (fd < 0) {
         LOG.warn("cannot open {} (errno {}): concurrent migrations of this object may copy it twice", lock, Flock.errno());
         return Claim.NONE;
       }
-      if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
-        libc.close(fd);
-        return null;
-      }
       if (sameFile(fd, lock)) {
         return new Claim(fd);
       }
-      libc.close(fd); // a sweep removed the file we locked: lock the one there now
+      Flock.get().close(fd); // a sweep removed the file we locked: lock the one there now
     }
   }
 
@@ -219,12 +217,12 @@ public final class CopyRecordFiles {
   /** Removes a record under its claim (a copy in progress rewrites it), if it still names {@code copy}. */
   private static boolean removeUnclaimed(Path record, long copy, long instance) {
     Path lock = Path.of(record + LOCK);
-    int fd = Flock.get().open(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
+    int fd = Flock.openLocked(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
     if (fd < 0) {
-      return false;
+      return false; // claimed: a copy in progress rewrites the record
     }
     try {
-      if (Flock.get().flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0 || !parse(record, instance, null).equals(OptionalLong.of(copy))) {
+      if (!parse(record, instance, null).equals(OptionalLong.of(copy))) {
         return false;
       }
       deleteQuietly(record);
@@ -256,14 +254,12 @@ public final class CopyRecordFiles {
   }
 
   private static void removeUnclaimedLock(Path lock) {
-    int fd = Flock.get().open(lock.toString(), Flock.O_RDWR | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);
+    int fd = Flock.openLocked(lock.toString(), Flock.O_RDWR | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);
     if (fd < 0) {
-      return;
+      return; // claimed, or gone
     }
     try {
-      if (Flock.get().flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) == 0) {
-        deleteQuietly(lock); // a claimer that opened it before checks it still is the file there (sameFile)
-      }
+      deleteQuietly(lock); // a claimer that opened it before checks it still is the file there (sameFile)
     } finally {
       Flock.get().close(fd);
     }

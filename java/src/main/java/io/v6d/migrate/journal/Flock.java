@@ -43,6 +43,27 @@ public interface Flock {
     return Holder.INSTANCE;
   }
 
+  /** What {@link #openLocked} returns when the file opened but another descriptor holds its flock. */
+  int HELD = -2;
+
+  /**
+   * Opens {@code path} with {@code flags} and takes its exclusive flock without waiting: the locked
+   * descriptor; {@link #HELD} when another holds the lock (the file is closed again); -1 when it
+   * cannot be opened ({@link #errno()} says why).
+   */
+  static int openLocked(String path, int flags, int mode) {
+    Flock libc = get();
+    int fd = libc.open(path, flags, mode);
+    if (fd < 0) {
+      return -1;
+    }
+    if (libc.flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      libc.close(fd);
+      return HELD;
+    }
+    return fd;
+  }
+
   static int errno() {
     return Runtime.getRuntime(get()).getLastError();
   }

@@ -77,16 +77,8 @@ final class OwnerLock implements AutoCloseable {
    * caller must then leave the owner's journal alone.
    */
   static OwnerLock takeIfDead(Path file) {
-    Flock libc = Flock.get();
-    int fd = libc.open(file.toString(), Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);  // read-only: flock needs no write
-    if (fd < 0) {
-      return null;
-    }
-    if (libc.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB) != 0) {
-      libc.close(fd);
-      return null;
-    }
-    return new OwnerLock(file, fd);
+    int fd = Flock.openLocked(file.toString(), Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);  // read-only: flock needs no write
+    return fd < 0 ? null : new OwnerLock(file, fd);
   }
 
   /** Whether {@code dir} has a lock file this process does not hold (a dead owner's, or another process's). */
