@@ -553,8 +553,8 @@ def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
 CALLER = """
 import json, sys, vineyard_migrate
 args = json.loads(sys.argv[1])
-vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60, pulled_by="agents",
-                           **args.get("extra", {}))
+vineyard_migrate.rebalance(args["gid"], args["sockets"], token_file=args["token"], timeout=60,
+                           pulled_by=args.get("pulled_by", "agents"), **args.get("extra", {}))
 print("done", flush=True)
 """
 
@@ -846,124 +846,6 @@ def test_an_agent_certificate_not_allowed_for_clients_fails_the_pulls_without_a_
         assert all(not samples for samples in (_wire_bytes(url) for url in four.metrics))
 
 
-def _run_caller_until(four, gid, point):
-    """Starts the rebalance in a process of its own (pulled by the agents) that pauses at ``point``
-    (a test hook of the engine: it prints ``PAUSED point``), then kills it (-9) there."""
-    import json
-    import signal
-    import subprocess
-    import sys
-
-    env = {**os.environ, "VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.pauseAt=" + point}
-    caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
-        {"gid": int(gid), "sockets": four.sockets, "token": four.token})],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        line = caller.stdout.readline()
-        assert line.strip() == "PAUSED " + point, (line, caller.stderr.read() if caller.poll() is not None else "")
-    finally:
-        caller.kill()
-        caller.communicate()
-    assert caller.returncode == -signal.SIGKILL
-
-
-@pytest.mark.parametrize("point", ["rebalance:copies-persisted", "rebalance:prepared"])
-def test_the_caller_killed_before_the_new_global_object_is_persisted_leaves_nothing(four, point):
-    """The caller dies (-9) after every agent persisted its copies, before the new global object is
-    persisted -- before its metadata is made, or once made and announced to the agents: each agent
-    finds no persisted object linking its copies and deletes them; the new object's unpersisted
-    metadata, journaled on the caller's instance, is reclaimed (here by ``gc``; else by the next
-    migration or the agent there). Every instance is as it was."""
-    clients = four.clients()
-    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
-    before = [snapshot(c) for c in clients]
-    _run_caller_until(four, gid, point)
-    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
-    for socket in four.sockets:
-        vineyard_migrate.gc(socket)
-    assert [snapshot(c) for c in clients] == before
-    old = clients[0].get_meta(gid, sync_remote=True)
-    for k, frame in enumerate(frames):
-        pd.testing.assert_frame_equal(clients[0].get(old.get_member("partitions_-%d" % k).meta.id), frame)
-
-
-def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whole(four):
-    """The caller dies (-9) once the new global object is persisted, before any agent got its
-    commit: each agent sees its peer gone, finds the announced object persisted linking its copies,
-    and keeps them. The new object is complete and readable chunk by chunk from where the plan put
-    each chunk; nothing else is left anywhere (no journal, no stray copy)."""
-    clients = four.clients()
-    ids = [c.instance_id for c in clients]
-    by_instance = dict(zip(ids, clients))
-    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
-    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
-    before = [snapshot(c) for c in clients]
-    _run_caller_until(four, gid, "rebalance:persisted")
-    _wait_for("the target agents to settle", lambda: _open_pull_sessions(four) == [0] * 4)
-    for socket in four.sockets:
-        vineyard_migrate.gc(socket)  # nothing of a finished rebalance may be reclaimed
-    gained = [set(snapshot(c)["objects"]) - set(s["objects"]) for c, s in zip(clients, before)]
-    made = [o for o in gained[0] if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
-    assert len(made) == 1, gained[0]
-    new = clients[0].get_meta(vineyard.ObjectID(made[0]), sync_remote=True)
-    assert new.isglobal and new.typename == clients[0].get_meta(gid).typename
-    destination = {m["chunk"]: m["to"] for m in plan["moves"]}
-    old = clients[0].get_meta(gid, sync_remote=True)
-    expected = {made[0]}
-    for k, frame in enumerate(frames):
-        was = old.get_member("partitions_-%d" % k).meta
-        to = destination.get("o%016x" % int(was.id), was.instance_id)
-        # members resolve by signature, preferring the reader's instance: read from the holder
-        now = by_instance[to].get_meta(new.id, sync_remote=True).get_member("partitions_-%d" % k).meta
-        assert now.instance_id == to
-        pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
-        if to != was.instance_id:
-            expected |= set(_member_ids(now))
-    assert set().union(*gained) == expected
-    for client, snap in zip(clients, before):  # the copies' memory is still held: they are the new object's
-        incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
-        assert client.status.memory_usage - snap["memory_usage"] >= incoming
-
-
-def test_a_peer_cannot_keep_its_copies_by_naming_an_unrelated_object(four):
-    """An authenticated peer pulls a chunk, persists the copy and announces as "the new global
-    object" an object that does not link the copy, then leaves without committing: the agent
-    deletes the copy. An object persisted already (here the original global one, whose member
-    vineyardd resolves to the copy) is refused when announced; so are a blob and a prepare before
-    the persist. An id that never becomes a persisted object linking the copy rolls it back."""
-    import agent_wire as wire
-
-    clients = four.clients()
-    h1, h2 = clients[0], clients[1]
-    token = open(four.token).read().strip().encode()
-    gid, _ = _global_frame(clients, [(0, 5000)] * 2)
-    chunk = h1.get_meta(gid).get_member("partitions_-0").meta.id
-    before = [snapshot(c) for c in clients]
-    conn = wire.open_authenticated(four.agents[1].endpoint, token)
-    try:
-        kind, pulled = wire.request(conn, "pull", per_source=1, per_target=1, connections=1, transport="tcp",
-                                    chunks=[{"id": wire.object_id(chunk), "from": h1.instance_id}])
-        assert kind == wire.REPLY, pulled
-        session = pulled["session"]
-        copy = vineyard.ObjectID(pulled["copies"][wire.object_id(chunk)])
-        kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": "o7fffffffffff0001"})
-        assert kind == wire.ERROR and "cannot prepare now" in body["message"], body
-        assert wire.request(conn, "pull_persist", session=session)[0] == wire.REPLY
-        blob = next(_blob_ids(h1.get_meta(chunk)))
-        for named, message in ((blob, "is a blob"), (gid, "persisted already")):
-            kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": wire.object_id(named)})
-            assert kind == wire.ERROR and message in body["message"], body
-        kind, body = wire.request(conn, "pull_prepare", session=session, **{"global": "o7fffffffffff0001"})
-        assert kind == wire.REPLY, body
-        assert h2.exists(copy)
-    finally:
-        conn.close()
-    _wait_for("the agent to roll the copy back", lambda: _open_pull_sessions(four) == [0] * 4)
-    assert not h2.exists(copy)
-    assert [snapshot(c) for c in clients] == before
-    assert h1.exists(gid) and h1.exists(chunk)
-
-
 def test_a_rebalance_connects_to_vineyardd_only_through_the_pool(four):
     """Every vineyardd connection a plan and rebalances open in this process (pulled by the agents,
     and by the caller with replace=True, which deletes the moved originals) is the pool's:
@@ -1008,54 +890,3 @@ def test_a_rebalance_connects_to_vineyardd_only_through_the_pool(four):
     while any(n > b for n, b in zip(connections(), baseline)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(n <= b for n, b in zip(connections(), baseline)), (connections(), baseline)
-
-
-def test_a_target_agent_killed_after_persisting_its_copies_leaves_the_original_whole(four):
-    """h2's agent is killed (-9) once its session's copies are persisted (a test hook pauses it
-    there): the rebalance fails, the other agents delete their persisted copies, and h2's agent,
-    restarted, reclaims its own. A persisted copy keeps its chunk's signature, and vineyardd resolves
-    the original global object's member to it on h2: deleting it must not take the original with it.
-    Every instance is as it was, the original readable chunk by chunk."""
-    import signal
-    import threading
-
-    clients = four.clients()
-    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
-    before = [snapshot(c) for c in clients]
-    endpoints = {o for o in before[0]["objects"]
-                 if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::migrate::AgentEndpoint"}
-    four.agents[1].stop()
-    paused = _start_agent(four, 1, "agent-rb-h2-paused", jvm_options="-Dio.v6d.migrate.test.pauseAt=pull:persisted")
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60,
-                                                           pulled_by="agents")
-        except Exception as e:  # noqa: BLE001 -- checked below
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        assert paused.process.stdout.readline().strip() == "PAUSED pull:persisted"
-    finally:
-        paused.stop(signal.SIGKILL)
-        thread.join(120)
-    assert not thread.is_alive() and "error" in outcome, outcome
-    _start_agent(four, 1, "agent-rb-h2-after-persist")  # reclaims what the killed one left, first thing
-    _wait_for("every agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
-    for client, was in zip(clients, before):
-        now = snapshot(client)
-        # the restarted agent published its endpoint anew: that object aside, nothing changed
-        gone = {o for o in set(was["objects"]) - set(now["objects"])}
-        new = {o for o in set(now["objects"]) - set(was["objects"])}
-        kinds = {client.get_meta(vineyard.ObjectID(o)).typename for o in new}
-        assert not gone - endpoints and kinds <= {"vineyard::migrate::AgentEndpoint"}, (gone - endpoints, kinds)
-        assert now["memory_usage"] == was["memory_usage"]
-    by_instance = {c.instance_id: c for c in clients}
-    for client in clients:
-        old = client.get_meta(gid, sync_remote=True)
-        for k, frame in enumerate(frames):
-            meta = old.get_member("partitions_-%d" % k).meta
-            pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)

@@ -4,13 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.VineyardClient;
-import io.v6d.migrate.meta.MetaTree;
+import io.v6d.migrate.journal.PreparedCommit;
 import io.v6d.migrate.meta.ObjectIds;
 import java.util.Collection;
-import java.util.HashSet;
-import java.util.Iterator;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -25,20 +21,9 @@ import java.util.function.Supplier;
 final class PreparedGlobal {
   private PreparedGlobal() {}
 
-  /** True when {@code global} is a persisted object whose direct members include every one of {@code copies}. */
+  /** True when {@code global} is a persisted object linking every one of {@code copies} (see {@link PreparedCommit#committed}). */
   static boolean persistedWith(VineyardClient vineyard, long global, Collection<Long> copies) {
-    JsonNode tree = persistedTree(vineyard, global);
-    if (tree == null) {
-      return false;
-    }
-    Set<Long> members = new HashSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
-      JsonNode value = it.next().getValue();
-      if (MetaTree.isMember(value)) {
-        members.add(MetaTree.id(value));
-      }
-    }
-    return members.containsAll(copies);
+    return PreparedCommit.committed(vineyard, global, copies);
   }
 
   /**
@@ -65,21 +50,7 @@ final class PreparedGlobal {
 
   /** True when {@code global} is a persisted object of the cluster. */
   static boolean persisted(VineyardClient vineyard, long global) {
-    return persistedTree(vineyard, global) != null;
-  }
-
-  private static JsonNode persistedTree(VineyardClient vineyard, long global) {
-    JsonNode tree;
-    try {
-      tree = vineyard.getData(global, true);  // synced from etcd: the caller's instance may be another
-    } catch (MigrateException e) {
-      if (e.code() == ErrorCode.OBJECT_NOT_EXISTS) {
-        return null;
-      }
-      throw e;
-    }
-    // unpersisted: visible here only when the caller used this very vineyardd
-    return tree.path("transient").asBoolean(true) ? null : tree;
+    return PreparedCommit.persistedTree(vineyard, global) != null;
   }
 
   /** The id a {@code pull_prepare} names: an object, not a blob. */

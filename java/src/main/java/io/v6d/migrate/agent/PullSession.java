@@ -82,7 +82,7 @@ final class PullSession {
    * persisted before rolling back: the peer's last persist request may still be on its way
    * through its vineyardd and etcd when its connection closes.
    */
-  static final long SETTLE_MILLIS = Long.getLong("io.v6d.migrate.pullSettleMillis", 10_000);
+  static final long SETTLE_MILLIS = io.v6d.migrate.journal.PreparedCommit.SETTLE_MILLIS;
 
   private final String id = HexFormat.of().formatHex(Handshake.nonce());
   private final AgentServer server;
@@ -235,6 +235,14 @@ final class PullSession {
       // naming one that exists already would keep them without a new object linking them
       throw new MigrateException(ErrorCode.INVALID, ObjectIds.format(globalId) + " is persisted already: "
           + "pull_prepare names the new global object before it is persisted");
+    }
+    // journaled first: if this agent dies now, its restart keeps the copies exactly when the peer
+    // persists the object with them (and waits for the peer's window before deleting them)
+    long decideAfter = io.v6d.migrate.journal.PreparedCommit.decideAfterForPeer();
+    for (Worker worker : workers) {
+      if (!worker.made.isEmpty()) {
+        worker.build.prepare(globalId, worker.made, decideAfter);
+      }
     }
     global = globalId;
     state = State.PREPARED;

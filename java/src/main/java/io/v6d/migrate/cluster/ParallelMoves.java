@@ -4,6 +4,9 @@ import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.engine.MigrationEngine;
 import io.v6d.migrate.engine.MigrationRequest;
+import io.v6d.migrate.engine.MigrationResult;
+import io.v6d.migrate.engine.TargetBuild;
+import io.v6d.migrate.journal.PreparedCommit;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.pool.ClientPool;
 import io.v6d.migrate.rebalance.RebalancePlan.Move;
@@ -12,7 +15,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -27,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * others, each chunk one migration of the engine (through the source's agent, or shared memory on
  * one host), with at most {@code perSource} transfers reading from one instance and at most
  * {@code perTarget} writing into one. The first failure stops moves not yet started; the caller
- * then {@link #rollback()}s every copy made.
+ * then {@link #rollback()}s every copy made. A copy into a vineyardd on this host stays uncommitted
+ * (journaled) until the caller {@link #commit()}s, after persisting the new global object.
  *
  * <p>Permits are taken target first, then source, and a source permit is never held while waiting
  * for a target one, so the two bounds cannot deadlock.
@@ -35,14 +41,38 @@ import org.slf4j.LoggerFactory;
 final class ParallelMoves {
   private static final Logger LOG = LoggerFactory.getLogger(ParallelMoves.class);
 
-  /** One chunk copied: where to, and its id there. */
-  record Copy(Move move, long newId) {}
+  /** One chunk copied: where to, and its id there; {@code held} while not committed (null: committed already). */
+  record Copy(Move move, long newId, Held held) {}
+
+  /**
+   * A copy into a vineyardd on this host, persisted but not committed: journaled there (in its
+   * build) until {@link #commit}, so a caller killed before the new global object is persisted
+   * leaves nothing, and one killed after leaves it whole ({@link PreparedCommit}).
+   */
+  private static final class Held {
+    final ClientPool.Lease lease;
+    final TargetBuild build;
+    volatile long made;
+
+    Held(ClientPool.Lease lease) {
+      this.lease = lease;
+      TargetBuild started;
+      try {
+        started = new TargetBuild(lease.client());
+      } catch (RuntimeException e) {
+        lease.close();
+        throw e;
+      }
+      this.build = started;
+    }
+  }
 
   private final MigrationRequest base;
   private final Map<Long, GlobalChunks.Instance> cluster;
   private final int perSource;
   private final int perTarget;
   private final Map<Long, Copy> copies = new ConcurrentHashMap<>();
+  private final Queue<Held> held = new ConcurrentLinkedQueue<>();
   private final AtomicLong bytesCopied = new AtomicLong();
 
   ParallelMoves(MigrationRequest base, Map<Long, GlobalChunks.Instance> cluster, int perSource, int perTarget) {
@@ -135,11 +165,22 @@ final class ParallelMoves {
 
   private void copy(Move m) {
     GlobalChunks.Instance to = cluster.get(m.to());
-    MigrationRequest one = new MigrationRequest(ObjectIds.format(m.chunk()), to.targetEndpoint(), null, null, true,
-        base.transport(), base.tokenFile(), base.tcp(), false, base.timeoutMillis());
-    var result = new MigrationEngine().migrate(one, ProgressListener.NONE);
+    MigrationResult result;
+    Held into = null;
+    if (to.socketHere()) { // a fresh copy (the build owns all of it), persisted, held uncommitted
+      MigrationRequest one = new MigrationRequest(ObjectIds.format(m.chunk()), to.ipcSocket(), null, null, true,
+          base.transport(), base.tokenFile(), base.tcp(), false, base.timeoutMillis(), true);
+      into = new Held(ClientPool.current().ipc(to.ipcSocket(), base.timeoutMillis()));
+      held.add(into);
+      result = new MigrationEngine().migrateUncommitted(into.build, into.lease.client(), one);
+      into.made = result.targetId();
+    } else { // through the target's agent: committed there (see docs/scaling.md)
+      MigrationRequest one = new MigrationRequest(ObjectIds.format(m.chunk()), to.targetEndpoint(), null, null, true,
+          base.transport(), base.tokenFile(), base.tcp(), false, base.timeoutMillis());
+      result = new MigrationEngine().migrate(one, ProgressListener.NONE);
+    }
     long id = result.targetId();
-    copies.put(m.chunk(), new Copy(m, id));
+    copies.put(m.chunk(), new Copy(m, id, into));
     bytesCopied.addAndGet(result.bytesCopied());
     LOG.debug("rebalance: {} ({} bytes) from {} to {} as {}", ObjectIds.format(m.chunk()), m.bytes(), m.from(),
         m.to(), ObjectIds.format(id));
@@ -161,6 +202,14 @@ final class ParallelMoves {
     }
   }
 
+  private static void close(Held h) {
+    try {
+      h.build.close();
+    } finally {
+      h.lease.close();
+    }
+  }
+
   long bytesCopied() {
     return bytesCopied.get();
   }
@@ -179,10 +228,54 @@ final class ParallelMoves {
     return order;
   }
 
+  /**
+   * Journals, with every copy held uncommitted, that it is committed once {@code global} is
+   * persisted linking it: this process persists it, so a reclaim after it died decides at once.
+   */
+  void prepare(long global) {
+    for (Held h : held) {
+      if (h.made != 0) {
+        h.build.prepare(global, List.of(h.made), 0);
+      }
+    }
+  }
+
+  /** The new global object is persisted: every held copy is committed (a journal left keeps it, as it links it). */
+  void commit() {
+    for (Held h = held.poll(); h != null; h = held.poll()) {
+      try {
+        h.build.commit();
+        if (h.build.pinsNothing()) {
+          h.lease.keep();
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("rebalance: committing {} failed ({}); its journal keeps it, as the new global object links it",
+            ObjectIds.format(h.made), e.getMessage());
+      } finally {
+        close(h);
+      }
+    }
+  }
+
   /** Deletes every copy made (each on its target); returns what could not be deleted. */
   List<String> rollback() {
     List<String> failures = new ArrayList<>();
+    for (Held h = held.poll(); h != null; h = held.poll()) {
+      if (h.made != 0) {
+        try {
+          // not forced: the persisted copy keeps its chunk's signature, and vineyardd resolves the original
+          // global object's member to it here; a forced delete would take the original with it
+          h.lease.client().delete(List.of(h.made), false, true);
+        } catch (RuntimeException e) {
+          failures.add(ObjectIds.format(h.made) + ": " + e.getMessage()); // the build's rollback goes on
+        }
+      }
+      close(h); // rolls back what the build made and is left; its journal goes
+    }
     for (Copy copy : copies.values()) {
+      if (copy.held() != null) {
+        continue;
+      }
       try {
         Deletion.deleteChunk(cluster.get(copy.move().to()), copy.newId(), base.timeoutMillis());
       } catch (RuntimeException e) {

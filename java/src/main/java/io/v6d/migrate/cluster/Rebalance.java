@@ -11,6 +11,7 @@ import io.v6d.migrate.engine.MigrationRequest;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.journal.Journal;
+import io.v6d.migrate.journal.PreparedCommit;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.pool.ClientPool;
@@ -115,10 +116,16 @@ public final class Rebalance {
           FaultInjection.installed().reached("rebalance:copies-persisted");
           newId = create(view, global, copies);
           journal.recordObjects(List.of(newId)); // a caller killed before it is persisted: reclaimed
+          // ... and once persisted linking every copy, committed: a reclaim keeps it (we died before the clear)
+          journal.recordPrepared(newId, new ArrayList<>(copies.values()), 0);
+          long announced = System.nanoTime();
           agents.prepare(newId); // from here an agent left uncommitted asks whether newId is persisted
+          moves.prepare(newId); // and so does a reclaim of our own moves' journals
           FaultInjection.installed().reached("rebalance:prepared");
           if (persist) {
+            PreparedCommit.checkInTime(announced); // an agent killed since decides alone after the window
             view.persist(newId);
+            FaultInjection.installed().reached("rebalance:global-persisted");
             journal.clear(); // persisted: never reclaimed; the agents keep their copies even if we die now
           }
           if (name != null) {
@@ -135,6 +142,7 @@ public final class Rebalance {
         FaultInjection.installed().reached("rebalance:persisted");
         // never rolls back: the new object is persisted (or, unpersisted, ours alone)
         List<String> uncommitted = agents.commit();
+        moves.commit();
         journal.clear();
         phases.end("commit");
         // an originals' deletion waits for every commit: an agent that missed it may yet lose its copies

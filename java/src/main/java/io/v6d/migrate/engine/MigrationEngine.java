@@ -177,6 +177,19 @@ public final class MigrationEngine {
   }
 
   /**
+   * Migrates one object into {@code build} on {@code target} (this host's vineyardd) as
+   * {@link #migrate} would, and leaves it uncommitted: the caller {@link TargetBuild#commit}s or
+   * closes the build. The request should ask for a fresh copy ({@code copy}), so that the build
+   * owns all it returns. Used for a rebalance's own moves, committed with its new global object.
+   */
+  public MigrationResult migrateUncommitted(TargetBuild build, VineyardClient target, MigrationRequest request) {
+    if (AgentEndpoint.isEndpoint(request.target())) {
+      throw new MigrateException(ErrorCode.INVALID, "migrateUncommitted migrates into this host's vineyardd");
+    }
+    return copyInto(build, target, null, request, ProgressListener.NONE, new Phases(), false);
+  }
+
+  /**
    * Pulls one object into {@code build} on {@code target} (this host's vineyardd) and leaves it
    * uncommitted: the caller persists, then {@link TargetBuild#commit}s or closes the build, which
    * frees everything it made. Used by an agent that pulls chunks for a peer's rebalance; the

@@ -307,6 +307,15 @@ public final class TargetBuild implements AutoCloseable {
     return runs;
   }
 
+  /**
+   * Journals that this build is committed once {@code global} is persisted linking {@code copies}
+   * (a rebalance's new global object): a reclaim after this process died keeps it then
+   * ({@link io.v6d.migrate.journal.PreparedCommit}), not before {@code decideAfterMillis}.
+   */
+  public void prepare(long global, List<Long> copies, long decideAfterMillis) {
+    journal.recordPrepared(global, copies, decideAfterMillis);
+  }
+
   /** The commit point: from here on what was added is the caller's. */
   public void commit() {
     target.completeDeferred(); // every seal succeeded before the journal goes

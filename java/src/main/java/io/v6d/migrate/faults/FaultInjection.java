@@ -35,7 +35,8 @@ public interface FaultInjection {
   /**
    * The process reached a named point between two steps of a commit (a test pauses it there and
    * kills it, to see what a death at that point leaves): {@code rebalance:copies-persisted},
-   * {@code rebalance:prepared}, {@code rebalance:persisted}; in an agent, {@code pull:persisted}
+   * {@code rebalance:prepared}, {@code rebalance:global-persisted} (the new global object is
+   * persisted, its journal entry not yet deleted), {@code rebalance:persisted}; in an agent, {@code pull:persisted}
    * (a pull session's copies are persisted, before it answers).
    */
   default void reached(String point) {}

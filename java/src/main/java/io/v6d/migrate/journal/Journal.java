@@ -68,6 +68,16 @@ public final class Journal implements AutoCloseable {
     record(List.of(), 0, List.of(root), name, root);
   }
 
+  /**
+   * Records that what this journal lists is committed once {@code global} is persisted linking
+   * {@code members} ({@link PreparedCommit}); a reclaim decides a dead owner's journal by it, not
+   * before {@code decideAfterMillis} (wall clock; 0 when this process is the one that persists).
+   */
+  public void recordPrepared(long global, List<Long> members, long decideAfterMillis) {
+    lock.append(JournalFile.prepared(global, members, decideAfterMillis));
+    entries++;
+  }
+
   private void record(List<Long> blobs, long bytes, List<Long> objects, String name, long root) {
     lock.append(JournalFile.entry(blobs, bytes, objects, name, root));
     entries++;

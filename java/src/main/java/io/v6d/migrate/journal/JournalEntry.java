@@ -10,12 +10,12 @@ import java.util.Map;
 
 /**
  * One record of a migration's journal: what its owner created on the target (blobs, metadata
- * objects, a name). Kept as a line of the owner's lock file ({@link JournalFile}, {@code id} 0); the
+ * objects, a name), or the new global object that commits it once persisted ({@link PreparedCommit}). Kept as a line of the owner's lock file ({@link JournalFile}, {@code id} 0); the
  * versions before kept it as an unpersisted metadata object of typename {@value #TYPENAME} on the
  * target ({@code id} its id), which {@link #list} still finds for a reclaim of their dead owners.
  */
 record JournalEntry(long id, String owner, String lock, String host, long pid, List<Long> blobs, long bytes,
-    List<Long> objects, String name, long root) {
+    List<Long> objects, String name, long root, long preparedGlobal, List<Long> preparedMembers, long decideAfterMillis) {
   static final String TYPENAME = "vineyard::migrate::Journal";
 
   /** Every journal entry an older version left on the target instance as a metadata object. */
@@ -38,7 +38,10 @@ record JournalEntry(long id, String owner, String lock, String host, long pid, L
         ids(tree.path("blobs")), Math.max(0, tree.path("bytes").asLong(0)), ids(tree.path("objects")),
         tree.path("migrate_name").isTextual() ? tree.path("migrate_name").asText() : null,
         tree.path("migrate_root").isTextual() && ObjectIds.looksLikeId(tree.path("migrate_root").asText())
-            ? ObjectIds.parse(tree.path("migrate_root").asText()) : 0);
+            ? ObjectIds.parse(tree.path("migrate_root").asText()) : 0,
+        tree.path("prepared_global").isTextual() && ObjectIds.looksLikeId(tree.path("prepared_global").asText())
+            ? ObjectIds.parse(tree.path("prepared_global").asText()) : 0,
+        ids(tree.path("prepared_members")), tree.path("decide_after_ms").asLong(0));
   }
 
   /** Ids of a JSON array, or of a JSON array in a string (as vineyard's Python client writes lists). */

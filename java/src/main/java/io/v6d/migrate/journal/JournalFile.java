@@ -47,6 +47,14 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
     return line(entry);
   }
 
+  /** The line naming the global object whose persist commits the journal ({@link PreparedCommit}). */
+  static byte[] prepared(long global, List<Long> members, long decideAfterMillis) {
+    ObjectNode entry = FrameCodec.mapper().createObjectNode().put("bytes", 0)
+        .put("prepared_global", ObjectIds.format(global)).put("decide_after_ms", decideAfterMillis);
+    members.forEach(id -> entry.withArray("prepared_members").add(ObjectIds.format(id)));
+    return line(entry);
+  }
+
   private static byte[] line(ObjectNode node) {
     return (node.toString() + "\n").getBytes(StandardCharsets.UTF_8);
   }

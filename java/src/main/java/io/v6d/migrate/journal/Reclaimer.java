@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Undoes what dead migrations left on a target: for each owner's lock file in the target's lock
  * directory whose lock ({@link OwnerLock}) can be taken, deletes the blobs, metadata objects and
- * name its journal lists ({@link JournalFile}), then the lock file. Owners that live (lock held) are
+ * name its journal lists ({@link JournalFile}), then the lock file -- unless the journal is part of
+ * a rebalance whose new global object is persisted with its copies ({@link PreparedCommit}): then it
+ * is committed, and only the lock file goes. Owners that live (lock held) are
  * left alone, and so is everything no journal lists. A lock file without a journal in it is an owner
  * of an older version, whose journal is metadata on the target ({@link JournalEntry#list}): only
  * then does a reclaim ask vineyardd for those. Owners whose lock files this process cannot see
@@ -102,10 +104,15 @@ public final class Reclaimer {
             legacy = legacy != null ? legacy : JournalEntry.list(target);
             entries = legacy.stream().filter(e -> e.owner().equals(owner)).toList();
           }
-          if (!entries.isEmpty()) {
+          PreparedCommit.Decision decision = decide(target, entries, owner);
+          if (decision == PreparedCommit.Decision.WAIT) {
+            lock.unlockKeepingFile();  // its global object may yet be persisted: a later reclaim decides
+            continue;
+          }
+          if (decision == PreparedCommit.Decision.UNDO && !entries.isEmpty()) {
             reclaimed.add(undo(target, entries));
           }
-          lock.close();  // the journal is undone: the lock file goes
+          lock.close();  // the journal is undone, or committed: the lock file goes
         } catch (IOException | RuntimeException e) {
           lock.unlockKeepingFile();  // the next reclaim tries again
           throw e instanceof RuntimeException r ? r
@@ -116,6 +123,30 @@ public final class Reclaimer {
       LOG.debug("could not read {}: {}", dir, e.toString());
     }
     return reclaimed;
+  }
+
+  /**
+   * A journal that names a global object (its last such entry) is committed when that object is
+   * persisted linking its copies ({@link PreparedCommit}): kept, not undone; until its window has
+   * passed, one not persisted yet waits. Every other journal is undone.
+   */
+  private static PreparedCommit.Decision decide(VineyardClient target, List<JournalEntry> entries, String owner) {
+    JournalEntry prepared = null;
+    for (JournalEntry entry : entries) {
+      if (entry.preparedGlobal() != 0) {
+        prepared = entry;
+      }
+    }
+    if (prepared == null) {
+      return PreparedCommit.Decision.UNDO;
+    }
+    PreparedCommit.Decision decision = PreparedCommit.decide(target, prepared);
+    if (decision == PreparedCommit.Decision.KEEP) {
+      LOG.info("a dead migration (owner {}) on {} is committed: {} is persisted and links its copies {}; kept",
+          owner, target.ipcSocket(), PreparedCommit.describe(prepared), prepared.preparedMembers().stream()
+              .map(ObjectIds::format).toList());
+    }
+    return decision;
   }
 
   private static Reclaimed undo(VineyardClient target, List<JournalEntry> entries) {

@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code io.v6d.migrate.test.skipCapacityCheck=true}: skip the engine's up-front capacity
  *       check, so vineyardd itself refuses an allocation midway;
  *   <li>{@code io.v6d.migrate.test.pauseAt=POINT}: at the named point ({@link FaultInjection#reached}),
- *       print {@code PAUSED POINT} on standard output and wait for ever, for a test to kill the process.
+ *       print {@code PAUSED POINT} on standard output and wait for ever, for a test to kill the process;
+ *   <li>{@code io.v6d.migrate.test.resumeFile=PATH}: with {@code pauseAt}, wait only until that file
+ *       exists, then go on (a test does something to another process meanwhile).
  * </ul>
  */
 public final class SystemPropertyFaults implements FaultInjection {
@@ -32,6 +34,7 @@ public final class SystemPropertyFaults implements FaultInjection {
   static final String STALL_AFTER_BYTES = "io.v6d.migrate.test.stallAfterBytes";
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
   static final String PAUSE_AT = "io.v6d.migrate.test.pauseAt";
+  static final String RESUME_FILE = "io.v6d.migrate.test.resumeFile";
   private final AtomicInteger received = new AtomicInteger();
   private final AtomicInteger receivedCompressed = new AtomicInteger();
   private final AtomicInteger sentCompressed = new AtomicInteger();
@@ -91,9 +94,10 @@ public final class SystemPropertyFaults implements FaultInjection {
     }
     System.out.println("PAUSED " + point);
     System.out.flush();
-    while (true) {
+    String resume = System.getProperty(RESUME_FILE);
+    while (resume == null || !java.nio.file.Files.exists(java.nio.file.Path.of(resume))) {
       try {
-        Thread.sleep(60_000);
+        Thread.sleep(resume == null ? 60_000 : 20);
       } catch (InterruptedException e) {
         // paused until killed
       }
