@@ -16,7 +16,7 @@ from test_rebalance import (CALLER, _blob_ids, _global_frame, _member_ids, _open
 from vineyard_servers import snapshot
 
 
-def _start_caller(four, gid, point, pulled_by="agents", resume=None):
+def _start_caller(four, gid, point, pulled_by="agents", resume=None, options=""):
     """Starts the rebalance in a process of its own that pauses at ``point`` (a test hook of the
     engine: it prints ``PAUSED point``); returns it paused there. With ``resume`` (a path), it goes
     on once that file exists."""
@@ -24,7 +24,7 @@ def _start_caller(four, gid, point, pulled_by="agents", resume=None):
     import subprocess
     import sys
 
-    options = "-Dio.v6d.migrate.test.pauseAt=" + point
+    options += " -Dio.v6d.migrate.test.pauseAt=" + point
     if resume:
         options += " -Dio.v6d.migrate.test.resumeFile=" + resume
     caller = subprocess.Popen([sys.executable, "-c", CALLER, json.dumps(
@@ -254,26 +254,7 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
     endpoints = _endpoints(clients)
     if in_time:
         vineyard_migrate.gc(four.sockets[1])  # once more: the copies stay, they are the new object's
-        gained = [_objects_but_endpoints(c, endpoints) - set(s["objects"]) for c, s in zip(clients, before)]
-        made = [o for o in gained[0]
-                if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
-        assert len(made) == 1, gained[0]
-        new = vineyard.ObjectID(made[0])
-        destination = {m["chunk"]: m["to"] for m in plan["moves"]}
-        old = clients[0].get_meta(gid, sync_remote=True)
-        expected = {made[0]}
-        for k, frame in enumerate(frames):
-            was = old.get_member("partitions_-%d" % k).meta
-            to = destination.get("o%016x" % int(was.id), was.instance_id)
-            now = by_instance[to].get_meta(new, sync_remote=True).get_member("partitions_-%d" % k).meta
-            assert now.instance_id == to
-            pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
-            if to != was.instance_id:
-                expected |= set(_member_ids(now))
-        assert set().union(*gained) == expected
-        for client, snap in zip(clients, before):
-            incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
-            assert client.status.memory_usage - snap["memory_usage"] >= incoming
+        _assert_whole(four, clients, before, plan, gid, frames)
     else:
         def as_before():
             vineyard_migrate.gc(four.sockets[1])  # decides h2's journal once its window has passed
@@ -285,3 +266,65 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
     for k, frame in enumerate(frames):
         meta = old.get_member("partitions_-%d" % k).meta
         pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)
+
+
+def _assert_whole(four, clients, before, plan, gid, frames):
+    """The rebalance's new global object is whole: each chunk readable (equal) where the plan put
+    it; what every instance gained is that object and the moved chunks' copies, nothing else (the
+    agents' endpoint objects aside); each target's memory grew at least by what it received."""
+    ids = [c.instance_id for c in clients]
+    by_instance = dict(zip(ids, clients))
+    endpoints = _endpoints(clients)
+    gained = [_objects_but_endpoints(c, endpoints) - set(s["objects"]) for c, s in zip(clients, before)]
+    made = [o for o in gained[0] if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
+    assert len(made) == 1, gained[0]
+    destination = {m["chunk"]: m["to"] for m in plan["moves"]}
+    old = clients[0].get_meta(gid, sync_remote=True)
+    expected = {made[0]}
+    for k, frame in enumerate(frames):
+        was = old.get_member("partitions_-%d" % k).meta
+        to = destination.get("o%016x" % int(was.id), was.instance_id)
+        # members resolve by signature, preferring the reader's instance: read from the holder
+        now = by_instance[to].get_meta(vineyard.ObjectID(made[0]), sync_remote=True).get_member("partitions_-%d" % k)
+        assert now.meta.instance_id == to
+        pd.testing.assert_frame_equal(by_instance[to].get(now.meta.id), frame)
+        if to != was.instance_id:
+            expected |= set(_member_ids(now.meta))
+    assert set().union(*gained) == expected
+    for client, snap in zip(clients, before):
+        incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
+        assert client.status.memory_usage - snap["memory_usage"] >= incoming
+
+
+def test_a_target_agent_killed_after_prepare_and_restarted_before_the_caller_persists(four, tmp_path):
+    """As above, but h2's agent is restarted (its reclaim runs first thing) before the caller goes
+    on: the new object is not persisted yet, and the killed agent's window (here 60 s + 10 s: it
+    was started with ``persistWithinMillis=60000``, and so is the caller) has not passed, so the
+    reclaim leaves h2's copies journaled. The caller then persists in time and succeeds; the next
+    reclaim finds the object persisted linking the copies and keeps them: the object is whole."""
+    import signal
+
+    window = "-Dio.v6d.migrate.persistWithinMillis=60000"
+    clients = four.clients()
+    ids = [c.instance_id for c in clients]
+    four.agents[1].stop()
+    _start_agent(four, 1, "agent-rb-h2-long-window", jvm_options=window)
+    gid, frames = _global_frame(clients, [(0, 20000)] * 12)
+    plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
+    assert any(m["to"] == ids[1] for m in plan["moves"])
+    before = [snapshot(c) for c in clients]
+    resume = str(tmp_path / "resume")
+    caller = _start_caller(four, gid, "rebalance:prepared", resume=resume, options=window)
+    try:
+        assert four.agents[1].stop(signal.SIGKILL) == -signal.SIGKILL
+        _start_agent(four, 1, "agent-rb-h2-restarted-before-persist")  # its reclaim runs before it serves
+        open(resume, "w").close()
+        out, err = caller.communicate(timeout=180)
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.communicate()
+    assert caller.returncode == 0 and out.strip() == "done", err
+    _wait_for("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
+    vineyard_migrate.gc(four.sockets[1])
+    _assert_whole(four, clients, before, plan, gid, frames)
