@@ -43,6 +43,23 @@ class JournalFileTest {
   }
 
   @Test
+  void aPreparedEntryNamesTheGlobalObjectItsMembersAndWhenToDecide() throws IOException {
+    Path socket = Files.createFile(dir.resolve("vineyard.sock"));
+    long global = 0x0000000000000040L;
+    try (OwnerLock lock = OwnerLock.create(dir.resolve("locks"), OWNER, JournalFile.header(7, socket.toString()))) {
+      lock.append(JournalFile.entry(List.of(), 0, List.of(OBJECT), null, 0));
+      lock.append(JournalFile.prepared(global, List.of(OBJECT), Long.MAX_VALUE));
+      List<JournalEntry> entries = JournalFile.read(lock.file(), OWNER).orElseThrow().entries();
+      assertEquals(0, entries.get(0).preparedGlobal(), "an ordinary entry names no global object");
+      JournalEntry prepared = entries.get(1);
+      assertEquals(global, prepared.preparedGlobal());
+      assertEquals(List.of(OBJECT), prepared.preparedMembers());
+      assertEquals(Long.MAX_VALUE, prepared.decideAfterMillis());
+      assertTrue(prepared.objects().isEmpty() && prepared.blobs().isEmpty(), "it lists nothing to undo");
+    }
+  }
+
+  @Test
   void aRecreatedSocketIsAnotherInstance() throws IOException, InterruptedException {
     Path socket = Files.createFile(dir.resolve("vineyard.sock"));
     Path file = dir.resolve(OWNER + ".lock");
