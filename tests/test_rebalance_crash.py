@@ -82,8 +82,6 @@ def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whol
     complete and readable chunk by chunk from where the plan put each chunk; nothing else is left
     anywhere (no journal, no stray copy)."""
     clients = four.clients()
-    ids = [c.instance_id for c in clients]
-    by_instance = dict(zip(ids, clients))
     gid, frames = _global_frame(clients, [(0, 20000)] * 12)
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     before = [snapshot(c) for c in clients]
@@ -91,27 +89,7 @@ def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whol
     _wait_for("the target agents to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     for socket in four.sockets:
         vineyard_migrate.gc(socket)  # nothing of a finished rebalance may be reclaimed
-    gained = [set(snapshot(c)["objects"]) - set(s["objects"]) for c, s in zip(clients, before)]
-    made = [o for o in gained[0] if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
-    assert len(made) == 1, gained[0]
-    new = clients[0].get_meta(vineyard.ObjectID(made[0]), sync_remote=True)
-    assert new.isglobal and new.typename == clients[0].get_meta(gid).typename
-    destination = {m["chunk"]: m["to"] for m in plan["moves"]}
-    old = clients[0].get_meta(gid, sync_remote=True)
-    expected = {made[0]}
-    for k, frame in enumerate(frames):
-        was = old.get_member("partitions_-%d" % k).meta
-        to = destination.get("o%016x" % int(was.id), was.instance_id)
-        # members resolve by signature, preferring the reader's instance: read from the holder
-        now = by_instance[to].get_meta(new.id, sync_remote=True).get_member("partitions_-%d" % k).meta
-        assert now.instance_id == to
-        pd.testing.assert_frame_equal(by_instance[to].get(now.id), frame)
-        if to != was.instance_id:
-            expected |= set(_member_ids(now))
-    assert set().union(*gained) == expected
-    for client, snap in zip(clients, before):  # the copies' memory is still held: they are the new object's
-        incoming = sum(m["bytes"] for m in plan["moves"] if m["to"] == client.instance_id)
-        assert client.status.memory_usage - snap["memory_usage"] >= incoming
+    _assert_whole(four, clients, before, plan, gid, frames)
 
 
 def test_a_peer_cannot_keep_its_copies_by_naming_an_unrelated_object(four):
@@ -204,6 +182,26 @@ def test_a_target_agent_killed_after_persisting_its_copies_leaves_the_original_w
             pd.testing.assert_frame_equal(by_instance[meta.instance_id].get(meta.id), frame)
 
 
+def _kill_h2_agent_while_the_caller_waits(four, gid, tmp_path, meanwhile, options=""):
+    """Runs the rebalance in a process of its own, paused once every target agent answered
+    ``pull_prepare``; kills h2's agent (-9), calls ``meanwhile``, then lets the caller go on to its
+    end. Returns its exit code, output and errors."""
+    import signal
+
+    resume = str(tmp_path / "resume")
+    caller = _start_caller(four, gid, "rebalance:prepared", resume=resume, options=options)
+    try:
+        assert four.agents[1].stop(signal.SIGKILL) == -signal.SIGKILL
+        meanwhile()
+        open(resume, "w").close()
+        out, err = caller.communicate(timeout=180)
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.communicate()
+    return caller.returncode, out, err
+
+
 def _endpoints(clients):
     """Ids of the agents' published endpoint objects (a restarted agent publishes its own anew)."""
     return {int(o.id) for c in clients for o in c.list_objects("vineyard::migrate::AgentEndpoint", limit=1 << 10)}
@@ -223,7 +221,6 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
     too late fails with an error saying so and rolls back everything; the restarted agent's
     reclaim leaves h2's copies until the window has passed, then deletes them: nothing new is left
     anywhere. Either way the original is untouched and readable chunk by chunk."""
-    import signal
     import time
 
     clients = four.clients()
@@ -233,22 +230,12 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     assert any(m["to"] == ids[1] for m in plan["moves"])
     before = [snapshot(c) for c in clients]
-    resume = str(tmp_path / "resume")
-    caller = _start_caller(four, gid, "rebalance:prepared", resume=resume)
-    try:
-        assert four.agents[1].stop(signal.SIGKILL) == -signal.SIGKILL
-        if not in_time:
-            time.sleep(6)  # past the 5 s within which the caller must persist
-        open(resume, "w").close()
-        out, err = caller.communicate(timeout=180)
-    finally:
-        if caller.poll() is None:
-            caller.kill()
-            caller.communicate()
+    # past the 5 s within which the caller must persist, when too late
+    returncode, out, err = _kill_h2_agent_while_the_caller_waits(four, gid, tmp_path, lambda: in_time or time.sleep(6))
     if in_time:
-        assert caller.returncode == 0 and out.strip() == "done", err
+        assert returncode == 0 and out.strip() == "done", err
     else:
-        assert caller.returncode != 0 and "within which it must be persisted" in err, err
+        assert returncode != 0 and "within which it must be persisted" in err, err
     _start_agent(four, 1, "agent-rb-h2-after-prepare-" + ("in-time" if in_time else "late"))  # reclaims first
     _wait_for("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     endpoints = _endpoints(clients)
@@ -278,6 +265,8 @@ def _assert_whole(four, clients, before, plan, gid, frames):
     gained = [_objects_but_endpoints(c, endpoints) - set(s["objects"]) for c, s in zip(clients, before)]
     made = [o for o in gained[0] if clients[0].get_meta(vineyard.ObjectID(o)).typename == "vineyard::GlobalDataFrame"]
     assert len(made) == 1, gained[0]
+    new = clients[0].get_meta(vineyard.ObjectID(made[0]), sync_remote=True)
+    assert new.isglobal and new.typename == clients[0].get_meta(gid).typename
     destination = {m["chunk"]: m["to"] for m in plan["moves"]}
     old = clients[0].get_meta(gid, sync_remote=True)
     expected = {made[0]}
@@ -302,8 +291,6 @@ def test_a_target_agent_killed_after_prepare_and_restarted_before_the_caller_per
     was started with ``persistWithinMillis=60000``, and so is the caller) has not passed, so the
     reclaim leaves h2's copies journaled. The caller then persists in time and succeeds; the next
     reclaim finds the object persisted linking the copies and keeps them: the object is whole."""
-    import signal
-
     window = "-Dio.v6d.migrate.persistWithinMillis=60000"
     clients = four.clients()
     ids = [c.instance_id for c in clients]
@@ -313,18 +300,10 @@ def test_a_target_agent_killed_after_prepare_and_restarted_before_the_caller_per
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     assert any(m["to"] == ids[1] for m in plan["moves"])
     before = [snapshot(c) for c in clients]
-    resume = str(tmp_path / "resume")
-    caller = _start_caller(four, gid, "rebalance:prepared", resume=resume, options=window)
-    try:
-        assert four.agents[1].stop(signal.SIGKILL) == -signal.SIGKILL
-        _start_agent(four, 1, "agent-rb-h2-restarted-before-persist")  # its reclaim runs before it serves
-        open(resume, "w").close()
-        out, err = caller.communicate(timeout=180)
-    finally:
-        if caller.poll() is None:
-            caller.kill()
-            caller.communicate()
-    assert caller.returncode == 0 and out.strip() == "done", err
+    # restarted: its reclaim runs before it serves
+    returncode, out, err = _kill_h2_agent_while_the_caller_waits(
+        four, gid, tmp_path, lambda: _start_agent(four, 1, "agent-rb-h2-restarted-before-persist"), options=window)
+    assert returncode == 0 and out.strip() == "done", err
     _wait_for("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     vineyard_migrate.gc(four.sockets[1])
     _assert_whole(four, clients, before, plan, gid, frames)
