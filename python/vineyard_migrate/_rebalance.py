@@ -82,7 +82,11 @@ def rebalance(global_obj, instances=None, *, via=None, by="bytes", max_moves=Non
     each target's own agent pulls them, so no byte passes through this process. At most
     ``transfers_per_source`` transfers out of one instance and ``transfers_per_target`` into one.
     The result is a new global object of the same type whose chunks are in the same order. All or
-    nothing: if any move fails, every copy is deleted and the original is as it was.
+    nothing: if any move fails, every copy is deleted and the original is as it was; if this process
+    or a target's agent is killed, a reclaim (the agent's restart, :func:`gc`, the next migration)
+    keeps the copies exactly when the new object was persisted linking them, else deletes them. A
+    target agent that dies after it was told the new object's id does not fail the call: the object
+    is persisted whole, and that agent's restart keeps its copies.
 
     Args:
         global_obj: the global object (id, object, metadata or name).
