@@ -13,8 +13,8 @@ of the original bytes.
 Steady state, the same warm-up for every method on a link: each freshly started agent first moves
 the data 10 times unmeasured (a real agent beside vineyardd is long-running, its JIT done); every
 measurement starts a JVM (ours) or a process (vineyard's, Flight's, raw TCP's), runs WARMUP
-unmeasured runs (unshaped 5, 10 Gbit/s 2, 1 Gbit/s 1; --warmup N for all), then times --reps runs.
-At 256 MiB and 1 rep the whole is about 12 minutes here (2 cores).
+unmeasured runs (unshaped 15, 10 Gbit/s 3, 1 Gbit/s 1; --warmup N for all), then times --reps runs.
+At 256 MiB and 1 rep the whole is about 14 minutes here (2 cores).
 
     python bench/cases_links.py [--quick] [--reps N] [--warmup N] [--size-mib N]    (bench/run.py calls run())
 As a helper on a host: `cases_links.py ours|vineyard|flight-serve|flight-get JSON`.
@@ -32,9 +32,10 @@ import rawtcp  # noqa: E402
 
 MiB = 1 << 20
 # Unmeasured runs before each measurement, the same for every method on a link. Unshaped, the CPU
-# is the limit and a fresh JVM's JIT takes it (a 256 MiB TLS pull: 0.9 GB/s in the first 5 runs,
-# 1.4 after 10); on a shaped link the wire is, and one run suffices.
-WARMUP = {"unshaped": 5, "10 Gbit/s": 2, "1 Gbit/s": 1}
+# is the limit and a fresh JVM's JIT takes part of it: a fresh client's 256 MiB TLS pull through a
+# warm agent used 0.21-0.25 CPU-s in its first 10 runs, 0.17 in the next 10, then 0.14 (2 cores,
+# loaded); on a shaped link the wire is the limit, and fewer runs suffice.
+WARMUP = {"unshaped": 15, "10 Gbit/s": 3, "1 Gbit/s": 1}
 AGENT_WARMUP = 10  # transfers through each freshly started agent before anything is measured
 LINKS = [("unshaped", None), ("10 Gbit/s", "10gbit"), ("1 Gbit/s", "1gbit")]
 

@@ -30,9 +30,9 @@ MiB = 1 << 20
 GiB = 1 << 30
 # Unmeasured runs before the timed ones, the same for every method of an object (ours, vineyard's,
 # raw TCP): the calls' fixed cost is warmed up by 100 calls (the JIT compiles the call path after
-# a few hundred); big objects by enough runs that a fresh JVM's JIT is done with the copy path (a
-# 64 MiB pull through a fresh agent: 0.4-0.7 GB/s in the first 10 runs, 1.3-1.5 after 20).
-WARMUP = {"tiny": 100, "1 MiB": 100, "64 MiB": 20, "1 GiB": 5}
+# a few hundred); big objects by enough runs that a fresh JVM's JIT is mostly done with the copy
+# path (64 MiB through a fresh agent: 0.4-0.7 GB/s in the first 10 runs, 1.3-1.5 after 20).
+WARMUP = {"tiny": 100, "1 MiB": 100, "64 MiB": 30, "1 GiB": 5}
 AGENT_WARMUP = 20  # 64 MiB transfers through each freshly started agent before anything is measured
 
 
