@@ -30,9 +30,11 @@ MiB = 1 << 20
 GiB = 1 << 30
 # Unmeasured runs before the timed ones, the same for every method of an object (ours, vineyard's,
 # raw TCP): the calls' fixed cost is warmed up by 100 calls (the JIT compiles the call path after
-# a few hundred); big objects by enough runs that a fresh JVM's JIT is mostly done with the copy
-# path (64 MiB through a fresh agent: 0.4-0.7 GB/s in the first 10 runs, 1.3-1.5 after 20).
-WARMUP = {"tiny": 100, "1 MiB": 100, "64 MiB": 30, "1 GiB": 5}
+# a few hundred); big objects by enough runs that a fresh JVM's JIT is mostly done (64 MiB through
+# the agent, a fresh client, CPU-s a pull, means of 25: client 0.12, 0.041, 0.044, 0.036, then
+# 0.029-0.035 from the 125th; agent 0.050, 0.036-0.039, then 0.024-0.034; perf over calls 30-80:
+# the JIT compiler threads were still 29% of the client's samples and 43% of the agent's).
+WARMUP = {"tiny": 100, "1 MiB": 100, "64 MiB": 100, "1 GiB": 5}
 AGENT_WARMUP = 20  # 64 MiB transfers through each freshly started agent before anything is measured
 
 
