@@ -3,15 +3,20 @@
 On each link, side by side, pulling the same data from h1 into h2:
   ours over the agent link (compression none/lz4/zstd/auto; plaintext and TLS 1.3),
   vineyard's own client.migrate (vineyardd --compression on and off),
-  raw TCP (the better of one and four plain connections, memory to memory),
+  raw TCP (the better of one and four plain connections started together, memory to memory),
   Arrow Flight (pyarrow.flight do_get of the same table, plaintext and TLS).
 Data: "compressible", a DataFrame of sorted int64 keys, a low-cardinality string column (12 city
 names) and small int64s (0..6); and "random", float64 noise of the same size. 256 MiB each by
 default (--size-mib 1024 for the 1 GiB frame: about 4x the time), 64 MiB in --quick. Rates are GB/s
-of the original bytes. Every measurement starts a JVM (ours) or a process, then times one warm-up
-and --reps runs: at 256 MiB and 1 rep the whole is about 10 minutes here (2 cores).
+of the original bytes.
 
-    python bench/cases_links.py [--quick] [--reps N] [--size-mib N]    (bench/run.py calls run())
+Steady state, the same warm-up for every method on a link: each freshly started agent first moves
+the data 10 times unmeasured (a real agent beside vineyardd is long-running, its JIT done); every
+measurement starts a JVM (ours) or a process (vineyard's, Flight's, raw TCP's), runs WARMUP
+unmeasured runs (unshaped 15, 10 Gbit/s 3, 1 Gbit/s 1; --warmup N for all), then times --reps runs.
+At 256 MiB and 1 rep the whole is about 14 minutes here (2 cores).
+
+    python bench/cases_links.py [--quick] [--reps N] [--warmup N] [--size-mib N]    (bench/run.py calls run())
 As a helper on a host: `cases_links.py ours|vineyard|flight-serve|flight-get JSON`.
 """
 
@@ -23,8 +28,15 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+import rawtcp  # noqa: E402
 
 MiB = 1 << 20
+# Unmeasured runs before each measurement, the same for every method on a link. Unshaped, the CPU
+# is the limit and a fresh JVM's JIT takes part of it: a fresh client's 256 MiB TLS pull through a
+# warm agent used 0.21-0.25 CPU-s in its first 10 runs, 0.17 in the next 10, then 0.14 (2 cores,
+# loaded); on a shaped link the wire is the limit, and fewer runs suffice.
+WARMUP = {"unshaped": 15, "10 Gbit/s": 3, "1 Gbit/s": 1}
+AGENT_WARMUP = 10  # transfers through each freshly started agent before anything is measured
 LINKS = [("unshaped", None), ("10 Gbit/s", "10gbit"), ("1 Gbit/s", "1gbit")]
 
 
@@ -71,8 +83,9 @@ def _helper(host, mode, case, wait=True):
     return json.loads(lines[-1])
 
 
-def _timed(once, reps):
-    once()  # warm-up (and the JVM's start)
+def _timed(once, reps, warmup=1):
+    for _ in range(max(1, warmup)):  # warm-up (the first also starts the JVM)
+        once()
     times = []
     for _ in range(reps):
         started = time.perf_counter()
@@ -89,24 +102,29 @@ def helper_ours(case):
 
     target = vineyard.connect(case["target"])
     oid = vineyard.ObjectID(case["object"])
-    wire, cpu = [], []
+    wire, cpu, agent_cpu = [], [], []
 
     def once():
-        started = os.times()
+        started, agent_started = os.times(), _cpu_seconds(case["agent_pid"])
         result = vineyard_migrate.migrate(oid, case["target"], source=case["source"], transport="tcp",
                                           token_file=case["token_file"], compression=case["compression"],
                                           tls_ca=case.get("tls_ca"), progress=False, details=True)
         cpu.append(sum(os.times()[:2]) - sum(started[:2]))  # this process: the JVM runs in it
+        agent_cpu.append(_cpu_seconds(case["agent_pid"]) - agent_started)  # (the same pid namespace)
         wire.append(result.bytes_on_wire)
         target.delete(result.object_id, deep=True)
 
-    seconds = _timed(once, case["reps"])
+    seconds = _timed(once, case["reps"], case.get("warmup", 1))
     if "StartFlightRecording" in case.get("jvm_options", ""):
         import jpype
 
         for recording in jpype.JClass("jdk.jfr.FlightRecorder").getFlightRecorder().getRecordings():
             recording.stop()  # writes it now: the dump at the JVM's exit races the process's end
-    return {"seconds": seconds, "bytes_on_wire": wire[-1], "cpu_seconds": sorted(cpu[1:])[len(cpu[1:]) // 2]}
+    def median(values):
+        timed = sorted(values[-case["reps"]:])
+        return timed[len(timed) // 2]
+
+    return {"seconds": seconds, "bytes_on_wire": wire[-1], "cpu_seconds": median(cpu), "agent_cpu_seconds": median(agent_cpu)}
 
 
 def _cpu_seconds(pid):
@@ -121,7 +139,7 @@ def helper_vineyard(case):
 
     target = vineyard.connect(case["target"])
     oid = vineyard.ObjectID(case["object"])
-    return {"seconds": _timed(lambda: target.delete(target.migrate(oid), deep=True), case["reps"])}
+    return {"seconds": _timed(lambda: target.delete(target.migrate(oid), deep=True), case["reps"], case.get("warmup", 1))}
 
 
 def helper_flight_serve(case):
@@ -152,26 +170,7 @@ def helper_flight_get(case):
         with open(case["ca"], "rb") as f:
             options["tls_root_certs"] = f.read()
     client = flight.FlightClient("%s://%s:%d" % (scheme, case["host"], case["port"]), **options)
-    return {"seconds": _timed(lambda: client.do_get(flight.Ticket(b"t")).read_all(), case["reps"])}
-
-
-def _raw_tcp(h1, h2, size, reps, connections):
-    """Plain sockets, ``connections`` in parallel, each with size/connections bytes; the slowest counts."""
-    from vineyard_servers import free_port
-
-    script = os.path.join(HERE, "rawtcp.py")
-    part = size // connections
-    ports = [free_port() for _ in range(connections)]
-    receivers = [subprocess.Popen([*h2.prefix, sys.executable, script, "receive", str(port), str(part), str(reps + 1)],
-                                  stdout=subprocess.PIPE, text=True) for port in ports]
-    for receiver in receivers:
-        assert receiver.stdout.readline().strip() == "ready"
-    senders = [subprocess.Popen([*h1.prefix, sys.executable, script, "send", h2.address, str(port), str(part),
-                                 str(reps + 1)], stdout=subprocess.PIPE, text=True) for port in ports]
-    outs = [json.loads(sender.communicate(timeout=1800)[0]) for sender in senders]
-    for receiver in receivers:
-        receiver.wait(60)
-    return [max(out["seconds"][i] for out in outs) for i in range(1, reps + 1)]
+    return {"seconds": _timed(lambda: client.do_get(flight.Ticket(b"t")).read_all(), case["reps"], case.get("warmup", 1))}
 
 
 def _persisted(client, value):
@@ -192,13 +191,21 @@ def _recording(jfr, name):
         extra, os.path.join(jfr, name + ".jfr"))
 
 
-def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, methods=None, jfr=None):
+def _warm_agent(h2, agent, case):
+    """A warm-up pass through a freshly started agent: a real one beside vineyardd runs for days,
+    its JIT long done; unmeasured transfers of the random object, in a client of their own."""
+    _helper(h2, "ours", {**case, "source": agent.endpoint, "agent_pid": agent.process.pid, "reps": 1,
+                         "warmup": AGENT_WARMUP, "compression": "none", "jvm_options": ""})
+
+
+def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, methods=None, jfr=None, warmup=None):
     """Every method on every link; returns the records (one per link, data and method).
 
     ``links``/``kinds``/``methods``: only the links, data kinds and methods named ("vineyard
     migrate" names both of its methods), e.g. a single case while profiling; ``jfr``: a folder for
-    JFR recordings of the agents and of each of our clients. Our runs also record the CPU seconds
-    the client and the agent used per run: unlike the time, contention does not change them much."""
+    JFR recordings of the agents and of each of our clients; ``warmup``: unmeasured runs before
+    each measurement (None: WARMUP's per link). Our runs also record the CPU seconds the client and
+    the agent used per run: unlike the time, contention does not change them much."""
     def wanted(method):
         return not methods or any(method == m or method.startswith(m + ",") for m in methods)
 
@@ -233,6 +240,10 @@ def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, me
                           jvm_options=_recording(jfr, "agent-tls"))
         objects = {kind: {c: _persisted(pair[0].client(), data(kind, size)) for c, pair in pairs.items()}
                    for kind in ("compressible", "random") if not kinds or kind in kinds}
+        warm = {"object": "o%016x" % int(next(iter(objects.values()))["on"]), "target": dst.socket, "token_file": token}
+        for agent, ca in ((plain, None), (tls, certs.ca)):
+            if any(wanted("ours %s%s" % (c, " TLS" if ca else "")) for c in ("none", "lz4", "zstd", "auto")):
+                _warm_agent(h2, agent, {**warm, "tls_ca": ca})
         flights = {}
         for kind in objects if any(wanted(m) for m in ("Arrow Flight", "Arrow Flight TLS")) else ():
             for secure in (False, True):
@@ -249,6 +260,7 @@ def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, me
                 if links and link not in links:
                     continue
                 shape(hosts, rate)
+                warm_runs = WARMUP[link] if warmup is None else warmup
                 for kind, oids in objects.items():
                     def record(method, seconds, **more):
                         if seconds is None:
@@ -265,31 +277,29 @@ def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, me
                             method = "ours %s%s" % (compression, " TLS" if secure else "")
                             if not wanted(method):
                                 continue
-                            case = {"jvm_options": _recording(jfr, "client %s %s %s" % (link, kind, method)),"object": oid, "target": dst.socket, "token_file": token, "reps": reps,
+                            case = {"jvm_options": _recording(jfr, "client %s %s %s" % (link, kind, method)),"object": oid, "target": dst.socket, "token_file": token, "reps": reps, "warmup": warm_runs,
                                     "compression": compression,
                                     "source": (tls if secure else plain).endpoint}
                             if secure:
                                 case["tls_ca"] = certs.ca
-                            agent = tls if secure else plain
-                            before = _cpu_seconds(agent.process.pid)
+                            case["agent_pid"] = (tls if secure else plain).process.pid
                             out = _helper(h2, "ours", case)
                             # CPU per run: what contention on a shared machine does not change
                             record(method, out["seconds"], bytes_on_wire=out["bytes_on_wire"],
-                                   client_cpu_s=out["cpu_seconds"],
-                                   agent_cpu_s=(_cpu_seconds(agent.process.pid) - before) / (reps + 1))
+                                   client_cpu_s=out["cpu_seconds"], agent_cpu_s=out["agent_cpu_seconds"])
                     for vineyard_compression, (_, target) in pairs.items():
                         if not wanted("vineyard migrate, compression " + vineyard_compression):
                             continue
                         out = _helper(h2, "vineyard", {"object": "o%016x" % int(oids[vineyard_compression]),
-                                                       "target": target.socket, "reps": reps})
+                                                       "target": target.socket, "reps": reps, "warmup": warm_runs})
                         record("vineyard migrate, compression %s" % vineyard_compression, out["seconds"])
                     if wanted("raw TCP"):
-                        one, four = _raw_tcp(h1, h2, size, reps, 1), _raw_tcp(h1, h2, size, reps, 4)
+                        one, four = (rawtcp.measure(h2, h1, size, reps, n, warm_runs) for n in (1, 4))
                         record("raw TCP (best of 1 and 4 connections)", min(one, four, key=lambda s: sorted(s)[len(s) // 2]))
                     for secure in (False, True) if flights else ():
                         if not wanted("Arrow Flight" + (" TLS" if secure else "")):
                             continue
-                        case = {"host": h1.address, "port": flights[kind, secure], "reps": reps}
+                        case = {"host": h1.address, "port": flights[kind, secure], "reps": reps, "warmup": warm_runs}
                         if secure:
                             case["ca"] = certs.ca
                         record("Arrow Flight%s" % (" TLS" if secure else ""), _helper(h2, "flight-get", case)["seconds"])
@@ -309,6 +319,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--warmup", type=int, help="unmeasured runs before each measurement (default: per link)")
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--link", action="append", help="only this link (repeatable): unshaped, '10 Gbit/s', '1 Gbit/s'")
@@ -320,7 +331,7 @@ def main():
     if args.jfr:
         os.makedirs(args.jfr, exist_ok=True)
     records = run(args.quick, args.reps, size_mib=args.size_mib, links=args.link, kinds=args.kind, methods=args.method,
-                  jfr=args.jfr and os.path.abspath(args.jfr), log=lambda r: print(
+                  jfr=args.jfr and os.path.abspath(args.jfr), warmup=args.warmup, log=lambda r: print(
         "  %-10s %-12s %-40s %8.3f GB/s%s" % (r["link"], r["object"], r["method"], r["gbps_median"], (
             "  cpu s: client %.2f agent %.2f" % (r["client_cpu_s"], r["agent_cpu_s"]) if "agent_cpu_s" in r else ""))
         if isinstance(r, dict) else r, flush=True))

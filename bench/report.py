@@ -55,7 +55,7 @@ def ratios(records):
     if cross:
         tcp = _find(records, cross, "1 GiB", "ours: TCP agent")
         own = _vineyard_best(records, cross, "1 GiB")
-        raw = _find(records, cross, "1 GiB", "raw TCP")
+        raw = _raw_tcp_best(records, cross, "1 GiB")
         if tcp and own:
             value = tcp["gbps_median"] / own["gbps_median"]
             row("across %s, 1 GiB: x vineyard's own" % cross, value, ">= 1.2", value >= 1.2)

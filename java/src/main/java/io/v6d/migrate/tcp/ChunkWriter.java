@@ -13,6 +13,7 @@ import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
+import io.v6d.migrate.shm.Prefault;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
@@ -254,7 +255,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   /** Header and a view of the mapping: the kernel copies the bytes when the socket takes them. */
   private static ByteBuf rawFrame(ByteBufAllocator allocator, Chunk chunk) {
-    NativeMemory.populate(chunk.address(), chunk.length(), false);
+    Prefault.ahead(chunk.address(), chunk.length(), false);
     ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
     new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
         .writeTo(header);

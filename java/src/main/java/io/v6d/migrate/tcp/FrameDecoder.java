@@ -14,6 +14,7 @@ import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.protocol.FrameHeader;
 import io.v6d.migrate.protocol.FrameType;
 import io.v6d.migrate.shm.NativeMemory;
+import io.v6d.migrate.shm.Prefault;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
@@ -147,7 +148,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
           throw new MigrateException(ErrorCode.IO_ERROR, "DATA frame on a connection that expects none");
         }
         dataAddress = sink.destination(current.id(), current.offset(), current.length());
-        NativeMemory.populate(dataAddress, current.length(), true); // the socket reads fault-free
+        Prefault.ahead(dataAddress, current.length(), true); // the socket reads fault-free
         dataDone = 0;
         state = State.DATA_BODY;
         if (current.length() == 0) {
