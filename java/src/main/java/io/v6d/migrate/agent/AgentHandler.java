@@ -8,24 +8,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.bounds.Ranges;
-import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
-import io.v6d.migrate.metrics.PullMetrics;
 import io.v6d.migrate.protocol.FrameType;
-import io.v6d.migrate.tcp.ChunkWriter;
-import io.v6d.migrate.tcp.Pipelines;
 import io.v6d.migrate.tcp.ControlFrame;
 import io.v6d.migrate.tcp.FrameDecoder;
 import io.v6d.migrate.tcp.ReadRequest;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,24 +34,15 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private final AgentServer server;
   private final FrameDecoder decoder;
   private final PeerScope scope;
-  private final PullMetrics pull = new PullMetrics();
+  private final SourceRequests source;
   /** Set while waiting for a stream's next chunk, which may take as long as its producer. */
   private final AtomicBoolean waitingForStream;
   private VineyardClient vineyard;
-  /** How DATA this agent sends on this connection is compressed, as the peer asked ("compression"). */
-  private volatile io.v6d.migrate.compress.ChunkCompressor compressor;
-  /** Our DATA writes whose chunks a codec thread may still be compressing from the mappings. */
-  private final Set<ChunkWriter> compressing = ConcurrentHashMap.newKeySet();
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
   private VineyardClient streamReader;
   private PushSession owned;
   /** This connection's pull session (an agent-run rebalance's share for this target), or null. */
   private PullSession pullSession;
-  /** The tree this connection's last "meta" read, which its "map" of that object need not read again. */
-  private long lastTreeId;
-  private JsonNode lastTree;
-  /** The trees this connection's last "metas" read (a batch's "map" that follows permits from them). */
-  private Map<Long, JsonNode> lastTrees = Map.of();
   private PushSession attached;
   /** The copies this connection's pusher is making, claimed while it pushes them. */
   private final PushClaims copyClaims = new PushClaims();
@@ -69,12 +52,13 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     this.decoder = decoder;
     this.waitingForStream = waitingForStream;
     this.scope = new PeerScope(server.grants());
+    this.source = new SourceRequests(scope, this::vineyard);
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof ReadRequest read) {
-      serve(ctx, read);
+      source.serve(ctx, read);
     } else if (msg instanceof ControlFrame frame && frame.type() == FrameType.REQUEST) {
       try {
         JsonNode reply = handle(ctx, frame.body());
@@ -92,36 +76,19 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private JsonNode handle(ChannelHandlerContext ctx, JsonNode request) {
     String op = request.path("op").asText();
-    pull.request(request);
+    source.pull().request(request);
     ObjectNode reply = FrameCodec.mapper().createObjectNode();
+    if (source.handle(op, request, reply)) {
+      return reply;
+    }
     switch (op) {
       case "info" -> reply.put("instance_id", vineyard().instanceId())
           .put("ipc_socket", vineyard().ipcSocket())
           .put("rpc_endpoint", vineyard().rpcEndpoint())
           .put("version", io.v6d.migrate.Migrate.version())
           .put("tls", server.tls());
-      case "compression" -> {
-        io.v6d.migrate.compress.Compression asked =
-            io.v6d.migrate.compress.Compression.parse(request.path("compression").asText("none"));
-        compressor = asked == io.v6d.migrate.compress.Compression.NONE ? null
-            : new io.v6d.migrate.compress.ChunkCompressor(asked,
-                request.path(io.v6d.migrate.compress.ChunkCompressor.DECODES_SHUFFLED).asBoolean(false));
-        reply.put("compression", asked.label()).put(io.v6d.migrate.compress.ChunkCompressor.DECODES_SHUFFLED, true);
-      }
       case "cluster" -> reply.set("cluster", vineyard().clusterMeta());
       case "exists" -> reply.put("exists", vineyard().exists(ObjectIds.parse(request.path("id").asText())));
-      case "meta" -> {
-        long id = ObjectIds.parse(request.path("id").asText());
-        ObjectNode tree = vineyard().getData(id, request.path("sync_remote").asBoolean());
-        lastTreeId = id;
-        lastTree = tree;
-        reply.set("tree", tree);
-      }
-      case "metas" -> {
-        ObjectNode trees = reply.putObject("trees");
-        lastTrees = vineyard().getDatas(ids(request), request.path("sync_remote").asBoolean());
-        lastTrees.forEach((id, tree) -> trees.set(ObjectIds.format(id), tree));
-      }
       case "copies" -> {
         copyClaims.answer(ctx, vineyard(), request);
         return null; // answered once the copies not found are claimed (see PushClaims)
@@ -129,27 +96,6 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       case "name" -> reply.put("id", ObjectIds.format(vineyard().getName(request.path("name").asText())));
       case "grant" -> reply.put("grant", scope.grantId());
       case "join" -> scope.join(request.path("grant").asText());
-      case "map" -> {
-        if (request.hasNonNull("object")) {
-          long root = ObjectIds.parse(request.path("object").asText());
-          scope.permitObject(vineyard(), root, root == lastTreeId ? lastTree : null);
-        }
-        if (request.has("objects")) { // a batch names all its objects in one request
-          List<Long> roots = new ArrayList<>();
-          request.path("objects").forEach(id -> roots.add(ObjectIds.parse(id.asText())));
-          scope.permitObjects(vineyard(), roots, lastTrees);
-        }
-        ObjectNode sizes = reply.putObject("sizes");
-        scope.map(vineyard(), ids(request)).forEach((id, size) -> sizes.put(ObjectIds.format(id), size));
-      }
-      case "unmap" -> {
-        scope.unmap(vineyard(), ids(request));
-        if (request.path("forget").asBoolean(false)) {
-          scope.forgetObjects(); // a pooled client's migration ended: its grant must not grow without bound
-          lastTrees = Map.of();
-          pull.ended();
-        }
-      }
       case "stream_open" -> {
         if (streamReader == null) {
           streamReader = server.connectVineyard();
@@ -292,28 +238,6 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
     return owned;
   }
 
-  private void serve(ChannelHandlerContext ctx, ReadRequest read) {
-    Blob blob = scope.mapped(read.blobId());
-    if (blob == null || !Ranges.inside(read.offset(), read.length(), blob.size())) {
-      ctx.writeAndFlush(error(ErrorCode.INVALID, "READ of " + ObjectIds.format(read.blobId()) + " at " + read.offset()
-          + " (+" + read.length() + "), which was not mapped")).addListener(ChannelFutureListener.CLOSE);
-      return;
-    }
-    ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
-    ChunkWriter writer = new ChunkWriter(List.of(chunk), pull::sent);
-    if (compressor != null) {
-      writer.compressing(compressor, Pipelines.resumer(ctx.channel()));
-      compressing.add(writer);
-      writer.finished().thenRun(() -> compressing.remove(writer));
-    }
-    ctx.write(writer).addListener(written -> {
-      writer.finish();
-      if (!written.isSuccess()) {
-        ctx.fireExceptionCaught(written.cause());
-      }
-    });
-  }
-
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     ctx.flush();
@@ -363,14 +287,14 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     LOG.info("closing {}: {}", ctx.channel().remoteAddress(), cause.getMessage());
-    pull.broken();
+    source.pull().broken();
     MigrateException e = cause instanceof MigrateException m ? m : new MigrateException(ErrorCode.UNKNOWN, String.valueOf(cause));
     ctx.writeAndFlush(error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    pull.closed();
+    source.pull().closed();
     copyClaims.release();
     if (attached != null) {
       attached.fail("a connection of push session " + attached.id() + " closed");
@@ -383,8 +307,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
       pullSession.peerLeft();
     }
     // the mappings go only once no codec thread compresses from them
-    CompletableFuture.allOf(compressing.stream().map(ChunkWriter::finish).toArray(CompletableFuture[]::new))
-        .whenComplete((ok, e) -> {
+    source.quiet().whenComplete((ok, e) -> {
           scope.close();
           if (vineyard != null) {
             vineyard.close();
@@ -393,12 +316,6 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
             streamReader.close();
           }
         });
-  }
-
-  private static List<Long> ids(JsonNode request) {
-    List<Long> ids = new ArrayList<>();
-    request.path("ids").forEach(id -> ids.add(ObjectIds.parse(id.asText())));
-    return ids;
   }
 
   static ControlFrame error(ErrorCode code, String message) {
