@@ -145,6 +145,7 @@ public final class TcpPullTransport implements BlobTransport {
     LandingSink sink = new LandingSink(destinations, chunkCount, new ThrottledProgress(progress, total, 50_000_000L));
 
     List<AgentConnection> connectionsUsed = new ArrayList<>();
+    boolean landed = false;
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>();
       // the other connections map their blobs meanwhile: one round trip for all, not one each
@@ -170,6 +171,7 @@ public final class TcpPullTransport implements BlobTransport {
           sink.done(), CompletableFuture.anyOf(failures.toArray(CompletableFuture[]::new)));
       // no deadline here: each connection fails by itself when the agent falls silent (AgentConnection)
       AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
+      landed = sink.done().isDone() && !sink.done().isCompletedExceptionally();
     } catch (RuntimeException e) {
       // Nothing may land in the target blobs once we return: they are about to be freed.
       broken = true;
@@ -178,8 +180,15 @@ public final class TcpPullTransport implements BlobTransport {
           "pulling from the agent at " + endpoint + " failed after " + sink.landedBytes() + " of " + total
               + " bytes: " + e.getMessage(), e);
     } finally {
-      // DATA of a later pull on these connections must not land in this pull's blobs
-      connectionsUsed.forEach(c -> c.sink(null));
+      // DATA of a later pull on these connections must not land in this pull's blobs: once every
+      // chunk has landed the sink refuses more by itself, else its removal is waited for
+      for (AgentConnection c : connectionsUsed) {
+        if (landed) {
+          c.dropFinishedSink();
+        } else {
+          c.sink(null);
+        }
+      }
     }
   }
 
