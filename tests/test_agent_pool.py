@@ -80,6 +80,27 @@ def test_pooled_agent_links_pin_no_memory(source, solo):
     assert client.status.memory_usage <= source_before - (8 << 20)
 
 
+def test_a_pull_maps_with_the_tree_and_unmaps_everything(source, solo):
+    """The agent maps an object's blobs with its tree (one round trip): each call leaves nothing
+    mapped on the pooled link, also one that then copies nothing (its earlier copy is returned)."""
+    servers, instance, client, agent, url, token_file = source
+    value = np.arange(1 << 17, dtype=np.float64)
+    oid = client.put(value)
+    how = dict(source=agent.endpoint, transport="tcp", token_file=token_file)
+
+    def mapped():
+        return _value(_scrape(url), "vineyard_migrate_agent_mapped_blobs")
+
+    first = vineyard_migrate.migrate(oid, solo, **how)
+    np.testing.assert_array_equal(solo.get(first), value)
+    assert _settle(mapped, 0) == 0
+    assert vineyard_migrate.migrate(oid, solo, **how) == first  # maps with the tree, copies nothing
+    assert _settle(mapped, 0) == 0
+    assert _stats()["idle_agent_links"] >= 1  # the link stays open: the unmaps, not a close, released them
+    solo.delete(first, deep=True)
+    client.delete(oid, deep=True)
+
+
 def test_pushes_reuse_the_link_and_pin_no_target_memory(source, a):
     """Pushed to the agent: the target's memory comes back once the object is deleted."""
     servers, instance, client, agent, url, token_file = source

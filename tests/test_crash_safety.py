@@ -227,6 +227,33 @@ def test_killed_source_agent_is_rolled_back_by_the_caller(world, target, point):
         world.agent1 = _agent(world, "crash-agent-h1-%s" % point, world.source, world.h1)
 
 
+def test_a_journal_that_cannot_be_written_fails_the_migration_and_leaves_the_target_as_it_was(world, target,
+                                                                                              tmp_path):
+    """The journal's lock file is made in the background while the migration reads its source: a
+    lock directory that cannot be made still fails the migration, with an error naming it, before
+    the copy is reported, and the target keeps nothing of it."""
+    import jpype
+
+    from vineyard_migrate import _jvm
+
+    _jvm.engine()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    source = world.source.client()
+    small = source.put(np.arange(1000))
+    before = snapshot(target)
+    system = jpype.JClass("java.lang.System")
+    system.setProperty("io.v6d.migrate.lockDir", str(blocker / "locks"))
+    try:
+        with pytest.raises(vineyard.IOErrorException, match="cannot create a migration lock in"):
+            vineyard_migrate.migrate(small, target, source=source, copy=True)
+    finally:
+        system.clearProperty("io.v6d.migrate.lockDir")
+    assert snapshot(target) == before
+    source.delete(small, deep=True)
+    source.close()
+
+
 def test_next_migration_into_the_instance_reclaims_first(world, target):
     before = snapshot(target)
     migration, _ = _paused(world, "local", "half")

@@ -7,6 +7,7 @@ import io.v6d.migrate.ipc.Blob;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
+import io.v6d.migrate.metrics.AgentMetrics;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -111,20 +112,36 @@ final class PeerScope implements AutoCloseable {
     }
   }
 
-  /** Maps permitted blobs for this connection's READs; returns their sizes. */
+  /**
+   * Maps permitted blobs for this connection's READs; returns their sizes. A blob this connection
+   * has mapped already is not asked for again (one reference on vineyardd, released by one unmap).
+   */
   Map<Long, Long> map(VineyardClient vineyard, List<Long> ids) {
     Grants.Grant g = grant();
+    List<Long> fresh = new java.util.ArrayList<>();
     for (long id : ids) {
       if (!g.blobs.contains(id)) {
         throw new MigrateException(ErrorCode.INVALID, "blob " + ObjectIds.format(id)
             + " is not part of an object (or stream) this connection named");
       }
+      if (!mapped.containsKey(id)) {
+        fresh.add(id);
+      }
+    }
+    if (!fresh.isEmpty()) {
+      vineyard.getBuffers(fresh).forEach((id, blob) -> {
+        if (mapped.put(id, blob) == null) {
+          AgentMetrics.blobsMapped(1);
+        }
+      });
     }
     Map<Long, Long> sizes = new LinkedHashMap<>();
-    vineyard.getBuffers(ids).forEach((id, blob) -> {
-      mapped.put(id, blob);
-      sizes.put(id, blob.size());
-    });
+    for (long id : ids) {
+      Blob blob = mapped.get(id);
+      if (blob != null) {
+        sizes.put(id, blob.size());
+      }
+    }
     return sizes;
   }
 
@@ -132,6 +149,7 @@ final class PeerScope implements AutoCloseable {
   void unmap(VineyardClient vineyard, List<Long> ids) {
     for (long id : ids) {
       if (mapped.remove(id) != null) {
+        AgentMetrics.blobsMapped(-1);
         vineyard.release(id);
       }
       if (grant != null && grant.chunks.remove(id)) {
@@ -186,6 +204,7 @@ final class PeerScope implements AutoCloseable {
 
   @Override
   public void close() {
+    AgentMetrics.blobsMapped(-mapped.size()); // their references go with the connection to vineyardd
     mapped.clear();
     if (owner) {
       grants.remove(grant);

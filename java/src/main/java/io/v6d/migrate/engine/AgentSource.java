@@ -54,6 +54,16 @@ final class AgentSource implements SourceEndpoint {
     return (ObjectNode) connection.call("meta", request).path("tree");
   }
 
+  /** One "meta" request that maps this instance's blobs of the object too ({@link TcpPullTransport#premapped}). */
+  @Override
+  public ObjectNode treeToCopy(long id, boolean syncRemote) {
+    ObjectNode request = FrameCodec.mapper().createObjectNode()
+        .put("id", ObjectIds.format(id)).put("sync_remote", syncRemote).put("map", true).put("leads", true);
+    JsonNode reply = connection.call("meta", request);
+    transport.premapped(reply.path("sizes")); // an agent of an older release answers none: "map" asks
+    return (ObjectNode) reply.path("tree");
+  }
+
   /** One "metas" request; an agent of an older release, which does not know it, is asked per object. */
   @Override
   public java.util.Map<Long, JsonNode> getDatas(java.util.Collection<Long> ids, boolean syncRemote) {

@@ -22,6 +22,14 @@ interface SourceEndpoint extends AutoCloseable {
   ObjectNode getData(long id, boolean syncRemote);
 
   /**
+   * {@link #getData} of an object about to be copied from this endpoint: an agent maps the blobs
+   * of it that its instance holds in the same round trip (its transport then asks no "map").
+   */
+  default ObjectNode treeToCopy(long id, boolean syncRemote) {
+    return getData(id, syncRemote);
+  }
+
+  /**
    * The trees of many objects, by id; ids the instance does not know are left out. One request
    * where the endpoint can (a batch asks once per source instance), else one per object.
    */

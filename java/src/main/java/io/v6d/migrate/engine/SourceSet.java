@@ -127,10 +127,10 @@ final class SourceSet implements AutoCloseable {
    */
   static ObjectNode treeFromHolder(SourceEndpoint source, long id, boolean sameCluster) {
     if (!sameCluster) {
-      return source.getData(id, false);
+      return source.treeToCopy(id, false);
     }
     try {
-      ObjectNode local = source.getData(id, false);
+      ObjectNode local = source.treeToCopy(id, false);
       if (!MetaTree.isGlobal(local) && MetaTree.instanceId(local) == source.instanceId()) {
         return local;
       }
@@ -139,7 +139,7 @@ final class SourceSet implements AutoCloseable {
         throw e;
       }
     }
-    return source.getData(id, true);
+    return source.treeToCopy(id, true);
   }
 
   private static ObjectNode treeFromTargetCluster(VineyardClient target, long id) {

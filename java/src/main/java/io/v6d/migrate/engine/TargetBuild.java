@@ -118,6 +118,7 @@ public final class TargetBuild implements AutoCloseable {
    * the journal, before this returns (and even if a later one fails).
    */
   public List<Blob> createBlobs(List<Long> sizes) {
+    journal.ready(); // no allocation before the journal that lists it exists
     List<Blob> created = new ArrayList<>();
     for (int from = 0; from < sizes.size(); from += JOURNAL_BATCH) {
       List<Blob> batch = new ArrayList<>();
@@ -208,6 +209,7 @@ public final class TargetBuild implements AutoCloseable {
   /** Creates members (one level of trees being rebuilt) in slices of {@link #CREATE_BATCH}, each journaled. */
   private List<MetaRewriter.Created> createMembers(List<ObjectNode> contents) {
     List<MetaRewriter.Created> created = new ArrayList<>();
+    journal.ready();
     for (int from = 0; from < contents.size(); from += CREATE_BATCH) {
       List<CreatedObject> members = target.createDatas(contents.subList(from, Math.min(contents.size(), from + CREATE_BATCH)));
       members.forEach(member -> objects.add(member.id()));
@@ -336,6 +338,7 @@ public final class TargetBuild implements AutoCloseable {
   }
 
   private CreatedObject createObject(ObjectNode content) {
+    journal.ready(); // nothing is created before the journal that lists it exists
     CreatedObject created = target.createData(content);
     objects.add(created.id());
     return created;

@@ -4,8 +4,13 @@ import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -20,28 +25,62 @@ import java.util.concurrent.ThreadLocalRandom;
  * journal closed without being cleared keeps its lock file, unlocked: the next reclaim undoes what
  * it lists.
  *
+ * <p>The owner's lock file is created in the background ({@link #open} returns at once): the
+ * migration's first round trips to its source overlap it, and {@link #ready} waits for it before
+ * anything is allocated.
+ *
  * <p>Not thread-safe: the target's connection is used by one thread at a time.
  */
 public final class Journal implements AutoCloseable {
   static final String HOST = hostName();
 
+  /** Creates owners' lock files off the migrations' threads (a few file system calls each). */
+  private static final ExecutorService OPENER = Executors.newCachedThreadPool(work -> {
+    Thread thread = new Thread(work, "vineyard-migrate-journal");
+    thread.setDaemon(true);
+    return thread;
+  });
+
   private final String owner;
-  private final OwnerLock lock;
+  private final CompletableFuture<OwnerLock> lock;
   private int entries;
   private boolean cleared;
 
-  private Journal(String owner, OwnerLock lock) {
+  private Journal(String owner, CompletableFuture<OwnerLock> lock) {
     this.owner = owner;
     this.lock = lock;
   }
 
-  /** Starts the journal of a new migration into {@code target}: takes the owner's lock; no entry yet. */
+  /**
+   * Starts the journal of a new migration into {@code target}: starts taking the owner's lock, in
+   * the background ({@link #ready}); no entry yet.
+   */
   public static Journal open(VineyardClient target) {
     byte[] random = new byte[16];
     ThreadLocalRandom.current().nextBytes(random);
     String owner = HexFormat.of().formatHex(random);
-    return new Journal(owner, OwnerLock.create(LockDirs.forSocket(target.ipcSocket()), owner,
-        JournalFile.header(target.instanceId(), target.ipcSocket())));
+    Path dir = LockDirs.forSocket(target.ipcSocket());
+    byte[] header = JournalFile.header(target.instanceId(), target.ipcSocket());
+    return new Journal(owner, CompletableFuture.supplyAsync(() -> OwnerLock.create(dir, owner, header), OPENER));
+  }
+
+  /**
+   * Waits until the owner's lock is taken and its file written; throws (an IO_ERROR naming the lock
+   * directory) when it could not be. Call before allocating anything the journal is to list.
+   */
+  public void ready() {
+    lock();
+  }
+
+  private OwnerLock lock() {
+    try {
+      return lock.join(); // not interruptible: a cancelled migration still rolls back with its journal
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
+      }
+      throw e;
+    }
   }
 
   public String owner() {
@@ -79,7 +118,7 @@ public final class Journal implements AutoCloseable {
   }
 
   private void record(List<Long> blobs, long bytes, List<Long> objects, String name, long root) {
-    lock.append(JournalFile.entry(blobs, bytes, objects, name, root));
+    lock().append(JournalFile.entry(blobs, bytes, objects, name, root));
     entries++;
   }
 
@@ -90,7 +129,7 @@ public final class Journal implements AutoCloseable {
    */
   public void clear() {
     if (!cleared) {
-      lock.removeFile();
+      lock().removeFile();
       cleared = true;
     }
   }
@@ -98,10 +137,16 @@ public final class Journal implements AutoCloseable {
   /** Releases the lock; the lock file goes too unless it lists something not cleared (a reclaimer's). */
   @Override
   public void close() {
+    OwnerLock taken;
+    try {
+      taken = lock();
+    } catch (RuntimeException e) {
+      return; // never taken: nothing to release (the failure was reported to whoever waited for it)
+    }
     if (cleared || entries == 0) {
-      lock.close();
+      taken.close();
     } else {
-      lock.unlockKeepingFile();
+      taken.unlockKeepingFile();
     }
   }
 

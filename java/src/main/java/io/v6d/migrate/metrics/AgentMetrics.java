@@ -47,6 +47,8 @@ public final class AgentMetrics {
       "Open peer connections (authenticated or not yet)");
   private static final Gauge PUSH_SESSIONS = gauge("vineyard_migrate_agent_push_sessions",
       "Push sessions under way (blobs allocated, not yet committed or rolled back)");
+  private static final Gauge MAPPED_BLOBS = gauge("vineyard_migrate_agent_mapped_blobs",
+      "Source blobs peers have mapped for reading (a reference this agent holds on each at its vineyardd)");
   private static final Counter AUTH_FAILURES = counter("vineyard_migrate_agent_authentication_failures",
       "Peers refused at the handshake: wrong token, malformed or late AUTH");
   private static final Counter RECLAIMED = counter("vineyard_migrate_agent_reclaimed_allocations",
@@ -124,6 +126,15 @@ public final class AgentMetrics {
 
   public static void pushSessionClosed() {
     PUSH_SESSIONS.dec();
+  }
+
+  /** {@code change} blobs were mapped for peers (negative: unmapped). */
+  public static void blobsMapped(long change) {
+    if (change >= 0) {
+      MAPPED_BLOBS.inc(change);
+    } else {
+      MAPPED_BLOBS.dec(-change);
+    }
   }
 
   public static void authenticationFailed() {

@@ -15,9 +15,11 @@ public final class PullMetrics {
   private volatile boolean served;
   private volatile boolean broken;
 
-  /** A request from the peer; a leading "map" starts a pull (unless one is under way here). */
+  /** A request from the peer; a leading "map" (or "meta" that maps) starts a pull (unless one is under way here). */
   public void request(JsonNode request) {
-    if (request.path("op").asText().equals("map") && request.path("leads").asBoolean(false)) {
+    String op = request.path("op").asText();
+    boolean maps = op.equals("map") || op.equals("meta") && request.path("map").asBoolean(false);
+    if (maps && request.path("leads").asBoolean(false)) {
       startedNanos.compareAndSet(-1, System.nanoTime());
     }
   }

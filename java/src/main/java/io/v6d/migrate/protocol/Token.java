@@ -11,6 +11,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The shared secret of agents and clients: read from a file (first line, trimmed), from
@@ -66,13 +68,45 @@ public final class Token {
     return read(file);
   }
 
+  /** A token file as last read, with what identified its state then ({@link #stamp}). */
+  private record ReadToken(Map<String, Object> stamp, byte[] token) {}
+
+  /** Token files read before: a warm call stats its file once instead of checking and reading it. */
+  private static final Map<Path, ReadToken> READ = new ConcurrentHashMap<>();
+  private static final int MAX_REMEMBERED = 16;
+
   private static byte[] read(Path file) {
+    Map<String, Object> stamp = stamp(file);
+    ReadToken known = stamp == null ? null : READ.get(file);
+    if (known != null && known.stamp().equals(stamp)) {
+      return known.token().clone();
+    }
     requirePrivate(file);
     try {
       String text = Files.readAllLines(file, StandardCharsets.UTF_8).stream().findFirst().orElse("").trim();
-      return check(text, file.toString());
+      byte[] token = check(text, file.toString());
+      if (stamp != null) {
+        if (READ.size() >= MAX_REMEMBERED) {
+          READ.clear();
+        }
+        READ.put(file, new ReadToken(stamp, token.clone()));
+      }
+      return token;
     } catch (IOException e) {
       throw new MigrateException(ErrorCode.INVALID, "cannot read the token file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * What changes whenever the file's content, mode or owner does, or it is replaced (a rotated
+   * Secret's symlink then leads to another inode): its inode, device, size and change time, which
+   * no one can set back. Null where the file system cannot say (the file is then read every time).
+   */
+  private static Map<String, Object> stamp(Path file) {
+    try {
+      return Files.readAttributes(file, "unix:ino,dev,size,ctime,mode,uid");
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return null;
     }
   }
 

@@ -196,7 +196,9 @@ public final class AgentConnection implements AutoCloseable {
 
   /**
    * Routes DATA frames that arrive to {@code sink} (null: none may arrive; one that does fails the
-   * connection); effective before this returns.
+   * connection). Null is effective before this returns; a sink is installed without waiting, in
+   * order before any {@link #read} asked after this (the event loop runs both in the order given),
+   * so no DATA it answers can arrive before it.
    */
   public void sink(DataSink sink) {
     if (sink == null) {
@@ -215,7 +217,15 @@ public final class AgentConnection implements AutoCloseable {
         sink.landed(id, offset, length);
       }
     };
-    channel.eventLoop().submit(() -> decoder.sink(counted)).syncUninterruptibly();
+    channel.eventLoop().execute(() -> decoder.sink(counted));
+  }
+
+  /**
+   * Removes a sink that refuses DATA by itself once its pull is over ({@link LandingSink}):
+   * nothing can land through it any more, so its removal is not waited for.
+   */
+  void dropFinishedSink() {
+    channel.eventLoop().execute(() -> decoder.sink(null));
   }
 
   /** Asks for DATA; until it has all come, the agent may not fall silent for longer than the timeout. */

@@ -1,6 +1,9 @@
 package io.v6d.migrate.tcp;
 
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.ipc.Blob;
+import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.transport.ThrottledProgress;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -8,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * DATA frames of many connections landing in a fixed set of mapped target blobs; done when every
- * expected chunk has landed and passed its CRC. Only ranges inside the given blobs are accepted.
+ * expected chunk has landed and passed its CRC. Only ranges inside the given blobs are accepted,
+ * and nothing once every chunk has landed (the pull then returns without waiting for the sink's removal).
  */
 final class LandingSink implements DataSink {
   private final Map<Long, Blob> destinations;
@@ -27,6 +31,11 @@ final class LandingSink implements DataSink {
 
   @Override
   public long destination(long id, long offset, int length) {
+    if (chunksLeft.get() <= 0) {
+      // every chunk asked for has landed: the blobs may be sealed or freed already
+      throw new MigrateException(ErrorCode.IO_ERROR, "DATA for blob " + ObjectIds.format(id) + " after every chunk "
+          + "asked for had landed");
+    }
     return DataSink.addressIn(destinations, id, offset, length, "what was asked for");
   }
 

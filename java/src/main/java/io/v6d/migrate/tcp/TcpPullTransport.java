@@ -38,6 +38,8 @@ public final class TcpPullTransport implements BlobTransport {
   /** What this transport mapped on each connection: unmapped before the link goes back to the pool. */
   private final Map<AgentConnection, java.util.Set<Long>> mappedOn = new java.util.LinkedHashMap<>();
   private boolean broken;
+  /** Sizes of the blobs the primary mapped with the object's tree ({@link #premapped}), by id. */
+  private final Map<Long, JsonNode> premapped = new HashMap<>();
 
   /** Pulls through the leased link; gives it back on {@link #close()} when nothing went wrong. */
   public TcpPullTransport(AgentLink.Lease lease, TcpOptions options) {
@@ -64,8 +66,27 @@ public final class TcpPullTransport implements BlobTransport {
     return connection;
   }
 
+  /**
+   * The agent mapped these blobs on the primary when it answered the object's tree ("meta" with
+   * "map"): a {@link #sizes} of them asks nothing, and closing unmaps them as any mapped blob.
+   */
+  public void premapped(JsonNode sizes) {
+    List<Long> ids = new ArrayList<>();
+    sizes.fields().forEachRemaining(e -> {
+      long id = ObjectIds.parse(e.getKey());
+      ids.add(id);
+      premapped.put(id, e.getValue());
+    });
+    mapped(use(0), ids);
+  }
+
   @Override
   public Map<Long, Long> sizes(long rootId, Collection<Long> sourceBlobIds) {
+    if (!sourceBlobIds.isEmpty() && premapped.keySet().containsAll(sourceBlobIds)) {
+      ObjectNode known = FrameCodec.mapper().createObjectNode();
+      sourceBlobIds.forEach(id -> known.set(ObjectIds.format(id), premapped.get(id)));
+      return sizesIn(FrameCodec.mapper().createObjectNode().set("sizes", known), sourceBlobIds);
+    }
     ObjectNode request = idsRequest(sourceBlobIds).put("leads", true).put("object", ObjectIds.format(rootId));
     Map<Long, Long> sizes = sizesIn(link.call("map", request), sourceBlobIds);
     mapped(use(0), sourceBlobIds);
@@ -124,6 +145,7 @@ public final class TcpPullTransport implements BlobTransport {
     LandingSink sink = new LandingSink(destinations, chunkCount, new ThrottledProgress(progress, total, 50_000_000L));
 
     List<AgentConnection> connectionsUsed = new ArrayList<>();
+    boolean landed = false;
     try {
       List<CompletableFuture<Void>> failures = new ArrayList<>();
       // the other connections map their blobs meanwhile: one round trip for all, not one each
@@ -149,6 +171,7 @@ public final class TcpPullTransport implements BlobTransport {
           sink.done(), CompletableFuture.anyOf(failures.toArray(CompletableFuture[]::new)));
       // no deadline here: each connection fails by itself when the agent falls silent (AgentConnection)
       AgentConnection.await(outcome, Long.MAX_VALUE, "pulling " + total + " bytes from the agent at " + endpoint);
+      landed = sink.done().isDone() && !sink.done().isCompletedExceptionally();
     } catch (RuntimeException e) {
       // Nothing may land in the target blobs once we return: they are about to be freed.
       broken = true;
@@ -157,8 +180,15 @@ public final class TcpPullTransport implements BlobTransport {
           "pulling from the agent at " + endpoint + " failed after " + sink.landedBytes() + " of " + total
               + " bytes: " + e.getMessage(), e);
     } finally {
-      // DATA of a later pull on these connections must not land in this pull's blobs
-      connectionsUsed.forEach(c -> c.sink(null));
+      // DATA of a later pull on these connections must not land in this pull's blobs: once every
+      // chunk has landed the sink refuses more by itself, else its removal is waited for
+      for (AgentConnection c : connectionsUsed) {
+        if (landed) {
+          c.dropFinishedSink();
+        } else {
+          c.sink(null);
+        }
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.v6d.migrate.protocol;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -51,6 +52,30 @@ class TokenPolicyTest {
     assertTrue(e.getMessage().contains("chmod 600 " + file), e.getMessage());
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     assertDoesNotThrow(() -> Token.load(file));
+  }
+
+  @Test
+  void aTokenFileReadBeforeIsReadAgainOnceItChanges() throws Exception {
+    Path file = dir.resolve("token");
+    String first = HexFormat.of().formatHex(Handshake.nonce());
+    Files.writeString(file, first + "\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    assertArrayEquals(first.getBytes(), Token.load(file));
+    // rewritten in place, same size: the new token is the one used
+    String second = HexFormat.of().formatHex(Handshake.nonce());
+    Files.writeString(file, second + "\n");
+    assertArrayEquals(second.getBytes(), Token.load(file));
+    // opened to others after it was read: refused, not served from what was read before
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    assertThrows(MigrateException.class, () -> Token.load(file));
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    // replaced by another file (a rotated Secret)
+    Path next = dir.resolve("token.next");
+    String third = HexFormat.of().formatHex(Handshake.nonce());
+    Files.writeString(next, third + "\n");
+    Files.setPosixFilePermissions(next, PosixFilePermissions.fromString("rw-------"));
+    Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    assertArrayEquals(third.getBytes(), Token.load(file));
   }
 
   @Test
