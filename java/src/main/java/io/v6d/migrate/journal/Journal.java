@@ -113,7 +113,7 @@ public final class Journal implements AutoCloseable {
    * before {@code decideAfterMillis} (wall clock; 0 when this process is the one that persists).
    */
   public void recordPrepared(long global, List<Long> members, long decideAfterMillis) {
-    lock.append(JournalFile.prepared(global, members, decideAfterMillis));
+    lock().append(JournalFile.prepared(global, members, decideAfterMillis));
     entries++;
   }
 
