@@ -1,6 +1,7 @@
 package io.v6d.migrate.transport;
 
 import io.v6d.migrate.shm.NativeMemory;
+import io.v6d.migrate.shm.Prefault;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -131,8 +132,10 @@ final class ParallelCopy {
       return;
     }
     if (length >= POPULATE_FROM) {
-      NativeMemory.populate(to, length, true);
-      NativeMemory.populate(from, length, false);
+      // pooled mappings keep their pages: populating them again only walks the page table (88 us
+      // of a warm 1 MiB call whose copy took 30), so only regions not populated before are
+      Prefault.ahead(to, length, true);
+      Prefault.ahead(from, length, false);
     }
     NativeMemory.copy(from, to, length);
   }
