@@ -73,3 +73,41 @@ def test_engine_warnings_reach_python_logging_and_auto_falls_back(stack, a, b):
     finally:
         a.drop_name(name)
         a.delete(record.id)
+
+
+def test_engine_makes_only_the_records_pythons_level_keeps_and_follows_a_later_level(a, solo):
+    """A record below Python's level is not even made in the JVM (each would cost a warm call a
+    stack walk and a hand-off), and a level set after the engine started counts from the next call:
+    DEBUG set later brings the engine's debug records."""
+    import logging
+    import time
+
+    import jpype
+
+    logger = logging.getLogger("vineyard_migrate.engine")
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append((record.levelno, record.getMessage()))
+
+    handler = Keep(logging.DEBUG)
+    before = logger.level
+    logger.addHandler(handler)
+    oid = a.put(np.arange(10.0))
+    try:
+        logger.setLevel(logging.WARNING)
+        solo.delete(vineyard_migrate.migrate(oid, solo, source=a, progress=False), deep=True)
+        jul = jpype.JClass("java.util.logging.Logger").getLogger("io.v6d.migrate")
+        assert not jul.isLoggable(jpype.JClass("java.util.logging.Level").FINE)
+        logger.setLevel(logging.DEBUG)
+        new_id = vineyard_migrate.migrate(oid, solo, source=a, progress=False)
+        deadline = time.monotonic() + 10
+        while not any(level == logging.DEBUG and "migrated" in m for level, m in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)  # records are delivered by a thread of their own
+        assert any(level == logging.DEBUG and "migrated" in m for level, m in seen), seen
+        solo.delete(new_id, deep=True)
+    finally:
+        logger.setLevel(before)
+        logger.removeHandler(handler)
+        a.delete(oid)

@@ -181,6 +181,9 @@ def engine():
 
             _logs.install()
             atexit.register(_stop_engine)  # after jpype's own hook, so it runs before it
+    from . import _logs
+
+    _logs.follow_level()
     return entry
 
 

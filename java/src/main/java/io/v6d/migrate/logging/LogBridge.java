@@ -73,6 +73,14 @@ public final class LogBridge extends Handler {
   }
 
   /**
+   * Makes and delivers only records at {@code level} and above (the sink's own threshold, as it is
+   * now): a record below it would cost its caller a stack walk and a hand-off for nothing.
+   */
+  public static synchronized void level(int level) {
+    ENGINE.setLevel(Level.parse(Integer.toString(level)));
+  }
+
+  /**
    * Stops delivering (records go to the JVM's own handlers again) once the record being delivered,
    * if any, is out: after this returns the sink is never called again. For the end of the process.
    */
