@@ -11,7 +11,7 @@ import vineyard
 from vineyard.io.byte import ByteStream
 
 import vineyard_migrate
-from vineyard_servers import Servers, private_token_file, start_agent
+from vineyard_servers import Servers, private_token_file, start_agent, wait_until_listed
 
 CLI = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
 
@@ -37,10 +37,11 @@ def solo_agent(stack, home):
 
 
 @pytest.fixture
-def stream(a):
+def stream(a, b):
     """A byte stream on instance a (persisted, so the cluster sees it)."""
     created = ByteStream.new(a, {"origin": "test_bad_input"})
     a.persist(created.id)
+    wait_until_listed(b, created.id)
     yield created.id
     a.delete(created.id)
 
@@ -97,6 +98,7 @@ def test_in_a_cluster_the_originals_name_is_not_taken_over(a, b, unchanged):
     oid = a.put(np.arange(7))
     a.persist(oid)
     a.put_name(oid, "original-name")
+    wait_until_listed(b, oid)
     try:
         with unchanged(b), pytest.raises(vineyard.ObjectExistsException, match="original-name"):
             vineyard_migrate.migrate(oid, b, name="original-name")

@@ -21,6 +21,17 @@ def snapshot(client):
     return {"objects": objects, "memory_usage": client.status.memory_usage}
 
 
+def wait_until_listed(client, object_id, seconds=30):
+    """Block until ``client``'s instance lists ``object_id``: an instance learns of the objects
+    another one persisted through etcd's watch, a moment later, and a "target unchanged" check
+    taken before that would see the object itself arrive."""
+    deadline = time.monotonic() + seconds
+    while int(object_id) not in snapshot(client)["objects"]:
+        if time.monotonic() > deadline:
+            raise AssertionError("%s never listed %r in %ss" % (client, object_id, seconds))
+        time.sleep(0.05)
+
+
 def read_byte_stream(client, stream_id):
     """Every chunk of a ByteStream on ``client``'s instance, to its end, as bytes."""
     reader = client.get(stream_id).open_reader(client)
