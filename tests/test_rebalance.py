@@ -16,7 +16,7 @@ import vineyard_migrate
 
 from certs import make_certs
 from hosts import ManyHosts
-from vineyard_servers import Servers, snapshot, start_agent, write_token
+from vineyard_servers import Servers, snapshot, start_agent, wait_until_listed, write_token
 
 
 @dataclasses.dataclass
@@ -139,6 +139,9 @@ def _global_frame(clients, layout):
         chunks.append(oid)
         frames.append(frame)
     meta = make_global_dataframe(clients[0], chunks)
+    for client in clients:  # every instance lists them before a test takes its "nothing changed" snapshot
+        for oid in chunks + [meta.id]:
+            wait_until_listed(client, oid)
     return meta.id, frames
 
 
