@@ -178,7 +178,11 @@ def _across_warm_and_many(link, source, target, agent, dst_host, token, reps, qu
         client.persist(oid)
     out = run_worker(dst_host, {"method": "tcp", "objects": ["o%016x" % int(o) for o in many],
                                 "target": target.socket, "source": agent.endpoint, "token_file": token,
-                                "reps": max(1, reps // 2 + 1), "warmup": 1})
+                                # the same unmeasured warm-up as raw TCP's 1 GiB: a batch runs far more of the
+                                # engine's and the agent's code than one pull: over a fresh client's first 7
+                                # batches the JIT compiler threads took 39-43% of both ends' samples (perf), and
+                                # its CPU a batch went 1.08, 0.68, 0.76, 0.71, 0.75, 0.50 s, then 0.39-0.45
+                                "reps": max(1, reps // 2 + 1), "warmup": WARMUP["1 GiB"]})
     records.append(summarize({"link": link, "object": "%d x 1 MiB" % count, "bytes": count * MiB,
                               "compression": "on", "method": "ours: migrate_many, TCP agent"},
                              out["seconds"], count * MiB))

@@ -101,6 +101,24 @@ def test_a_pull_maps_with_the_tree_and_unmaps_everything(source, solo):
     client.delete(oid, deep=True)
 
 
+def test_a_batch_pulled_through_the_agent_leaves_nothing_mapped(source, solo):
+    """A batch of 300 single-blob objects (more than two windows of the agent's pipelined releases):
+    the copies are equal, and afterwards the agent has none of the batch's blobs mapped. (Whether it
+    also gave their references back to vineyardd, the source's memory cannot show: with vineyardd
+    0.24.2 deleting the sources returned their memory even from an agent broken to release none.)"""
+    servers, instance, client, agent, url, token_file = source
+    values = [np.full(1 << 14, i, dtype=np.float64) for i in range(300)]  # 128 KiB each
+    oids = [client.put(v) for v in values]
+    ids = vineyard_migrate.migrate_many(oids, solo, source=agent.endpoint, transport="tcp", token_file=token_file,
+                                        persist=False, copy=True)
+    for new_id, want in zip(ids[::37], values[::37]):
+        np.testing.assert_array_equal(solo.get(new_id), want)
+    assert _settle(lambda: _value(_scrape(url), "vineyard_migrate_agent_mapped_blobs"), 0) == 0
+    for new_id in ids:
+        solo.delete(new_id, deep=True)
+    client.delete(oids, deep=True)
+
+
 def test_pushes_reuse_the_link_and_pin_no_target_memory(source, a):
     """Pushed to the agent: the target's memory comes back once the object is deleted."""
     servers, instance, client, agent, url, token_file = source

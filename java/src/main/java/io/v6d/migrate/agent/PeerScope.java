@@ -145,17 +145,23 @@ final class PeerScope implements AutoCloseable {
     return sizes;
   }
 
-  /** Unmaps blobs; a stream chunk released is no longer readable by the client. */
+  /**
+   * Unmaps blobs; a stream chunk released is no longer readable by the client. The references go
+   * back to vineyardd pipelined (one round trip per window, not one per blob: a batch's thousand
+   * synchronous releases kept this connection's thread and vineyardd busy after every batch).
+   */
   void unmap(VineyardClient vineyard, List<Long> ids) {
+    List<Long> held = new java.util.ArrayList<>();
     for (long id : ids) {
       if (mapped.remove(id) != null) {
-        AgentMetrics.blobsMapped(-1);
-        vineyard.release(id);
+        held.add(id);
       }
       if (grant != null && grant.chunks.remove(id)) {
         grant.blobs.remove(id);
       }
     }
+    AgentMetrics.blobsMapped(-held.size());
+    vineyard.release(held);
   }
 
   /**

@@ -346,19 +346,26 @@ public final class VineyardClient implements AutoCloseable {
 
   /**
    * Drops this connection's references to blobs it got or sealed, pipelined; blobs that are gone
-   * already are skipped. A connection kept open (pooled) must, or it pins their memory.
+   * already are skipped. A connection kept open (pooled) must, or it pins their memory. Every
+   * blob is asked for, even after a failure (a window stops at its first failure, so each window
+   * runs on its own); the first failure other than a blob gone is thrown at the end.
    */
   public void release(java.util.Collection<Long> blobIds) {
     List<Long> ids = List.copyOf(blobIds);
     MigrateException failure = null;
-    try {
-      Pipeline.run(connection, ids.size(),
-          i -> JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", ids.get(i)),
-          (reply, i) -> { }, "release_request", "release_reply");
-    } catch (MigrateException e) {
-      failure = e;
+    for (int from = 0; from < ids.size(); from += Pipeline.WINDOW) {
+      List<Long> window = ids.subList(from, Math.min(ids.size(), from + Pipeline.WINDOW));
+      try {
+        Pipeline.run(connection, window.size(),
+            i -> JsonIds.put(FrameCodec.newMessage("release_request"), "object_id", window.get(i)),
+            (reply, i) -> { }, "release_request", "release_reply");
+      } catch (MigrateException e) {
+        if (e.code() != ErrorCode.OBJECT_NOT_EXISTS && failure == null) {
+          failure = e;
+        }
+      }
     }
-    if (failure != null && failure.code() != ErrorCode.OBJECT_NOT_EXISTS) {
+    if (failure != null) {
       throw failure;
     }
   }
