@@ -13,6 +13,10 @@ import org.junit.jupiter.api.Test;
 /** auto's choice per chunk: probes of the first chunks of each blob decide the rest. */
 class ChunkCompressorTest {
   private static final int CHUNK = 4 << 20;
+  // held for the whole class: the probes read them by address (a collected buffer's memory is freed)
+  private static final ByteBuffer NOISE = noise(CHUNK);
+  private static final ByteBuffer NAMES = names(CHUNK);
+  private static final ByteBuffer KEYS = sortedKeys(CHUNK);
 
   private static ByteBuffer noise(int n) {
     byte[] bytes = new byte[n];
@@ -45,8 +49,8 @@ class ChunkCompressorTest {
   @Test
   void autoSendsRawABlobWhoseProbesDidNotShrinkAndCompressesOneWhoseDid() {
     ChunkCompressor auto = new ChunkCompressor(Compression.AUTO);
-    long noise = address(noise(CHUNK));
-    long names = address(names(CHUNK));
+    long noise = address(NOISE);
+    long names = address(NAMES);
     for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
       assertEquals(Codec.ZSTD, auto.codecFor(1), "not decided yet: probed on a codec thread");
       assertEquals(Codec.NONE, auto.choose(1, noise, CHUNK), "a probed chunk of noise goes raw itself");
@@ -67,8 +71,8 @@ class ChunkCompressorTest {
   @Test
   void autoProbesShuffledAndPlainZstdAndKeepsTheSmaller() {
     ChunkCompressor auto = new ChunkCompressor(Compression.AUTO, true);
-    long keys = address(sortedKeys(CHUNK));
-    long names = address(names(CHUNK));
+    long keys = address(KEYS);
+    long names = address(NAMES);
     assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
     for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
       assertEquals(Codec.ZSTD_SHUFFLED, auto.choose(1, keys, CHUNK));
@@ -86,7 +90,7 @@ class ChunkCompressorTest {
 
   @Test
   void fixedModesNeverProbeAndDecisionsAreRememberedForABoundedNumberOfBlobs() {
-    long noise = address(noise(1000));
+    long noise = address(NOISE);
     assertEquals(Codec.LZ4, new ChunkCompressor(Compression.LZ4).choose(1, noise, 1000));
     assertEquals(Codec.ZSTD, new ChunkCompressor(Compression.ZSTD).choose(1, noise, 1000));
     assertEquals(Codec.NONE, new ChunkCompressor(Compression.NONE).choose(1, noise, 1000));
