@@ -10,9 +10,10 @@ import java.util.Map;
  * shuffled bytes (when the peer decodes the shuffle) and with zstd alone -- then sends the rest of
  * that blob with the codec that shrank its probes most, or raw when none shrank them below
  * {@link #WORTH_IT} of their size. A probed chunk itself goes with its own probe's best codec, or raw.
- * Random data so pays a probe of a sixteenth of two chunks per blob, and its chunks all go raw
- * (zero-copy); compressing whole chunks as samples, as this did before, cost random data a third
- * of its rate unshaped (each 4 MiB sample compressed, framed off the loop and decompressed again).
+ * Random data so pays, per blob and connection, probes of 128 KiB of two chunks with each codec
+ * (about 0.5 ms of a codec thread per chunk here), and its chunks all go raw (zero-copy);
+ * compressing whole 4 MiB chunks as samples, as this did before, cost fresh random blobs 45% of
+ * their rate unshaped (each sample compressed, framed off the loop and decompressed again).
  * Called from the codec threads that prepare a connection's frames (not always the same thread).
  */
 public final class ChunkCompressor {
@@ -23,7 +24,7 @@ public final class ChunkCompressor {
   public static final String DECODES_SHUFFLED = "decodes_zstd_shuffled";
   static final int SAMPLES = 2;
   /** A probe: this many slices spread over the chunk (a chunk this small or smaller: all of it). */
-  static final int SLICES = 4;
+  static final int SLICES = 2;
   static final int SLICE_BYTES = 64 << 10;
   /**
    * Compress a blob only when its samples shrank by a fifth or more: float64 noise shrinks to 0.94
