@@ -9,7 +9,8 @@ import java.util.Map;
  * blob -- a few slices of each ({@link #SLICES} of {@link #SLICE_BYTES}), compressed with zstd over
  * shuffled bytes (when the peer decodes the shuffle) and with zstd alone -- then sends the rest of
  * that blob with the codec that shrank its probes most, or raw when none shrank them below
- * {@link #WORTH_IT} of their size. A probed chunk itself goes with its own probe's best codec, or raw.
+ * {@link #WORTH_IT} of their size. A probed chunk itself goes with its own probe's best codec, or raw;
+ * a chunk no larger than a probe is compressed whole instead, and what it gave is the sample.
  * Random data so pays, per blob and connection, probes of 128 KiB of two chunks with each codec
  * (about 0.5 ms of a codec thread per chunk here), and its chunks all go raw (zero-copy);
  * compressing whole 4 MiB chunks as samples, as this did before, cost fresh random blobs 45% of
@@ -83,7 +84,10 @@ public final class ChunkCompressor {
 
   /**
    * On a codec thread: the codec for this chunk of {@code length} bytes at {@code address} (NONE:
-   * raw). Under auto, a chunk of a blob not decided yet is probed first, outside the lock.
+   * raw). Under auto, a chunk of a blob not decided yet is probed first, outside the lock; a chunk
+   * no larger than a probe is not probed but compressed whole with the codec of its turn (zstd
+   * shuffled, zstd), and what that gave is the sample ({@link #compressed}): a small blob's only
+   * chunk is compressed once, not probed and then compressed.
    */
   public Codec choose(long blobId, long address, int length) {
     if (length == 0) {
@@ -93,6 +97,9 @@ public final class ChunkCompressor {
       return codecFor(blobId);
     }
     Codec[] candidates = candidates();
+    if (length <= SLICES * SLICE_BYTES) {
+      return candidates[turn(blobId) % candidates.length];
+    }
     long[] raw = new long[candidates.length];
     long[] wire = new long[candidates.length];
     for (int c = 0; c < candidates.length; c++) {
@@ -109,6 +116,22 @@ public final class ChunkCompressor {
     }
     record(blobId, candidates, raw, wire);
     return best;
+  }
+
+  /**
+   * What compressing a chunk of {@code rawBytes} with {@code codec} (as {@link #choose} said) gave:
+   * {@code wireBytes}, or {@code rawBytes} when it did not shrink and went raw. Under auto, the
+   * sample of a blob not decided yet when the chunk was too small to probe.
+   */
+  public void compressed(long blobId, Codec codec, int rawBytes, int wireBytes) {
+    if (compression == Compression.AUTO && codec != Codec.NONE && rawBytes <= SLICES * SLICE_BYTES) {
+      record(blobId, new Codec[] {codec}, new long[] {rawBytes}, new long[] {wireBytes});
+    }
+  }
+
+  private synchronized int turn(long blobId) {
+    Samples seen = samples.get(blobId);
+    return seen == null ? 0 : seen.count;
   }
 
   private synchronized boolean decided(long blobId) {
@@ -146,8 +169,9 @@ public final class ChunkCompressor {
     if (++seen.count >= SAMPLES) {
       seen.decided = Codec.NONE;
       double best = WORTH_IT;
-      for (Codec sampled : candidates) {
-        double ratio = (double) seen.wire[sampled.ordinal()] / seen.raw[sampled.ordinal()];
+      for (Codec sampled : candidates()) {
+        long sampledRaw = seen.raw[sampled.ordinal()];
+        double ratio = sampledRaw == 0 ? 1 : (double) seen.wire[sampled.ordinal()] / sampledRaw;
         if (ratio < best) {
           best = ratio;
           seen.decided = sampled;

@@ -247,6 +247,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       if (frame != null) {
         return frame;
       }
+      compressor.compressed(chunk.wireId(), codec, chunk.length(), chunk.length());
     }
     return rawFrame(allocator, chunk);
   }
@@ -282,6 +283,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
           Crc.of(chunk.address(), chunk.length())).writeTo(frame);
       frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
       frame.writerIndex(prefix + size);
+      compressor.compressed(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
       return frame;
     } catch (RuntimeException e) {
       frame.release();

@@ -62,9 +62,15 @@ class ChunkCompressorTest {
     assertEquals(Codec.NONE, auto.choose(1, names, CHUNK));
     assertEquals(Codec.ZSTD, auto.choose(2, noise, CHUNK));
     assertEquals(Codec.NONE, auto.choose(2, names, 0), "an empty chunk is never compressed");
-    // a chunk smaller than a probe's slices is probed whole
-    assertEquals(Codec.NONE, auto.choose(3, noise, 1000));
-    assertEquals(Codec.ZSTD, auto.choose(4, names, 1000));
+    // a chunk no larger than a probe is not probed: compressed whole, what it gave is the sample
+    for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
+      assertEquals(Codec.ZSTD, auto.choose(3, noise, 1000));
+      auto.compressed(3, Codec.ZSTD, 1000, 1000);
+      assertEquals(Codec.ZSTD, auto.choose(4, names, 1000));
+      auto.compressed(4, Codec.ZSTD, 1000, 100);
+    }
+    assertEquals(Codec.NONE, auto.codecFor(3));
+    assertEquals(Codec.ZSTD, auto.codecFor(4));
     assertThrows(MigrateException.class, () -> Compression.parse("gzip"));
   }
 
@@ -80,6 +86,12 @@ class ChunkCompressorTest {
     }
     assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
     assertEquals(Codec.ZSTD, auto.codecFor(2));
+    // small chunks: zstd shuffled, then zstd alone, and the smaller stays
+    assertEquals(Codec.ZSTD_SHUFFLED, auto.choose(3, keys, 1000));
+    auto.compressed(3, Codec.ZSTD_SHUFFLED, 1000, 700);
+    assertEquals(Codec.ZSTD, auto.choose(3, keys, 1000));
+    auto.compressed(3, Codec.ZSTD, 1000, 400);
+    assertEquals(Codec.ZSTD, auto.codecFor(3));
     // a peer that does not decode the shuffle never gets it
     ChunkCompressor older = new ChunkCompressor(Compression.AUTO, false);
     for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
@@ -97,7 +109,7 @@ class ChunkCompressorTest {
     ChunkCompressor auto = new ChunkCompressor(Compression.AUTO);
     for (long blob = 0; blob <= ChunkCompressor.REMEMBERED; blob++) {
       for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
-        auto.choose(blob, noise, 1000);
+        auto.compressed(blob, auto.choose(blob, noise, 1000), 1000, 1000);
       }
     }
     assertEquals(Codec.NONE, auto.codecFor(ChunkCompressor.REMEMBERED));
