@@ -60,12 +60,20 @@ public enum Codec {
       case LZ4 -> Lz4.COMPRESSOR.compress(in, 0, length, out, at, out.capacity() - at);
       case ZSTD -> Math.toIntExact(Zstd.compressDirectByteBuffer(out, at, out.capacity() - at, in, 0, length, ZSTD_LEVEL));
       case ZSTD_SHUFFLED -> {
-        ByteBuffer lanes = Scratch.of(length);
+        ByteBuffer lanes = Scratch.LANES.of(length);
         ByteShuffle.shuffle(in, lanes, length);
         yield Math.toIntExact(Zstd.compressDirectByteBuffer(out, at, out.capacity() - at, lanes, 0, length, ZSTD_LEVEL));
       }
       case NONE -> throw new IllegalStateException();
     };
+  }
+
+  /**
+   * What {@link #compress} would make of {@code length} bytes at {@code address}: its size, compressed
+   * into a buffer of this thread's (a probe, see {@link ChunkCompressor}; at most a chunk's bound).
+   */
+  public int compressedSize(long address, int length) {
+    return compress(address, length, Scratch.PROBE.of(maxCompressedLength(length)));
   }
 
   /**
@@ -78,7 +86,7 @@ public enum Codec {
 
   /** The same into {@code target} (direct, from index 0, at least {@code length} bytes). */
   public void decompress(ByteBuffer in, ByteBuffer target, int length) {
-    ByteBuffer out = this == ZSTD_SHUFFLED ? Scratch.of(length) : target; // bounded: the checked declared size
+    ByteBuffer out = this == ZSTD_SHUFFLED ? Scratch.LANES.of(length) : target; // bounded: the checked declared size
     long produced;
     try {
       produced = switch (this) {
@@ -108,18 +116,21 @@ public enum Codec {
 
   /**
    * A direct buffer of at least {@code length} bytes for this thread (a codec thread's), kept for its
-   * next chunk; it grows to the largest chunk the thread handled, at most the chunk limit.
+   * next chunk; it grows to the largest chunk the thread handled, at most the chunk limit. LANES
+   * holds a chunk's shuffled bytes, PROBE a probe's compressed output.
    */
-  private static final class Scratch {
-    private static final ThreadLocal<ByteBuffer> BUFFER = new ThreadLocal<>();
+  private enum Scratch {
+    LANES, PROBE;
 
-    static ByteBuffer of(int length) {
-      ByteBuffer buffer = BUFFER.get();
-      if (buffer == null || buffer.capacity() < length) {
-        buffer = ByteBuffer.allocateDirect(length);
-        BUFFER.set(buffer);
+    private final ThreadLocal<ByteBuffer> buffer = new ThreadLocal<>();
+
+    ByteBuffer of(int length) {
+      ByteBuffer held = buffer.get();
+      if (held == null || held.capacity() < length) {
+        held = ByteBuffer.allocateDirect(length);
+        buffer.set(held);
       }
-      return buffer.clear();
+      return held.clear();
     }
   }
 

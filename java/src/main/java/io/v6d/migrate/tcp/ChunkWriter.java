@@ -143,7 +143,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   /**
    * The next prepared frame in order, or null (the transfer resumes when it is ready). A chunk of a
-   * blob that goes raw (auto decided so from its samples) is framed here, as without compression,
+   * blob that goes raw (auto decided so from its probes) is framed here, as without compression,
    * when nothing is prepared or preparing ahead of it: random data then pays no hand-over to a
    * codec thread per chunk.
    */
@@ -175,7 +175,6 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
       }
     }
     if (raw != null) {
-      compressor.sent(raw.wireId(), Codec.NONE, raw.length(), raw.length());
       return handedOver(rawFrame(allocator, raw), raw.length());
     }
     prepareAhead(allocator);
@@ -242,14 +241,14 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
   }
 
   private ByteBuf framed(ByteBufAllocator allocator, Chunk chunk) {
-    Codec codec = chunk.length() == 0 ? Codec.NONE : compressor.codecFor(chunk.wireId());
+    Codec codec = compressor.choose(chunk.wireId(), chunk.address(), chunk.length());
     if (codec != Codec.NONE) {
       ByteBuf frame = compressed(allocator, chunk, codec);
       if (frame != null) {
         return frame;
       }
+      compressor.compressed(chunk.wireId(), codec, chunk.length(), chunk.length());
     }
-    compressor.sent(chunk.wireId(), codec, chunk.length(), chunk.length());
     return rawFrame(allocator, chunk);
   }
 
@@ -284,7 +283,7 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
           Crc.of(chunk.address(), chunk.length())).writeTo(frame);
       frame.writeByte(codec.code()).writeInt(FaultInjection.installed().declaredLength(chunk.length()));
       frame.writerIndex(prefix + size);
-      compressor.sent(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
+      compressor.compressed(chunk.wireId(), codec, chunk.length(), FrameDecoder.COMPRESSED_PREFIX + size);
       return frame;
     } catch (RuntimeException e) {
       frame.release();

@@ -100,39 +100,6 @@ class CodecTest {
   }
 
   @Test
-  void autoStopsCompressingABlobWhoseSamplesDidNotShrink() {
-    ChunkCompressor auto = new ChunkCompressor(Compression.AUTO);
-    for (int i = 0; i < ChunkCompressor.SAMPLES; i++) {
-      assertEquals(Codec.ZSTD, auto.codecFor(1));
-      auto.sent(1, Codec.ZSTD, 1000, 1000);
-      assertEquals(Codec.ZSTD, auto.codecFor(2));
-      auto.sent(2, Codec.ZSTD, 1000, 300);
-    }
-    assertEquals(Codec.NONE, auto.codecFor(1));
-    assertEquals(Codec.ZSTD, auto.codecFor(2));
-    assertThrows(MigrateException.class, () -> Compression.parse("gzip"));
-  }
-
-  @Test
-  void autoSamplesShuffledAndPlainZstdAndKeepsTheSmaller() {
-    ChunkCompressor auto = new ChunkCompressor(Compression.AUTO, true);
-    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
-    auto.sent(1, Codec.ZSTD_SHUFFLED, 1000, 10);
-    assertEquals(Codec.ZSTD, auto.codecFor(1));
-    auto.sent(1, Codec.ZSTD, 1000, 150);
-    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(1));
-    assertEquals(Codec.ZSTD_SHUFFLED, auto.codecFor(2));
-    auto.sent(2, Codec.ZSTD_SHUFFLED, 1000, 700);
-    auto.sent(2, Codec.ZSTD, 1000, 400);
-    assertEquals(Codec.ZSTD, auto.codecFor(2));
-    // a peer that does not decode the shuffle never gets it
-    ChunkCompressor older = new ChunkCompressor(Compression.AUTO, false);
-    assertEquals(Codec.ZSTD, older.codecFor(1));
-    older.sent(1, Codec.ZSTD, 1000, 100);
-    assertEquals(Codec.ZSTD, older.codecFor(1));
-  }
-
-  @Test
   void theShuffleRoundTripsEveryLengthAndShrinksSortedKeys() {
     Random random = new Random(11);
     for (int length : new int[] {0, 1, 7, 8, 9, 63, 64, 65, 8 * 1000 + 5, 1 << 20}) {
