@@ -152,9 +152,7 @@ final class PeerScope implements AutoCloseable {
         AgentMetrics.blobsMapped(-1);
         vineyard.release(id);
       }
-      if (grant != null && grant.chunks.remove(id)) {
-        grant.blobs.remove(id);
-      }
+      chunkWithdrawn(id);
     }
   }
 
@@ -191,6 +189,13 @@ final class PeerScope implements AutoCloseable {
     g.chunks.add(chunk);
     if (ObjectIds.isBlob(chunk)) {
       g.blobs.add(chunk);
+    }
+  }
+
+  /** A chunk released, or one the client never learned of (its stream_next failed): no longer readable. */
+  void chunkWithdrawn(long chunk) {
+    if (grant != null && grant.chunks.remove(chunk)) {
+      grant.blobs.remove(chunk);
     }
   }
 
