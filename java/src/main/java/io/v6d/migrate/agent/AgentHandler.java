@@ -16,6 +16,7 @@ import io.v6d.migrate.tcp.ControlFrame;
 import io.v6d.migrate.tcp.FrameDecoder;
 import io.v6d.migrate.tcp.ReadRequest;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +130,7 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
    */
   private void awaitChunk(ChannelHandlerContext ctx, VineyardClient reader, long streamId) {
     chunkAwaited = streamId;
-    java.util.concurrent.atomic.AtomicReference<Long> delivered = new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicReference<Long> delivered = new AtomicReference<>();
     ReplyLater.run(ctx, server.streamWaits(), waitingForStream, "stream_next", () -> {
       long chunk = reader.streams().pullNext(streamId);
       scope.chunkDelivered(chunk);
