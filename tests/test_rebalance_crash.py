@@ -1,4 +1,4 @@
-"""Rebalancing over the four hosts of ``test_rebalance`` when a process dies between two steps of
+"""Rebalancing over the four hosts of ``rebalance_bed`` when a process dies between two steps of
 the commit: the caller (in a process of its own) or a target's agent is paused at a named point (a
 test hook of the engine, ``io.v6d.migrate.test.pauseAt``) and killed (-9) there. Either the new
 global object is whole and readable, or nothing new is left anywhere; the original is untouched.
@@ -11,8 +11,8 @@ import pytest
 import vineyard
 import vineyard_migrate
 
-from test_rebalance import (CALLER, _blob_ids, _global_frame, _member_ids, _open_pull_sessions, _start_agent,
-                            _wait_for, four)  # noqa: F401 -- four: the module's test bed (a fixture)
+from rebalance_bed import (CALLER, _blob_ids, _global_frame, _member_ids, _open_pull_sessions, _start_agent,
+                           _wait_for, four)  # noqa: F401 -- four: the module's test bed (a fixture)
 from vineyard_servers import snapshot
 
 

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.ipc.FrameCodec;
 import io.v6d.migrate.ipc.VineyardClient;
 import io.v6d.migrate.meta.ObjectIds;
@@ -15,6 +16,7 @@ import io.v6d.migrate.tcp.ControlFrame;
 import io.v6d.migrate.tcp.FrameDecoder;
 import io.v6d.migrate.tcp.ReadRequest;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +38,9 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
   private final AtomicBoolean waitingForStream;
   private VineyardClient vineyard;
   /** A connection of its own for reading a stream: a pull waits inside vineyardd. */
-  private VineyardClient streamReader;
+  private volatile VineyardClient streamReader;
+  /** The stream whose next chunk this connection awaits, else null. */
+  private volatile Long chunkAwaited;
   private final PushRequests push;
   private final PullSessionRequests pulls;
 
@@ -70,6 +74,10 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   private JsonNode handle(ChannelHandlerContext ctx, JsonNode request) {
     String op = request.path("op").asText();
+    if (chunkAwaited != null) { // the stream reader's connection is busy: one request at a time
+      throw new MigrateException(ErrorCode.INVALID, "'" + op + "' arrived while this connection awaits the next chunk"
+          + " of stream " + ObjectIds.format(chunkAwaited) + ": send nothing else on it until that is answered");
+    }
     source.pull().request(request);
     ObjectNode reply = FrameCodec.mapper().createObjectNode();
     if (source.handle(op, request, reply)) {
@@ -116,20 +124,32 @@ final class AgentHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Waits for a stream's next chunk on a thread of its own (it may take as long as the producer),
-   * then answers; the client sends nothing else on a stream connection meanwhile.
+   * then answers. The stream reader's connection to vineyardd is not thread-safe, so the peer may
+   * send nothing else on this connection meanwhile (see {@link #handle}); an unexpected failure
+   * withdraws the chunk and drops that connection, whose state is then unknown.
    */
   private void awaitChunk(ChannelHandlerContext ctx, VineyardClient reader, long streamId) {
-    waitingForStream.set(true);
-    server.streamWaits().execute(() -> {
-      try {
-        long chunk = reader.streams().pullNext(streamId);
-        scope.chunkDelivered(chunk);
-        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY,
-            FrameCodec.mapper().createObjectNode().put("chunk", ObjectIds.format(chunk))));
-      } catch (MigrateException e) {
-        ctx.writeAndFlush(error(e.code(), e.getMessage()));
-      } finally {
-        waitingForStream.set(false);
+    chunkAwaited = streamId;
+    AtomicReference<Long> delivered = new AtomicReference<>();
+    ReplyLater.run(ctx, server.streamWaits(), waitingForStream, "stream_next", () -> {
+      long chunk = reader.streams().pullNext(streamId);
+      scope.chunkDelivered(chunk);
+      delivered.set(chunk);
+      FaultInjection.installed().reached("stream:chunk-delivered");
+      return FrameCodec.mapper().createObjectNode().put("chunk", ObjectIds.format(chunk));
+    }, new ReplyLater.Cleanup() {
+      @Override
+      public void failedUnexpectedly() {
+        if (delivered.get() != null) {
+          scope.chunkWithdrawn(delivered.get());
+        }
+        streamReader = null; // the next stream_open connects anew
+        reader.close();
+      }
+
+      @Override
+      public void answering() {
+        chunkAwaited = null;
       }
     });
   }

@@ -156,9 +156,7 @@ final class PeerScope implements AutoCloseable {
       if (mapped.remove(id) != null) {
         held.add(id);
       }
-      if (grant != null && grant.chunks.remove(id)) {
-        grant.blobs.remove(id);
-      }
+      chunkWithdrawn(id);
     }
     AgentMetrics.blobsMapped(-held.size());
     vineyard.release(held);
@@ -197,6 +195,13 @@ final class PeerScope implements AutoCloseable {
     g.chunks.add(chunk);
     if (ObjectIds.isBlob(chunk)) {
       g.blobs.add(chunk);
+    }
+  }
+
+  /** A chunk released, or one the client never learned of (its stream_next failed): no longer readable. */
+  void chunkWithdrawn(long chunk) {
+    if (grant != null && grant.chunks.remove(chunk)) {
+      grant.blobs.remove(chunk);
     }
   }
 

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.ChannelHandlerContext;
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
-import io.v6d.migrate.protocol.FrameType;
-import io.v6d.migrate.tcp.ControlFrame;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -67,16 +65,9 @@ final class PullSessionRequests {
    * the peer waits, and checks the agent on a connection of its own.
    */
   private void startPull(ChannelHandlerContext ctx, PullSession session, PullOrder order) {
-    waiting.set(true);
-    server.pulls().execute(() -> {
-      try {
-        ctx.writeAndFlush(new ControlFrame(FrameType.REPLY, session.pull(order)));
-      } catch (MigrateException e) {
-        ctx.writeAndFlush(AgentHandler.error(e.code(), e.getMessage()));
-      } catch (RuntimeException e) {
-        ctx.writeAndFlush(AgentHandler.error(ErrorCode.UNKNOWN, String.valueOf(e)));
-      } finally {
-        waiting.set(false);
+    ReplyLater.run(ctx, server.pulls(), waiting, "pull", () -> session.pull(order), new ReplyLater.Cleanup() {
+      @Override
+      public void ended() {
         session.ended();
       }
     });

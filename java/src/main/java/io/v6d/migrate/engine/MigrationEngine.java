@@ -158,8 +158,14 @@ public final class MigrationEngine {
       }
       EngineCall.checkpoint();
       build.tagRoot(CopyRecords.FIELD, prepared.copyTag);
-      long newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
-          request.persist(), request.name(), request.overwriteName());
+      long newId;
+      try {
+        newId = build.add(prepared.source.tree(), newBlobIds, prepared.source::memberOnTarget,
+            request.persist(), request.name(), request.overwriteName());
+      } catch (MigrateException e) { // vineyardd's refusal names a blob or a member: say whose copy it ended
+        throw new MigrateException(e.code(), "the copy of " + ObjectIds.format(id) + " could not be sealed, described"
+            + " or persisted on " + request.target() + ": " + e.getMessage(), e);
+      }
       phases.mark("seal and describe");
       if (claims != null && !request.copy()) {
         claims.created(prepared.copyTag, newId);

@@ -33,11 +33,12 @@ public interface FaultInjection {
   default void compressedArrived(ByteBuffer payload) {}
 
   /**
-   * The process reached a named point between two steps of a commit (a test pauses it there and
-   * kills it, to see what a death at that point leaves): {@code rebalance:copies-persisted},
+   * The process reached a named point between two steps (a test pauses it there and kills it, to see
+   * what a death at that point leaves, or makes it fail there): {@code rebalance:copies-persisted},
    * {@code rebalance:prepared}, {@code rebalance:global-persisted} (the new global object is
    * persisted, its journal entry not yet deleted), {@code rebalance:persisted}; in an agent, {@code pull:persisted}
-   * (a pull session's copies are persisted, before it answers).
+   * (a pull session's copies are persisted, before it answers) and {@code stream:chunk-delivered} (a
+   * stream's next chunk is granted to the peer, before it answers).
    */
   default void reached(String point) {}
 

@@ -14,6 +14,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class Prefault {
   static final int REGION_SHIFT = 16;
+  /**
+   * Copies between mappings shorter than this are left to fault page by page: a few page faults
+   * cost less than the two madvise calls (a warm tiny migration's copy was mostly those two calls).
+   */
+  static final long COPY_POPULATE_FROM = 64L << 10;
   private static final int SLOTS = 1 << 16; // 4 GiB of regions before two share a slot
   private static final AtomicLongArray READ = new AtomicLongArray(SLOTS);
   private static final AtomicLongArray WRITE = new AtomicLongArray(SLOTS);
@@ -26,6 +31,22 @@ public final class Prefault {
       NativeMemory.populate(address, length, forWrite);
       remember(address, length, forWrite);
     }
+  }
+
+  /**
+   * Before {@code length} bytes are copied from one mapping to another: both ranges are faulted in
+   * ahead ({@link #ahead}: the destination for writing, the source for reading), unless the copy is
+   * too short to be worth it ({@link #worthPopulatingForCopy}).
+   */
+  public static void aheadOfCopy(long from, long to, long length) {
+    if (worthPopulatingForCopy(length)) {
+      ahead(to, length, true);
+      ahead(from, length, false);
+    }
+  }
+
+  static boolean worthPopulatingForCopy(long length) {
+    return length >= COPY_POPULATE_FROM;
   }
 
   /**

@@ -14,18 +14,13 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Mapping-to-mapping copy: large blobs split into slices, many small ones grouped into jobs, run on
- * a few threads, each range's pages faulted in first (one madvise per range instead of a fault per
- * page). A single small blob is copied in place: threads would cost more than they save.
+ * a few threads, each range's pages faulted in first when that pays ({@link Prefault#aheadOfCopy}:
+ * one madvise per range instead of a fault per page). A single small blob is copied in place: threads would cost more than they save.
  */
 final class ParallelCopy {
   private static final long SLICE = 32L << 20;
   /** Small segments are grouped into jobs of about this many bytes: enough to spread 1 MiB blobs over the threads. */
   private static final long SMALL_JOB = 8L << 20;
-  /**
-   * Ranges shorter than this are copied without faulting them in first: a few page faults cost less
-   * than the two madvise calls (a warm tiny migration's copy was mostly those two calls).
-   */
-  private static final long POPULATE_FROM = 64L << 10;
   private static final int THREADS = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors()));
   private static final ExecutorService POOL = Executors.newFixedThreadPool(THREADS, runnable -> {
     Thread thread = new Thread(runnable, "vineyard-migrate-copy");
@@ -131,12 +126,9 @@ final class ParallelCopy {
     if (length <= 0) {
       return;
     }
-    if (length >= POPULATE_FROM) {
-      // pooled mappings keep their pages: populating them again only walks the page table (88 us
-      // of a warm 1 MiB call whose copy took 30), so only regions not populated before are
-      Prefault.ahead(to, length, true);
-      Prefault.ahead(from, length, false);
-    }
+    // pooled mappings keep their pages: populating them again only walks the page table (88 us
+    // of a warm 1 MiB call whose copy took 30), so only regions not populated before are
+    Prefault.aheadOfCopy(from, to, length);
     NativeMemory.copy(from, to, length);
   }
 }

@@ -58,4 +58,24 @@ class PrefaultTest {
     Prefault.ahead(address, 4 * MiB, true);
     assertFalse(Prefault.needed(address, 4 * MiB, true));
   }
+
+  @Test
+  void copiesUnder64KiBAreNotWorthPopulating() {
+    assertFalse(Prefault.worthPopulatingForCopy(0));
+    assertFalse(Prefault.worthPopulatingForCopy((64L << 10) - 1));
+    assertTrue(Prefault.worthPopulatingForCopy(64L << 10));
+    assertTrue(Prefault.worthPopulatingForCopy(Long.MAX_VALUE));
+  }
+
+  @Test
+  void aCopyPopulatesItsDestinationForWritingAndItsSourceForReading() {
+    java.nio.ByteBuffer from = java.nio.ByteBuffer.allocateDirect((int) (4 * MiB));
+    java.nio.ByteBuffer to = java.nio.ByteBuffer.allocateDirect((int) (4 * MiB));
+    long fromAddress = com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(from);
+    long toAddress = com.kenai.jffi.MemoryIO.getInstance().getDirectBufferAddress(to);
+    Prefault.aheadOfCopy(fromAddress, toAddress, 4 * MiB);
+    assertFalse(Prefault.needed(toAddress, 4 * MiB, true));
+    assertFalse(Prefault.needed(fromAddress, 4 * MiB, false));
+    assertTrue(Prefault.needed(fromAddress, 4 * MiB, true), "the source is only read");
+  }
 }

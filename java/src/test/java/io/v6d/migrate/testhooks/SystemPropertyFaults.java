@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       check, so vineyardd itself refuses an allocation midway;
  *   <li>{@code io.v6d.migrate.test.pauseAt=POINT}: at the named point ({@link FaultInjection#reached}),
  *       print {@code PAUSED POINT} on standard output and wait for ever, for a test to kill the process;
+ *   <li>{@code io.v6d.migrate.test.failAt=POINT}: at the named point, throw an unchecked exception
+ *       (a bug, not a refusal), so a test sees what the code around that point does with one;
  *   <li>{@code io.v6d.migrate.test.resumeFile=PATH}: with {@code pauseAt}, wait only until that file
  *       exists, then go on (a test does something to another process meanwhile).
  * </ul>
@@ -34,6 +36,7 @@ public final class SystemPropertyFaults implements FaultInjection {
   static final String STALL_AFTER_BYTES = "io.v6d.migrate.test.stallAfterBytes";
   static final String SKIP_CAPACITY_CHECK = "io.v6d.migrate.test.skipCapacityCheck";
   static final String PAUSE_AT = "io.v6d.migrate.test.pauseAt";
+  static final String FAIL_AT = "io.v6d.migrate.test.failAt";
   static final String RESUME_FILE = "io.v6d.migrate.test.resumeFile";
   private final AtomicInteger received = new AtomicInteger();
   private final AtomicInteger receivedCompressed = new AtomicInteger();
@@ -89,6 +92,9 @@ public final class SystemPropertyFaults implements FaultInjection {
 
   @Override
   public void reached(String point) {
+    if (point.equals(System.getProperty(FAIL_AT))) {
+      throw new IllegalStateException("test fault at " + point);
+    }
     if (!point.equals(System.getProperty(PAUSE_AT))) {
       return;
     }
