@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from vineyard_servers import Servers, snapshot
+from vineyard_servers import Servers, settled_snapshot, snapshot
 
 # The fault injection some tests turn on (corrupt, stall, bomb: see SystemPropertyFaults) is in the
 # test-hooks jar Maven builds beside the shipped one; every JVM the tests start (in-process, agents,
@@ -71,7 +71,7 @@ def unchanged():
 
     @contextlib.contextmanager
     def check(client):
-        before = snapshot(client)
+        before = settled_snapshot(client)
         yield
         after = snapshot(client)
         assert after == before, "the target changed: %s -> %s" % (before, after)

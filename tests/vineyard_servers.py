@@ -16,13 +16,24 @@ import vineyard
 
 
 def snapshot(client):
-    """What a failed migration must leave unchanged on an instance: its own objects and memory use.
-    The list an instance gives also holds what other instances of its cluster persisted, which it
-    learns through etcd's watch a moment later: those are another instance's, and would make the
-    check see an earlier test's persist or delete arrive."""
-    own = int(client.instance_id)
-    objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20) if int(o.meta.instance_id) == own)
+    """What a failed migration must leave unchanged on an instance: the objects it lists (its own,
+    and those other instances of its cluster persisted) and its memory use."""
+    objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20))
     return {"objects": objects, "memory_usage": client.status.memory_usage}
+
+
+def settled_snapshot(client, quiet=0.2, seconds=10):
+    """``snapshot(client)`` once two reads ``quiet`` seconds apart agree: an instance learns of
+    what other instances persisted or deleted through etcd's watch, a moment later, and a "nothing
+    changed" check must not start while an earlier test's persist or delete is still arriving."""
+    deadline = time.monotonic() + seconds
+    last = snapshot(client)
+    while True:
+        time.sleep(quiet)
+        now = snapshot(client)
+        if now == last or time.monotonic() > deadline:
+            return now
+        last = now
 
 
 def wait_until_listed(client, object_id, seconds=30):
@@ -30,7 +41,7 @@ def wait_until_listed(client, object_id, seconds=30):
     another one persisted through etcd's watch, a moment later, and a "target unchanged" check
     taken before that would see the object itself arrive."""
     deadline = time.monotonic() + seconds
-    while int(object_id) not in {int(o.id) for o in client.list_objects("*", limit=1 << 20)}:
+    while int(object_id) not in snapshot(client)["objects"]:
         if time.monotonic() > deadline:
             raise AssertionError("%s never listed %r in %ss" % (client, object_id, seconds))
         time.sleep(0.05)
