@@ -57,7 +57,9 @@ def test_a_seal_the_target_refuses_leaves_it_unchanged(a, solo, unchanged, monke
     rng = np.random.default_rng(9)
     value = tuple(rng.random(1 << 17) for _ in range(4))  # four blobs of 1 MiB
     oid = a.put(value)
-    vineyard_migrate.migrate(a.put(np.arange(1)), solo, source=a)  # the JVM is up before the snapshot
+    warm = a.put(np.arange(1))
+    solo.delete(vineyard_migrate.migrate(warm, solo, source=a), deep=True)  # the JVM is up before the snapshot
+    a.delete(warm)
     deleted = []
     monkeypatch.setattr(_progress, "listener", lambda progress, label: (_deleting_a_blob_once_landed(solo, deleted), None))
     with unchanged(solo), pytest.raises(vineyard.ObjectNotExistsException) as refused:
