@@ -143,13 +143,11 @@ public final class ChunkCompressor {
     return peerDecodesShuffled ? new Codec[] {Codec.ZSTD_SHUFFLED, Codec.ZSTD} : new Codec[] {Codec.ZSTD};
   }
 
-  /** Compresses the probe's slices of the chunk with {@code codec}; adds their sizes at {@code c}. */
+  /**
+   * Compresses the probe's slices of the chunk with {@code codec}; adds their sizes at {@code c}.
+   * Only for chunks longer than a probe ({@link #choose} compresses shorter ones whole instead).
+   */
   private static void probe(Codec codec, long address, int length, long[] raw, long[] wire, int c) {
-    if (length <= SLICES * SLICE_BYTES) {
-      raw[c] += length;
-      wire[c] += codec.compressedSize(address, length);
-      return;
-    }
     long stride = (length - SLICE_BYTES) / (SLICES - 1) & ~7L; // 8-byte aligned: the shuffle's elements
     for (int i = 0; i < SLICES; i++) {
       raw[c] += SLICE_BYTES;
