@@ -286,16 +286,6 @@ def _blob_ids(meta):
         if isinstance(value, vineyard.ObjectMeta):
             yield from _blob_ids(value)
 
-
-def _wait_for(what, check, seconds=60):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "waited %d s for %s" % (seconds, what)
-        time.sleep(0.1)
-
-
 CALLER = """
 import json, sys, vineyard_migrate
 args = json.loads(sys.argv[1])

@@ -2,14 +2,13 @@
 survive an agent restart once, and end with the Session that opened them."""
 
 import signal
-import time
 
 import numpy as np
 import pytest
 
 import vineyard_migrate
 from test_metrics import _metrics_url, _scrape, _value
-from vineyard_servers import Servers, snapshot, start_agent, write_token
+from vineyard_servers import Servers, settle, snapshot, start_agent, write_token
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +31,6 @@ def _stats():
 
 def _agent_connections(url):
     return _value(_scrape(url), "vineyard_migrate_agent_connections")
-
-
-def _settle(read, expected, seconds=10):
-    """The agent learns of a close a moment after the client: wait up to ``seconds`` for ``expected``."""
-    deadline = time.monotonic() + seconds
-    while read() != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return read()
-
 
 def test_warm_pulls_through_an_agent_open_no_connection(source, solo):
     servers, instance, client, agent, url, token_file = source
@@ -93,9 +83,9 @@ def test_a_pull_maps_with_the_tree_and_unmaps_everything(source, solo):
 
     first = vineyard_migrate.migrate(oid, solo, **how)
     np.testing.assert_array_equal(solo.get(first), value)
-    assert _settle(mapped, 0) == 0
+    assert settle(mapped, 0) == 0
     assert vineyard_migrate.migrate(oid, solo, **how) == first  # maps with the tree, copies nothing
-    assert _settle(mapped, 0) == 0
+    assert settle(mapped, 0) == 0
     assert _stats()["idle_agent_links"] >= 1  # the link stays open: the unmaps, not a close, released them
     solo.delete(first, deep=True)
     client.delete(oid, deep=True)
@@ -113,7 +103,7 @@ def test_a_batch_pulled_through_the_agent_leaves_nothing_mapped(source, solo):
                                         persist=False, copy=True)
     for new_id, want in zip(ids[::37], values[::37]):
         np.testing.assert_array_equal(solo.get(new_id), want)
-    assert _settle(lambda: _value(_scrape(url), "vineyard_migrate_agent_mapped_blobs"), 0) == 0
+    assert settle(lambda: _value(_scrape(url), "vineyard_migrate_agent_mapped_blobs"), 0) == 0
     for new_id in ids:
         solo.delete(new_id, deep=True)
     client.delete(oids, deep=True)
@@ -167,12 +157,12 @@ def test_restarted_agent_is_reconnected_transparently_once(source, solo, how_sto
 def test_session_closes_its_agent_links(source, solo):
     servers, instance, client, agent, url, token_file = source
     vineyard_migrate.close()
-    assert _settle(lambda: _agent_connections(url), 0) == 0
+    assert settle(lambda: _agent_connections(url), 0) == 0
     oid = client.put(np.arange(10))
     with vineyard_migrate.Session(solo, source=agent.endpoint, transport="tcp", token_file=token_file) as s:
         ids = [s.migrate(oid, persist=False, copy=True) for _ in range(3)]
         assert _agent_connections(url) == 1  # one link, reused by the session's calls
-    assert _settle(lambda: _agent_connections(url), 0) == 0
+    assert settle(lambda: _agent_connections(url), 0) == 0
     assert _stats()["idle_agent_links"] == 0  # and the process-wide pool was not used
     for new_id in ids:
         solo.delete(new_id, deep=True)
@@ -212,8 +202,8 @@ def test_idle_links_are_closed_after_the_idle_time_unasked(source, solo):
         new_id = vineyard_migrate.migrate(oid, solo, source=agent.endpoint, transport="tcp", token_file=token_file,
                                           persist=False)
         assert _stats()["idle_agent_links"] == 1
-        assert _settle(lambda: _stats()["idle_agent_links"], 0) == 0
-        assert _settle(lambda: _agent_connections(url), 0) == 0
+        assert settle(lambda: _stats()["idle_agent_links"], 0) == 0
+        assert settle(lambda: _agent_connections(url), 0) == 0
     finally:
         system.clearProperty("io.v6d.migrate.pool.idleSeconds")
         vineyard_migrate.close()

@@ -2,7 +2,6 @@
 the others."""
 
 import os
-import secrets
 import signal
 import subprocess
 import sys

@@ -5,14 +5,13 @@ what the wait held, and it keeps serving."""
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 import agent_wire as wire
 import vineyard_migrate
-from vineyard_servers import Servers, private_token_file, start_agent
+from vineyard_servers import Servers, private_token_file, settle, start_agent
 
 PRODUCER = os.path.join(os.path.dirname(__file__), "stream_producer.py")
 
@@ -40,14 +39,6 @@ def _still_serves(agent, token, solo, b):
     value = np.arange(50_000, dtype=np.int64)
     new_id = vineyard_migrate.migrate(solo.put(value), b, source=agent.endpoint, token_file=token[0])
     np.testing.assert_array_equal(b.get(new_id), value)
-
-
-def _ipc_connections_settle_at(solo, expected, seconds=20):
-    deadline = time.monotonic() + seconds
-    while solo.status.ipc_connections != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return solo.status.ipc_connections
-
 
 def test_a_request_sent_while_a_chunk_is_awaited_is_refused(stack, token, solo, b):
     """The wait uses a vineyardd connection that is not thread-safe: a second request pipelined behind
@@ -84,14 +75,14 @@ def test_an_unexpected_failure_while_a_chunk_is_awaited_is_answered(stack, token
         try:
             conn = wire.open_authenticated(agent.endpoint, token[1])
             conn.settimeout(20)  # far below the peer's own deadline: the answer must not wait for it
-            before = _ipc_connections_settle_at(solo, solo.status.ipc_connections, 1)
+            before = settle(lambda: solo.status.ipc_connections, solo.status.ipc_connections, 1)
             assert wire.request(conn, "stream_open", id=stream)[0] == wire.REPLY
-            assert _ipc_connections_settle_at(solo, before + 1) == before + 1  # the stream reader's own
+            assert settle(lambda: solo.status.ipc_connections, before + 1, 20) == before + 1  # the stream reader's own
             kind, error = wire.request(conn, "stream_next", id=stream)
             assert kind == wire.ERROR, error
             assert "'stream_next' failed in the agent" in error["message"], error
             assert "test fault at stream:chunk-delivered" in error["message"], error
-            assert _ipc_connections_settle_at(solo, before) == before  # the reader's connection let go
+            assert settle(lambda: solo.status.ipc_connections, before, 20) == before  # the reader's connection let go
             kind, info = wire.request(conn, "info")  # the connection still serves
             assert kind == wire.REPLY and "instance_id" in info, info
             conn.close()

@@ -7,7 +7,7 @@ import pytest
 import vineyard
 
 import vineyard_migrate
-from vineyard_servers import snapshot
+from vineyard_servers import settle, snapshot
 
 
 def test_many_in_order_with_equal_data(a, solo):
@@ -62,14 +62,6 @@ def _steady(count, reads=5):
         time.sleep(0.1)
     return min(seen)
 
-
-def _settles(count, expected, seconds=10):
-    deadline = time.monotonic() + seconds
-    while count() != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert count() == expected
-
-
 def test_session_closes_every_connection_it_opened(a, solo):
     vineyard_migrate.close()  # the process-wide pool holds none now
     connections = lambda: solo.status.ipc_connections  # noqa: E731
@@ -80,8 +72,8 @@ def test_session_closes_every_connection_it_opened(a, solo):
         rest = s.migrate_many(oids[1:])
         # other processes of the suite (agents reclaiming every 60 s) may hold a connection to this
         # instance for a moment, on either side of `before`: wait up to 10 s for the count to settle
-        _settles(connections, before + 1)  # one pooled connection to the target, reused
-    _settles(connections, before)
+        assert settle(connections, before + 1) == before + 1  # one pooled connection to the target, reused
+    assert settle(connections, before) == before
     assert vineyard_migrate.pool_stats()["idle"] == 0  # and the process-wide pool was not used
     for new_id, i in zip([first, *rest], range(3)):
         np.testing.assert_array_equal(solo.get(new_id), np.arange(10) * i)

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import vineyard
 
 import vineyard_migrate
 from vineyard_servers import Servers, snapshot

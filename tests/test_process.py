@@ -8,14 +8,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
 import vineyard
 
-import vineyard_migrate
-from vineyard_servers import Servers, private_token_file, snapshot, start_agent
+from vineyard_servers import Servers, private_token_file, snapshot, start_agent, wait_until
 
 
 def _script(code, *args, timeout=60):
@@ -195,18 +193,11 @@ def test_ctrl_c_mid_migration_raises_keyboard_interrupt_and_leaves_the_target_cl
         copy = vineyard.ObjectID(late.group(1))
         np.testing.assert_array_equal(watcher.get(copy)[39], np.full(4 << 20, 39, dtype=np.float64))
         watcher.delete(copy, deep=True)
-        _wait_until(lambda: snapshot(watcher) == before)
+        wait_until("the target to be as before the migration", lambda: snapshot(watcher) == before, 10)
     else:
         pytest.fail("three interrupted migrations all completed: cancelling rolls nothing back")
     assert snapshot(watcher) == before
     watcher.close()
-
-
-def _wait_until(condition, seconds=10):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
 
 def test_ctrl_c_on_the_command_line_rolls_back_before_exiting(big_pair):
     """The command line is a JVM of its own: SIGINT runs its shutdown hooks, one of which cancels

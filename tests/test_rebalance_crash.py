@@ -12,8 +12,8 @@ import vineyard
 import vineyard_migrate
 
 from rebalance_bed import (CALLER, _blob_ids, _global_frame, _member_ids, _open_pull_sessions, _start_agent,
-                           _wait_for, four)  # noqa: F401 -- four: the module's test bed (a fixture)
-from vineyard_servers import snapshot
+                            four)  # noqa: F401 -- four: the module's test bed (a fixture)
+from vineyard_servers import snapshot, wait_until
 
 
 def _start_caller(four, gid, point, pulled_by="agents", resume=None, options=""):
@@ -62,7 +62,7 @@ def test_the_caller_killed_before_the_new_global_object_is_persisted_leaves_noth
     gid, frames = _global_frame(clients, [(0, 20000)] * 12)
     before = [snapshot(c) for c in clients]
     _run_caller_until(four, gid, point, pulled_by)
-    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
     for socket in four.sockets:
         vineyard_migrate.gc(socket)
     assert [snapshot(c) for c in clients] == before
@@ -86,7 +86,7 @@ def test_the_caller_killed_after_persisting_the_new_global_object_leaves_it_whol
     plan = vineyard_migrate.rebalance_plan(gid, four.sockets)
     before = [snapshot(c) for c in clients]
     _run_caller_until(four, gid, point, pulled_by)
-    _wait_for("the target agents to settle", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("the target agents to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     for socket in four.sockets:
         vineyard_migrate.gc(socket)  # nothing of a finished rebalance may be reclaimed
     _assert_whole(four, clients, before, plan, gid, frames)
@@ -125,7 +125,7 @@ def test_a_peer_cannot_keep_its_copies_by_naming_an_unrelated_object(four):
         assert h2.exists(copy)
     finally:
         conn.close()
-    _wait_for("the agent to roll the copy back", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("the agent to roll the copy back", lambda: _open_pull_sessions(four) == [0] * 4)
     assert not h2.exists(copy)
     assert [snapshot(c) for c in clients] == before
     assert h1.exists(gid) and h1.exists(chunk)
@@ -165,7 +165,7 @@ def test_a_target_agent_killed_after_persisting_its_copies_leaves_the_original_w
         thread.join(120)
     assert not thread.is_alive() and "error" in outcome, outcome
     _start_agent(four, 1, "agent-rb-h2-after-persist")  # reclaims what the killed one left, first thing
-    _wait_for("every agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("every agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
     for client, was in zip(clients, before):
         now = snapshot(client)
         # the restarted agent published its endpoint anew: that object aside, nothing changed
@@ -237,7 +237,7 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
     else:
         assert returncode != 0 and "within which it must be persisted" in err, err
     _start_agent(four, 1, "agent-rb-h2-after-prepare-" + ("in-time" if in_time else "late"))  # reclaims first
-    _wait_for("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     endpoints = _endpoints(clients)
     if in_time:
         vineyard_migrate.gc(four.sockets[1])  # once more: the copies stay, they are the new object's
@@ -248,7 +248,7 @@ def test_a_target_agent_killed_after_it_was_told_the_new_global_object(four, tmp
             return all(_objects_but_endpoints(c, endpoints) == set(s["objects"]) - endpoints
                        and c.status.memory_usage == s["memory_usage"] for c, s in zip(clients, before))
 
-        _wait_for("h2's copies to be reclaimed", as_before)
+        wait_until("h2's copies to be reclaimed", as_before)
     old = clients[0].get_meta(gid, sync_remote=True)
     for k, frame in enumerate(frames):
         meta = old.get_member("partitions_-%d" % k).meta
@@ -304,6 +304,6 @@ def test_a_target_agent_killed_after_prepare_and_restarted_before_the_caller_per
     returncode, out, err = _kill_h2_agent_while_the_caller_waits(
         four, gid, tmp_path, lambda: _start_agent(four, 1, "agent-rb-h2-restarted-before-persist"), options=window)
     assert returncode == 0 and out.strip() == "done", err
-    _wait_for("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("every agent to settle", lambda: _open_pull_sessions(four) == [0] * 4)
     vineyard_migrate.gc(four.sockets[1])
     _assert_whole(four, clients, before, plan, gid, frames)

@@ -10,8 +10,8 @@ import vineyard
 import vineyard_migrate
 
 from rebalance_bed import (four, _start_agent, _agent_metric, _pulled, _open_pull_sessions, _global_frame,
-                           _blob_ids, _wait_for, CALLER)  # noqa: F401 -- four: the test bed (a fixture)
-from vineyard_servers import snapshot
+                           _blob_ids,  CALLER)  # noqa: F401 -- four: the test bed (a fixture)
+from vineyard_servers import snapshot, wait_until
 
 
 def test_a_dead_source_agent_leaves_every_instance_as_it_was(four):
@@ -70,7 +70,7 @@ def test_a_source_agent_killed_midway_leaves_every_instance_as_it_was(four):
         thread = threading.Thread(target=run)
         thread.start()
         # midway: every target holds a session, and has pulled some of h1's chunks already
-        _wait_for("the targets' pulls from h1", lambda: all(
+        wait_until("the targets' pulls from h1", lambda: all(
             _agent_metric(four.metrics[i], "vineyard_migrate_agent_pull_sessions") == 1
             and _agent_metric(four.metrics[i], "vineyard_migrate_agent_pulled_bytes_total") > pulled_before[i]
             for i in targets))
@@ -109,7 +109,7 @@ def test_the_caller_killed_midway_the_target_agents_roll_back(four):
             {"gid": int(gid), "sockets": four.sockets, "token": four.token})],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            _wait_for("a session on each target agent", lambda: [
+            wait_until("a session on each target agent", lambda: [
                 _agent_metric(url, "vineyard_migrate_agent_pull_sessions") for url in four.metrics[1:]] == [1, 1, 1])
         finally:
             caller.kill()
@@ -117,7 +117,7 @@ def test_the_caller_killed_midway_the_target_agents_roll_back(four):
         assert caller.returncode == -signal.SIGKILL, (out, err)
     finally:
         four.agents[0].process.send_signal(signal.SIGCONT)
-    _wait_for("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("the target agents to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
     assert [snapshot(c) for c in clients] == before
     old = clients[0].get_meta(gid, sync_remote=True)
     for k, frame in enumerate(frames):
@@ -176,7 +176,7 @@ def test_a_peer_gets_only_what_its_pull_session_made(four):
     finally:
         mine.close()
         theirs.close()
-    _wait_for("the agent's sessions to close", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("the agent's sessions to close", lambda: _open_pull_sessions(four) == [0] * 4)
 
 
 def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
@@ -209,7 +209,7 @@ def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
             {"gid": int(gid), "sockets": four.sockets, "token": four.token, "extra": {"by": "count"}})],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            _wait_for("the finished targets' whole shares", lambda: all(
+            wait_until("the finished targets' whole shares", lambda: all(
                 _agent_metric(four.metrics[t], "vineyard_migrate_agent_pulled_bytes_total") - pulled_before[t]
                 == incoming[t] for t in done) and all(
                 _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting))
@@ -220,10 +220,10 @@ def test_the_caller_killed_while_one_target_is_done_and_another_pulls(four):
             out, err = caller.communicate()
         assert caller.returncode == -signal.SIGKILL, (out, err)
         # the finished targets roll back now, while the stopped source still holds the others
-        _wait_for("the finished targets to roll back", lambda: all(
+        wait_until("the finished targets to roll back", lambda: all(
             _agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 0 for t in done), 30)
         assert all(_agent_metric(four.metrics[t], "vineyard_migrate_agent_pull_sessions") == 1 for t in waiting)
     finally:
         four.agents[stopped].process.send_signal(signal.SIGCONT)
-    _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+    wait_until("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
     assert [snapshot(c) for c in clients] == before

@@ -11,8 +11,8 @@ import vineyard
 import vineyard_migrate
 
 from rebalance_bed import (four, _agents_speaking_tls, _wire_bytes, _pulled, _open_pull_sessions,
-                           _global_frame, _check_rebalanced, _wait_for, _plan_to, _member_ids)  # noqa: F401 -- four: the test bed (a fixture)
-from vineyard_servers import snapshot
+                           _global_frame, _check_rebalanced,  _plan_to, _member_ids)  # noqa: F401 -- four: the test bed (a fixture)
+from vineyard_servers import snapshot, wait_until
 
 
 def test_sizes_of_chunks_whose_holders_are_not_on_this_host(four, tmp_path):
@@ -126,7 +126,7 @@ def test_a_target_agent_without_tls_settings_fails_and_every_instance_is_as_it_w
         message = str(failed.value)
         assert ("instance %d's agent %s speaks TLS" % (ids[0], h1_agent)) in message, message
         assert "--tls-cert" in message and "--peer-tls-ca" in message, message
-        _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+        wait_until("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
         assert [snapshot(c) for c in clients] == before
         assert _pulled(four)[0] == pulled_before[0]
         old = clients[0].get_meta(gid, sync_remote=True)
@@ -147,7 +147,7 @@ def test_an_agent_certificate_not_allowed_for_clients_fails_the_pulls_without_a_
             vineyard_migrate.rebalance(gid, four.sockets, token_file=four.token, timeout=60, tls_ca=certs.ca,
                                        tls_cert=certs.client_cert, tls_key=certs.client_key)
         assert "TLS" in str(failed.value), str(failed.value)
-        _wait_for("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
+        wait_until("every target agent to roll back", lambda: _open_pull_sessions(four) == [0] * 4)
         assert [snapshot(c) for c in clients] == before
         assert all(not samples for samples in (_wire_bytes(url) for url in four.metrics))
 

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 import os
-import time
 
 import numpy as np
 import pandas as pd

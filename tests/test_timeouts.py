@@ -21,7 +21,7 @@ import pytest
 import vineyard
 
 import vineyard_migrate
-from vineyard_servers import Servers, private_token_file, read_byte_stream, snapshot, start_agent
+from vineyard_servers import Servers, private_token_file, read_byte_stream, snapshot, start_agent, wait_until
 
 HELPER = os.path.join(os.path.dirname(__file__), "remote_migrate.py")
 PRODUCER = os.path.join(os.path.dirname(__file__), "stream_producer.py")
@@ -110,14 +110,6 @@ def migrate(timeout, **kwargs):
 def _oid(oid):
     return "o%016x" % int(oid)
 
-
-def _wait_until(check, seconds=60):
-    deadline = time.time() + seconds
-    while not check() and time.time() < deadline:
-        time.sleep(0.02)
-    assert check()
-
-
 def _assert_connection_error(result, *names):
     assert result.get("error") == "ConnectionErrorException", result
     for name in names:
@@ -148,7 +140,7 @@ def test_source_stopped_during_the_transfer(world):
     endpoint = "127.0.0.1:%d" % world.src.rpc_port
     running = start_migrate(timeout=3, obj=_oid(oid), target=world.dst.socket, source="rpc://" + endpoint)
     # the target blobs exist once the transfer request is about to go out
-    _wait_until(lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
+    wait_until("the target to allocate the blob", lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
     with stopped(world.src.process):
         result = outcome(running, 3)
     _assert_connection_error(result, endpoint, "get_remote_buffers_request")
@@ -189,7 +181,7 @@ def test_agent_stopped_during_a_pull(world):
     # one connection: it is authenticated before the target blobs exist, so what stalls is the DATA
     running = start_migrate(timeout=3, obj=_oid(oid), target=world.dst.socket, source=stalling.endpoint,
                             token_file=world.token, connections=1)
-    _wait_until(lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
+    wait_until("the target to allocate the blob", lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
     with stopped(stalling.process):
         result = outcome(running, 3)
     _assert_connection_error(result, stalling.endpoint[len("tcp://"):], "DATA", "no traffic")
@@ -292,12 +284,12 @@ def test_agent_that_stops_taking_a_push(world):
     running = start_migrate(
         timeout=3, obj=_oid(oid), target=agent.endpoint, source=world.src.socket, token_file=world.token,
         connections=1, env={"VINEYARD_MIGRATE_JVM_OPTIONS": "-Dio.v6d.migrate.test.stallAfterBytes=%d" % (64 << 20)})
-    _wait_until(lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
+    wait_until("the target to allocate the blob", lambda: target.status.memory_usage >= before["memory_usage"] + value.nbytes)
     time.sleep(1.0)  # the agent allocated the blobs; its reply and the first 64 MiB are on their way
     with stopped(agent.process):
         result = outcome(running, 3)
     _assert_connection_error(result, agent.endpoint[len("tcp://"):], "DATA")
-    _wait_until(lambda: snapshot(target) == before, seconds=30)  # the agent rolled back
+    wait_until("the agent to roll back", lambda: snapshot(target) == before, 30)  # the agent rolled back
     retry = migrate(10, obj=_oid(oid), target=agent.endpoint, source=world.src.socket, token_file=world.token)
     new_id = vineyard.ObjectID(retry["object_id"])
     np.testing.assert_array_equal(target.get(new_id), value)

@@ -36,15 +36,34 @@ def settled_snapshot(client, quiet=0.2, seconds=10):
         last = now
 
 
+def wait_until(what, condition, seconds=60, interval=0.05):
+    """Poll ``condition()`` until it holds; fail naming ``what`` after ``seconds``. For what a
+    process or another instance does a moment after the call that caused it (a rollback, a close
+    seen by the peer, a watch from etcd): a test waits for it, it does not sleep a guessed time."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("waited %s s for %s" % (seconds, what))
+        time.sleep(interval)
+
+
+def settle(read, expected, seconds=10, interval=0.05):
+    """``read()`` once it equals ``expected``, or its last value after ``seconds``: for a count
+    that another process updates a moment later, asserted as ``assert settle(f, 0) == 0`` so a
+    failure shows the value it stayed at."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while value != expected and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = read()
+    return value
+
+
 def wait_until_listed(client, object_id, seconds=30):
     """Block until ``client``'s instance lists ``object_id``: an instance learns of the objects
     another one persisted through etcd's watch, a moment later, and a "target unchanged" check
     taken before that would see the object itself arrive."""
-    deadline = time.monotonic() + seconds
-    while int(object_id) not in snapshot(client)["objects"]:
-        if time.monotonic() > deadline:
-            raise AssertionError("%s never listed %r in %ss" % (client, object_id, seconds))
-        time.sleep(0.05)
+    wait_until("%s to list %r" % (client, object_id), lambda: int(object_id) in snapshot(client)["objects"], seconds)
 
 
 def read_byte_stream(client, stream_id):

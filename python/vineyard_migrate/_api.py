@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from . import _calls, _errors, _jvm, _objects, _progress
+from . import _calls, _errors, _objects, _progress
 
 @dataclasses.dataclass(frozen=True)
 class MigrationResult:

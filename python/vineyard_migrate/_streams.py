@@ -1,6 +1,6 @@
 """Streams and global objects: ``migrate_stream`` and ``migrate_to_local``."""
 
-from . import _calls, _errors, _jvm, _objects
+from . import _calls, _errors, _objects
 
 
 class StreamMigration:
