@@ -13,8 +13,8 @@ of the original bytes.
 Steady state, the same warm-up for every method on a link: each freshly started agent first moves
 the data 10 times unmeasured (a real agent beside vineyardd is long-running, its JIT done); every
 measurement starts a JVM (ours) or a process (vineyard's, Flight's, raw TCP's), runs WARMUP
-unmeasured runs (unshaped 15, 10 Gbit/s 3, 1 Gbit/s 1; --warmup N for all), then times --reps runs.
-At 256 MiB and 1 rep the whole is about 14 minutes here (2 cores).
+unmeasured runs (unshaped 15, 10 Gbit/s 3, 1 Gbit/s 1; --warmup N for all), then times REPS runs
+(unshaped 7, 10 Gbit/s 3, 1 Gbit/s 1; --reps N for all) and reports their median.
 
     python bench/cases_links.py [--quick] [--reps N] [--warmup N] [--size-mib N]    (bench/run.py calls run())
 As a helper on a host: `cases_links.py ours|vineyard|flight-serve|flight-get JSON`.
@@ -36,6 +36,11 @@ MiB = 1 << 20
 # warm agent used 0.21-0.25 CPU-s in its first 10 runs, 0.17 in the next 10, then 0.14 (2 cores,
 # loaded); on a shaped link the wire is the limit, and fewer runs suffice.
 WARMUP = {"unshaped": 15, "10 Gbit/s": 3, "1 Gbit/s": 1}
+# Timed runs per measurement when --reps is not given. Unshaped, a 256 MiB run takes 0.1-0.6 s and
+# one run's spread on this shared 2-core machine is larger than the 5% that `auto` against `none`
+# and TLS against plaintext are judged by, so those medians take several runs; at 1 Gbit/s a run
+# is 2-9 s and the link, not contention, sets it.
+REPS = {"unshaped": 7, "10 Gbit/s": 3, "1 Gbit/s": 1}
 AGENT_WARMUP = 10  # transfers through each freshly started agent before anything is measured
 LINKS = [("unshaped", None), ("10 Gbit/s", "10gbit"), ("1 Gbit/s", "1gbit")]
 
@@ -198,14 +203,15 @@ def _warm_agent(h2, agent, case):
                          "warmup": AGENT_WARMUP, "compression": "none", "jvm_options": ""})
 
 
-def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, methods=None, jfr=None, warmup=None):
+def run(quick=False, reps=None, log=print, size_mib=256, links=None, kinds=None, methods=None, jfr=None, warmup=None):
     """Every method on every link; returns the records (one per link, data and method).
 
     ``links``/``kinds``/``methods``: only the links, data kinds and methods named ("vineyard
     migrate" names both of its methods), e.g. a single case while profiling; ``jfr``: a folder for
     JFR recordings of the agents and of each of our clients; ``warmup``: unmeasured runs before
-    each measurement (None: WARMUP's per link). Our runs also record the CPU seconds the client and
-    the agent used per run: unlike the time, contention does not change them much."""
+    each measurement (None: WARMUP's per link); ``reps``: timed runs (None: REPS's per link). Our
+    runs also record the CPU seconds the client and the agent used per run (medians): unlike the
+    time, contention does not change them much."""
     def wanted(method):
         return not methods or any(method == m or method.startswith(m + ",") for m in methods)
 
@@ -214,7 +220,7 @@ def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, me
     import test_agent_link  # the tests' certificate maker: a CA and an agent certificate for the hosts
 
     size = 64 * MiB if quick else size_mib * MiB
-    reps = 1 if quick else reps
+    reps_given = 1 if quick else reps
     records = []
     hosts = TwoHosts()
     with hosts as (h1, h2), Servers() as servers:
@@ -261,13 +267,15 @@ def run(quick=False, reps=1, log=print, size_mib=256, links=None, kinds=None, me
                     continue
                 shape(hosts, rate)
                 warm_runs = WARMUP[link] if warmup is None else warmup
+                reps = REPS[link] if reps_given is None else reps_given
                 for kind, oids in objects.items():
                     def record(method, seconds, **more):
                         if seconds is None:
                             return
                         median = sorted(seconds)[len(seconds) // 2]
                         rec = {"link": link, "object": kind, "bytes": size, "method": method, "median_s": median,
-                               "gbps_median": size / median / 1e9, "gbps_best": size / min(seconds) / 1e9, **more}
+                               "gbps_median": size / median / 1e9, "gbps_best": size / min(seconds) / 1e9, "reps": len(seconds),
+                               **more}
                         records.append(rec)
                         log(rec)
 
@@ -318,7 +326,7 @@ def main():
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--reps", type=int, help="timed runs per measurement (default: per link)")
     parser.add_argument("--warmup", type=int, help="unmeasured runs before each measurement (default: per link)")
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))

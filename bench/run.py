@@ -268,7 +268,7 @@ def main():
     if not args.no_links:
         import cases_links
 
-        extra("links", "shaped links (tc tbf on the veth pair)", lambda: cases_links.run(args.quick, 1, log=lambda r: print(
+        extra("links", "shaped links (tc tbf on the veth pair)", lambda: cases_links.run(args.quick, None, log=lambda r: print(
             "  %-10s %-12s %-40s %8.3f GB/s" % (r["link"], r["object"], r["method"], r["gbps_median"])
             if isinstance(r, dict) else r, flush=True)))
 
