@@ -51,8 +51,6 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   private int dataDone;
   private boolean authenticated;
   private DataSink sink;
-  /** The view of a mapping last handed to the TLS engine to decrypt into (see nextDecryptBuffer). */
-  private ByteBuf landingView;
   /**
    * Input not yet decoded: what arrives while a chunk decompresses off the loop waits here (reading
    * pauses meanwhile), so frames are still handled in order -- a request after DATA sees it landed.
@@ -90,33 +88,6 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
       return Unpooled.wrappedBuffer(NativeMemory.view(dataAddress + dataDone, nextReadSize())).clear();
     }
     return alloc.ioBuffer(nextReadSize());
-  }
-
-  /**
-   * Whether {@link #nextDecryptBuffer} chooses where TLS decrypts to: once authenticated (the TLS
-   * handshake, which needs whole-record buffers, is long over by then).
-   */
-  boolean plansDecryption() {
-    return authenticated;
-  }
-
-  /**
-   * The buffer for the TLS engine's next decrypted bytes ({@link DecryptingAllocator}): for a DATA
-   * payload, a view of the target mapping (what the engine writes there is the payload, in place);
-   * otherwise a pooled buffer of exactly what the current frame part still needs. One view at a
-   * time: while one handed out is not yet back (read here, or released unread), the engine gets a
-   * pooled buffer of {@code suggested} bytes, whose contents the decoder copies as before.
-   */
-  ByteBuf nextDecryptBuffer(ByteBufAllocator pooled, int suggested) {
-    if (landingView != null && landingView.refCnt() > 0) {
-      return pooled.directBuffer(suggested);
-    }
-    landingView = null;
-    return switch (state) {
-      case DATA_BODY -> landingView = nextReadBuffer(pooled);
-      case HEADER, CONTROL_BODY, COMPRESSED_BODY -> pooled.directBuffer(nextReadSize());
-      case DECOMPRESSING -> pooled.directBuffer(suggested);
-    };
   }
 
   @Override

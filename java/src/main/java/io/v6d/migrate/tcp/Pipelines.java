@@ -55,10 +55,9 @@ public final class Pipelines {
 
   /**
    * Plaintext: socket reads are planned by the decoder, so DATA lands in shared memory with no copy.
-   * TLS: the socket reads ciphertext into Netty's pooled buffers, and the {@link SslHandler}
-   * decrypts DATA payloads straight into the mapping with OpenSSL ({@link DecryptingAllocator}), into
-   * pooled buffers that the decoder copies from with the JDK's provider; no buffer grows with the
-   * blob, so the heap stays bounded.
+   * TLS: the socket reads ciphertext into Netty's pooled buffers, the {@link SslHandler} decrypts into
+   * pooled buffers (direct with OpenSSL), and the decoder copies each record's plaintext into the
+   * mapping; no buffer grows with the blob, so the heap stays bounded.
    */
   static FrameDecoder install(SocketChannel channel, IdleTimeout timeout, SslHandler tls) {
     FrameDecoder decoder = new FrameDecoder(LIMITS);
@@ -68,7 +67,6 @@ public final class Pipelines {
     } else {
       tls.setWrapDataSize(TLS_WRAP_BYTES);
       channel.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, TLS_READ_BYTES / 4, TLS_READ_BYTES));
-      channel.config().setAllocator(new DecryptingAllocator(channel.config().getAllocator(), decoder));
       pipeline.addLast("tls", tls);
     }
     pipeline.addLast("timeout", timeout);
