@@ -52,7 +52,7 @@ public final class CopyRecords {
   /**
    * {@link #find} for many tags: the copies remembered in this process, else recorded on the
    * target's host, checked in one request (a second one only for those whose remembered copy is
-   * gone but whose record names another). Returns the copy of each, or null.
+   * gone but whose record names another copy). Returns the copy of each, or null.
    */
   public static Found[] findAll(VineyardClient target, List<String> tags) {
     Found[] found = new Found[tags.size()];
@@ -65,7 +65,14 @@ public final class CopyRecords {
     if (!retry.isEmpty()) {
       long[] again = new long[tags.size()];
       java.util.Arrays.fill(again, -1);
-      retry.forEach(i -> again[i] = recorded(target, tags.get(i)));
+      for (int i : retry) {
+        long named = recorded(target, tags.get(i));
+        if (named == candidates[i]) { // the record names the copy just found gone: no need to ask again
+          CopyRecordFiles.removeIfNames(target.ipcSocket(), target.instanceId(), tags.get(i), named);
+        } else {
+          again[i] = named;
+        }
+      }
       check(target, tags, again, found, false);
     }
     return found;

@@ -65,8 +65,18 @@ final class SourceGroup implements AutoCloseable {
    * objects of other instances) with one. Fails naming the first object that is not there.
    */
   void readTrees(Set<Long> ids) {
-    trees.putAll(explicit == null ? checked(target.getDatas(ids, true), ids, "the target's cluster; when it lives on "
+    trees.putAll(explicit == null ? checked(readTargetTrees(ids), ids, "the target's cluster; when it lives on "
         + "an independent instance (--meta local), pass its source") : readTrees(explicit, sameCluster, ids));
+  }
+
+  /** The trees the target knows without a sync; those it does not know yet, asked for again with one. */
+  private Map<Long, JsonNode> readTargetTrees(Set<Long> ids) {
+    Map<Long, JsonNode> found = new HashMap<>(target.getDatas(ids, false));
+    List<Long> unknown = ids.stream().filter(id -> !MetaTree.isTree(found.get(id))).toList();
+    if (!unknown.isEmpty()) {
+      found.putAll(target.getDatas(unknown, true));
+    }
+    return found;
   }
 
   /** {@link #readTrees} from an explicit source (also what a push reads); fails naming an object not there. */
