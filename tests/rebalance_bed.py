@@ -286,6 +286,7 @@ def _blob_ids(meta):
         if isinstance(value, vineyard.ObjectMeta):
             yield from _blob_ids(value)
 
+
 CALLER = """
 import json, sys, vineyard_migrate
 args = json.loads(sys.argv[1])

@@ -32,6 +32,7 @@ def _stats():
 def _agent_connections(url):
     return _value(_scrape(url), "vineyard_migrate_agent_connections")
 
+
 def test_warm_pulls_through_an_agent_open_no_connection(source, solo):
     servers, instance, client, agent, url, token_file = source
     value = np.arange(1000)

@@ -40,6 +40,7 @@ def _still_serves(agent, token, solo, b):
     new_id = vineyard_migrate.migrate(solo.put(value), b, source=agent.endpoint, token_file=token[0])
     np.testing.assert_array_equal(b.get(new_id), value)
 
+
 def test_a_request_sent_while_a_chunk_is_awaited_is_refused(stack, token, solo, b):
     """The wait uses a vineyardd connection that is not thread-safe: a second request pipelined behind
     stream_next must be refused at once, not run beside the wait; the wait itself still ends well."""

@@ -62,6 +62,7 @@ def _steady(count, reads=5):
         time.sleep(0.1)
     return min(seen)
 
+
 def test_session_closes_every_connection_it_opened(a, solo):
     vineyard_migrate.close()  # the process-wide pool holds none now
     connections = lambda: solo.status.ipc_connections  # noqa: E731

@@ -199,6 +199,7 @@ def test_ctrl_c_mid_migration_raises_keyboard_interrupt_and_leaves_the_target_cl
     assert snapshot(watcher) == before
     watcher.close()
 
+
 def test_ctrl_c_on_the_command_line_rolls_back_before_exiting(big_pair):
     """The command line is a JVM of its own: SIGINT runs its shutdown hooks, one of which cancels
     the migration and waits for the rollback."""

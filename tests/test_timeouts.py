@@ -110,6 +110,7 @@ def migrate(timeout, **kwargs):
 def _oid(oid):
     return "o%016x" % int(oid)
 
+
 def _assert_connection_error(result, *names):
     assert result.get("error") == "ConnectionErrorException", result
     for name in names:
