@@ -10,6 +10,7 @@ import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.tcp.AgentEndpoint;
 import io.v6d.migrate.transport.BlobTransport;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
@@ -142,31 +143,16 @@ final class SourceSet implements AutoCloseable {
     return source.treeToCopy(id, true);
   }
 
-  /**
-   * The tree as the target knows it from its metadata backend's watch, without a sync (an etcd
-   * round trip in vineyardd, a quarter of a warm tiny call); only an object it does not know yet
-   * (persisted a moment ago) is asked for again with a sync. Persisted metadata does not change,
-   * so a tree the target already has is the tree.
-   */
+  /** The tree as the target's cluster knows it ({@link SourceGroup#treesKnownTo}: a sync only when needed). */
   private static ObjectNode treeFromTargetCluster(VineyardClient target, long id) {
-    try {
-      return target.getData(id, false);
-    } catch (MigrateException e) {
-      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
-        throw e;
-      }
-    }
-    try {
-      return target.getData(id, true);
-    } catch (MigrateException e) {
-      if (e.code() != ErrorCode.OBJECT_NOT_EXISTS) {
-        throw e;
-      }
+    JsonNode tree = SourceGroup.treesKnownTo(target, List.of(id)).get(id);
+    if (!MetaTree.isTree(tree)) {
       throw new MigrateException(ErrorCode.OBJECT_NOT_EXISTS,
           "object " + ObjectIds.format(id) + " is not known to the target's cluster; when it lives on an "
               + "independent instance (--meta local), pass source=<that instance's IPC socket, "
-              + "rpc://host:port or " + AgentEndpoint.SCHEME + "host:port>", e);
+              + "rpc://host:port or " + AgentEndpoint.SCHEME + "host:port>");
     }
+    return (ObjectNode) tree;
   }
 
   /**
