@@ -3,9 +3,10 @@ another process of the migration) there. Argument: JSON with the keyword argumen
 vineyard_migrate.migrate plus ``pause_at``: "first" (the first progress report: the target blobs
 are allocated and journaled, little has moved), "half" (half of the bytes moved) or "landed" (every
 byte moved, nothing sealed or committed yet); and ``release``: a file whose creation ends the
-pause (without it, the pause lasts until the process is killed).
+pause (without it, the pause lasts until the process is killed); and ``first``: the keyword
+arguments of a migration (with ``obj``) to run to its end before, in the same process.
 
-Prints ``PAUSED <done> <total>`` when paused, then the outcome as one JSON line. The pause is made
+Prints ``FIRST <id>`` when the first migration ended, ``PAUSED <done> <total>`` when paused, then the outcome as one JSON line. The pause is made
 by the progress callback, which the engine calls on the thread that moves the bytes; no hook of
 the engine's jar is involved.
 """
@@ -48,6 +49,10 @@ def main():
     kwargs = json.loads(sys.argv[1])
     obj, target = kwargs.pop("obj"), kwargs.pop("target")
     pause_at, release = kwargs.pop("pause_at"), kwargs.pop("release", None)
+    first = kwargs.pop("first", None)
+    if first is not None:
+        first_obj = first.pop("obj")
+        print("FIRST o%016x" % int(vineyard_migrate.migrate(first_obj, target, **first)), flush=True)
     # called by migrate() once the engine's JVM runs
     _progress.listener = lambda progress, label: (pausing_listener(pause_at, release), None)
     try:

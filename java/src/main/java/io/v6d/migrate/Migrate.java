@@ -189,11 +189,13 @@ public final class Migrate {
   }
 
   /**
-   * Closes the connections kept between migrations ({@link io.v6d.migrate.pool.ClientPool}); the next
-   * migration opens new ones. Called at interpreter exit by the Python face.
+   * Closes the connections kept between migrations ({@link io.v6d.migrate.pool.ClientPool}) and
+   * removes the journals' locks kept between them ({@link io.v6d.migrate.journal.Journal#closeIdle});
+   * the next migration opens new ones. Called at interpreter exit by the Python face.
    */
   public static void close() {
     io.v6d.migrate.pool.ClientPool.closeShared();
+    io.v6d.migrate.journal.Journal.closeIdle();
   }
 
   /**

@@ -36,6 +36,8 @@ public final class VineyardClient implements AutoCloseable {
   private final String rpcEndpoint;
   private final boolean compression;
   private final StoreMappings stores;
+  /** {@link SocketIdentity} of the IPC socket, read once: the vineyardd behind a connection never changes. */
+  private String storeIdentity;
   /** A deferred release failed: this connection may hold a blob reference, so it must not be kept. */
   private boolean mayPin;
 
@@ -76,6 +78,14 @@ public final class VineyardClient implements AutoCloseable {
 
   public String ipcSocket() {
     return ipcSocket;
+  }
+
+  /** The identity of the vineyardd process behind this connection's IPC socket ({@link SocketIdentity}). */
+  public String storeIdentity() {
+    if (storeIdentity == null) {
+      storeIdentity = SocketIdentity.of(ipcSocket);
+    }
+    return storeIdentity;
   }
 
   public String rpcEndpoint() {

@@ -22,6 +22,7 @@ public interface Flock {
   int ENOENT = 2;
   int EINTR = 4;
   int EWOULDBLOCK = 11;
+  int SEEK_SET = 0;
 
   int open(String path, int flags, int mode);
 
@@ -31,6 +32,12 @@ public interface Flock {
 
   /** write(2): the count written, or -1 (see {@link #errno()}). */
   long write(int fd, byte[] bytes, long count);
+
+  /** ftruncate(2): 0, or -1. */
+  int ftruncate(int fd, long length);
+
+  /** lseek(2): the new offset, or -1. */
+  long lseek(int fd, long offset, int whence);
 
   /** Loaded once, on first use. */
   final class Holder {

@@ -19,14 +19,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>The owner holds a lock ({@link OwnerLock}) while it lives, and its journal is the lock file
  * itself ({@link JournalFile}): writing an entry is a write(2) to a file, not a request to
  * vineyardd. Every allocation is recorded (one journal entry per batch) before a byte is written
- * into it; metadata objects and the name are recorded as they are created. {@link #clear} removes
- * the journal with its lock file once the migration committed or was rolled back completely. A
- * journal closed without being cleared keeps its lock file, unlocked: the next reclaim undoes what
- * it lists.
+ * into it; metadata objects and the name are recorded as they are created. {@link #clear} empties
+ * the journal once the migration committed or was rolled back completely, and the owner's lock is
+ * kept, held and empty, for the process's next migration into the same instance ({@link
+ * IdleOwners}); {@link #closeIdle} removes the kept ones. A journal closed without being cleared
+ * keeps its lock file, unlocked: the next reclaim undoes what it lists.
  *
- * <p>The owner's lock file is created in the background ({@link #open} returns at once): the
- * migration's first round trips to its source overlap it, and {@link #ready} waits for it before
- * anything is allocated.
+ * <p>When no lock is kept, the owner's lock file is created in the background ({@link #open}
+ * returns at once): the migration's first round trips to its source overlap it, and {@link #ready}
+ * waits for it before anything is allocated.
  *
  * <p>Not thread-safe: the target's connection is used by one thread at a time.
  */
@@ -40,30 +41,41 @@ public final class Journal implements AutoCloseable {
     return thread;
   });
 
+  private final IdleOwners.Key instance;
   private final String owner;
   private final CompletableFuture<OwnerLock> lock;
   private int entries;
   private boolean cleared;
 
-  private Journal(String owner, CompletableFuture<OwnerLock> lock) {
+  private Journal(IdleOwners.Key instance, String owner, CompletableFuture<OwnerLock> lock) {
+    this.instance = instance;
     this.owner = owner;
     this.lock = lock;
   }
 
   /**
-   * Starts the journal of a new migration into {@code target}: starts taking the owner's lock, in
-   * the background ({@link #ready}); no entry yet.
+   * Starts the journal of a new migration into {@code target}: in a lock this process kept from an
+   * earlier migration into the same instance, or else starts taking a new owner's lock, in the
+   * background ({@link #ready}); no entry yet.
    */
   public static Journal open(VineyardClient target) {
+    IdleOwners.Key instance = new IdleOwners.Key(LockDirs.forSocket(target.ipcSocket()), target.instanceId(),
+        target.storeIdentity());
+    IdleOwners.Kept kept = IdleOwners.take(instance);
+    if (kept != null) {
+      return new Journal(instance, kept.owner(), CompletableFuture.completedFuture(kept.lock()));
+    }
     byte[] random = new byte[16];
     ThreadLocalRandom.current().nextBytes(random);
     String owner = HexFormat.of().formatHex(random);
-    String socket = target.ipcSocket();
-    long instanceId = target.instanceId();
-    // the header too is made in the background: it stats the socket (the store's identity), a file
-    // system call the engine thread need not wait for (about 40 us of a warm tiny call)
-    return new Journal(owner, CompletableFuture.supplyAsync(
-        () -> OwnerLock.create(LockDirs.forSocket(socket), owner, JournalFile.header(instanceId, socket)), OPENER));
+    byte[] header = JournalFile.headerOf(instance.instanceId(), instance.store());
+    return new Journal(instance, owner, CompletableFuture.supplyAsync(
+        () -> OwnerLock.create(instance.dir(), owner, header), OPENER));
+  }
+
+  /** Removes the locks kept between migrations ({@link IdleOwners}); the next migration creates its own. */
+  public static void closeIdle() {
+    IdleOwners.closeAll();
   }
 
   /**
@@ -83,10 +95,6 @@ public final class Journal implements AutoCloseable {
       }
       throw e;
     }
-  }
-
-  public String owner() {
-    return owner;
   }
 
   /** Records allocated blobs ({@code bytes} in all); call before writing into any of them. */
@@ -125,18 +133,20 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * Removes the journal, and the lock file with it: what it lists is either committed or already
-   * undone. Throws when the file cannot be removed; the journal then stays, and a migration must
-   * not report success.
+   * Empties the journal: what it lists is either committed or already undone. Throws when it
+   * cannot; the journal then stays, and a migration must not report success.
    */
   public void clear() {
     if (!cleared) {
-      lock().removeFile();
+      lock().rewind();
       cleared = true;
     }
   }
 
-  /** Releases the lock; the lock file goes too unless it lists something not cleared (a reclaimer's). */
+  /**
+   * Keeps the lock for the next migration into the instance when the journal is empty; otherwise
+   * releases it and leaves the file, listing what was not cleared, to a reclaimer.
+   */
   @Override
   public void close() {
     OwnerLock taken;
@@ -146,7 +156,7 @@ public final class Journal implements AutoCloseable {
       return; // never taken: nothing to release (the failure was reported to whoever waited for it)
     }
     if (cleared || entries == 0) {
-      taken.close();
+      IdleOwners.keep(instance, new IdleOwners.Kept(owner, taken));
     } else {
       taken.unlockKeepingFile();
     }

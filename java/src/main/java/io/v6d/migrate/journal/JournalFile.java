@@ -3,12 +3,12 @@ package io.v6d.migrate.journal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.v6d.migrate.ipc.FrameCodec;
+import io.v6d.migrate.ipc.SocketIdentity;
 import io.v6d.migrate.meta.ObjectIds;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,14 +25,19 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
   /** Far above what a migration writes (about 20 bytes per blob or object). */
   private static final long MAX_BYTES = 256L << 20;
 
-  /** The header line of a new owner's journal. */
+  /** The header line of a new owner's journal into the instance at {@code socket}. */
   static byte[] header(long instanceId, String socket) {
+    return headerOf(instanceId, storeOf(socket));
+  }
+
+  /** The same, for the instance whose socket's identity is {@code store} ({@link SocketIdentity}). */
+  static byte[] headerOf(long instanceId, String store) {
     ObjectNode header = FrameCodec.mapper().createObjectNode()
         .put("journal", VERSION)
         .put("host", Journal.HOST)
         .put("pid", ProcessHandle.current().pid())
         .put("instance_id", instanceId)
-        .put("store", storeOf(socket));
+        .put("store", store);
     return line(header);
   }
 
@@ -101,13 +106,8 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
     }
   }
 
-  /** The socket file's identity (device, inode, time of creation); empty when it cannot be read here. */
+  /** The socket file's identity ({@link SocketIdentity}). */
   static String storeOf(String socket) {
-    try {
-      BasicFileAttributes attributes = Files.readAttributes(Path.of(socket), BasicFileAttributes.class);
-      return attributes.fileKey() + "@" + attributes.lastModifiedTime().toInstant();
-    } catch (IOException | RuntimeException e) {
-      return "";
-    }
+    return SocketIdentity.of(socket);
   }
 }

@@ -18,11 +18,14 @@ final class OwnerLock implements AutoCloseable {
   private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final Path file;
+  /** Bytes of the header the file began with ({@link #rewind} keeps them). */
+  private final long headerBytes;
   private int fd;
 
-  private OwnerLock(Path file, int fd) {
+  private OwnerLock(Path file, int fd, long headerBytes) {
     this.file = file;
     this.fd = fd;
+    this.headerBytes = headerBytes;
   }
 
   /** The lock file of {@code owner} in {@code dir}. */
@@ -61,7 +64,7 @@ final class OwnerLock implements AutoCloseable {
       HELD.add(file);
       writeFully(fd, header, temporary);
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
-      return new OwnerLock(file, fd);
+      return new OwnerLock(file, fd, header.length);
     } catch (IOException | RuntimeException e) {
       HELD.remove(file);
       libc.close(fd);
@@ -78,7 +81,7 @@ final class OwnerLock implements AutoCloseable {
    */
   static OwnerLock takeIfDead(Path file) {
     int fd = Flock.openLocked(file.toString(), Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0);  // read-only: flock needs no write
-    return fd < 0 ? null : new OwnerLock(file, fd);
+    return fd < 0 ? null : new OwnerLock(file, fd, 0);
   }
 
   /** Whether {@code dir} has a lock file this process does not hold (a dead owner's, or another process's). */
@@ -143,15 +146,25 @@ final class OwnerLock implements AutoCloseable {
   }
 
   /**
-   * Removes the lock file, still holding the lock (which {@link #close} releases); throws when it
-   * cannot, leaving the file in place.
+   * Empties the journal the file holds back to its header, still holding the lock, so that the
+   * owner can journal another migration in it; throws when it cannot (the entries then stay, for a
+   * reclaim to finish once the lock is released). Truncated before the offset moves back: a reader
+   * never sees old entries after the header as new ones.
    */
-  void removeFile() {
-    try {
-      Files.deleteIfExists(file);
-    } catch (IOException e) {
-      throw new MigrateException(ErrorCode.IO_ERROR, "cannot remove the migration journal " + file + ": " + e);
+  void rewind() {
+    if (fd < 0) {
+      throw new MigrateException(ErrorCode.ASSERTION_FAILED, "the lock " + file + " is no longer held");
     }
+    Flock libc = Flock.get();
+    if (libc.ftruncate(fd, headerBytes) != 0 || libc.lseek(fd, headerBytes, Flock.SEEK_SET) != headerBytes) {
+      throw new MigrateException(ErrorCode.IO_ERROR, "cannot empty the migration journal " + file + ", errno "
+          + Flock.errno());
+    }
+  }
+
+  /** Whether the file is still where it was created (an operator may have removed the directory). */
+  boolean fileInPlace() {
+    return Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }
 
   /** Unlocks and leaves the file, for a journal that could not be cleared: a reclaimer finishes it. */
