@@ -35,6 +35,7 @@ GiB = 1 << 30
 # 0.029-0.035 from the 125th; agent 0.050, 0.036-0.039, then 0.024-0.034; perf over calls 30-80:
 # the JIT compiler threads were still 29% of the client's samples and 43% of the agent's).
 WARMUP = {"tiny": 100, "1 MiB": 100, "64 MiB": 100, "1 GiB": 5}
+MANY_WARMUP = 10  # migrate_many batches before the timed ones (see _across_warm_and_many)
 AGENT_WARMUP = 20  # 64 MiB transfers through each freshly started agent before anything is measured
 
 
@@ -178,11 +179,13 @@ def _across_warm_and_many(link, source, target, agent, dst_host, token, reps, qu
         client.persist(oid)
     out = run_worker(dst_host, {"method": "tcp", "objects": ["o%016x" % int(o) for o in many],
                                 "target": target.socket, "source": agent.endpoint, "token_file": token,
-                                # the same unmeasured warm-up as raw TCP's 1 GiB: a batch runs far more of the
-                                # engine's and the agent's code than one pull: over a fresh client's first 7
-                                # batches the JIT compiler threads took 39-43% of both ends' samples (perf), and
-                                # its CPU a batch went 1.08, 0.68, 0.76, 0.71, 0.75, 0.50 s, then 0.39-0.45
-                                "reps": max(1, reps // 2 + 1), "warmup": WARMUP["1 GiB"]})
+                                # unmeasured warm-up: a batch runs far more of the engine's and the agent's
+                                # code than one pull, and the JIT compiles it for about ten batches: over a
+                                # fresh client's first 7 batches the compiler threads took 39-43% of both ends'
+                                # samples (perf), and its CPU a batch went 1.08, 0.68, 0.76, 0.71, 0.75, 0.50 s,
+                                # then 0.39-0.45; after 5 warm batches still 37-41% of the samples, after 10
+                                # about none (session 8). Raw TCP's 1 GiB, which compiles nothing, warms 5.
+                                "reps": max(1, reps // 2 + 1), "warmup": MANY_WARMUP})
     records.append(summarize({"link": link, "object": "%d x 1 MiB" % count, "bytes": count * MiB,
                               "compression": "on", "method": "ours: migrate_many, TCP agent"},
                              out["seconds"], count * MiB))
