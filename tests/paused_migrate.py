@@ -6,9 +6,9 @@ byte moved, nothing sealed or committed yet); and ``release``: a file whose crea
 pause (without it, the pause lasts until the process is killed); and ``first``: the keyword
 arguments of a migration (with ``obj``) to run to its end before, in the same process.
 
-Prints ``FIRST <id>`` when the first migration ended, ``PAUSED <done> <total>`` when paused, then the outcome as one JSON line. The pause is made
-by the progress callback, which the engine calls on the thread that moves the bytes; no hook of
-the engine's jar is involved.
+Prints ``FIRST <id>`` when the first migration ended, ``PAUSED <done> <total>`` when paused, then
+the outcome as one JSON line. The pause is made by the progress callback, which the engine calls on
+the thread that moves the bytes; no hook of the engine's jar is involved.
 """
 
 import json

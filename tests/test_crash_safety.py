@@ -140,7 +140,8 @@ def _journal_entries(client):
         if name.endswith(".lock"):
             with open(os.path.join(lock_dir, name)) as f:
                 lines = [json.loads(line) for line in f if line.strip()]
-            if lines and lines[0].get("journal") == 1 and lines[1:]:  # an empty one is a lock kept between migrations
+            # an empty journal is a lock its live owner keeps between migrations
+            if lines and lines[0].get("journal") == 1 and lines[1:]:
                 journals[name[:-len(".lock")]] = lines[1:]
     return journals
 

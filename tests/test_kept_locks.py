@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import vineyard
 
 import vineyard_migrate
 from vineyard_servers import snapshot
@@ -58,12 +59,12 @@ def _in_subprocess(code, *args):
 def test_a_process_removes_its_kept_locks_at_exit(a, solo):
     vineyard_migrate.close()
     oid = a.put(np.arange(100))
-    code = ("import sys, os, vineyard_migrate\n"
+    code = ("import json, os, sys, vineyard_migrate\n"
             "new = vineyard_migrate.migrate(int(sys.argv[1]), sys.argv[2], source=sys.argv[3], persist=False)\n"
-            "print(sorted(os.listdir(sys.argv[2] + '.migrate')))\n"
+            "print(json.dumps(os.listdir(sys.argv[2] + '.migrate')))\n"
             "print('o%016x' % int(new))\n")
     out = _in_subprocess(code, str(int(oid)), solo.ipc_socket, a.ipc_socket).splitlines()
-    assert any(name.endswith(".lock") for name in eval(out[0])), out  # noqa: S307 - our own list's repr
+    assert any(name.endswith(".lock") for name in json.loads(out[0])), out  # its lock, kept while it lives
     assert _lock_files(solo) == {}, "the exited process left its kept lock"
     cli = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
     done = subprocess.run([cli, "migrate", "o%016x" % int(oid), "--from", a.ipc_socket, "--to", solo.ipc_socket,
@@ -71,13 +72,8 @@ def test_a_process_removes_its_kept_locks_at_exit(a, solo):
     assert done.returncode == 0, done.stderr
     assert _lock_files(solo) == {}, "the command line left its kept lock"
     for line in (out[1], json.loads(done.stdout)["object_id"]):
-        solo.delete(vineyard_migrate_id(line), deep=True)
+        solo.delete(vineyard.ObjectID(line), deep=True)
     a.delete(oid, deep=True)
-
-
-def vineyard_migrate_id(text):
-    import vineyard
-    return vineyard.ObjectID(text)
 
 
 def test_killed_process_leaves_only_its_uncommitted_migration(a, solo):
@@ -94,7 +90,7 @@ def test_killed_process_leaves_only_its_uncommitted_migration(a, solo):
         first = None
         for line in process.stdout:
             if line.startswith("FIRST"):
-                first = vineyard_migrate_id(line.split()[1])
+                first = vineyard.ObjectID(line.split()[1])
             if line.startswith("PAUSED"):
                 break
         else:
