@@ -22,7 +22,7 @@ import java.util.Map;
 final class IdleOwners {
   /** Kept per instance: as many as migrations into it that ran at once, up to this. */
   private static final int MAX_PER_INSTANCE = 4;
-  private static final Map<Key, Deque<Kept>> IDLE = new HashMap<>();
+  private static final Map<Key, Deque<OwnerLock>> IDLE = new HashMap<>();
 
   static {
     // the command line and the agent exit without calling closeAll: their kept files go here, not
@@ -32,45 +32,42 @@ final class IdleOwners {
 
   record Key(Path dir, long instanceId, String store) {}
 
-  /** A kept lock and the owner it belongs to. */
-  record Kept(String owner, OwnerLock lock) {}
-
   private IdleOwners() {}
 
-  /** A kept owner for {@code key}, taken out of the pool; null when there is none. */
-  static Kept take(Key key) {
+  /** A kept owner's lock for {@code key}, taken out of the pool; null when there is none. */
+  static OwnerLock take(Key key) {
     while (true) {
-      Kept kept;
+      OwnerLock kept;
       synchronized (IDLE) {
-        Deque<Kept> idle = IDLE.get(key);
+        Deque<OwnerLock> idle = IDLE.get(key);
         kept = idle == null ? null : idle.pollFirst();
       }
-      if (kept == null || kept.lock().fileInPlace()) {
+      if (kept == null || kept.fileInPlace()) {
         return kept;
       }
-      kept.lock().close();  // its file was removed under it: journaling there would record nothing
+      kept.close();  // its file was removed under it: journaling there would record nothing
     }
   }
 
-  /** Keeps an owner whose journal is empty; closes it instead when {@code key} has enough. */
-  static void keep(Key key, Kept kept) {
+  /** Keeps the lock of an owner whose journal is empty; closes it instead when {@code key} has enough. */
+  static void keep(Key key, OwnerLock kept) {
     synchronized (IDLE) {
-      Deque<Kept> idle = IDLE.computeIfAbsent(key, k -> new ArrayDeque<>());
+      Deque<OwnerLock> idle = IDLE.computeIfAbsent(key, k -> new ArrayDeque<>());
       if (idle.size() < MAX_PER_INSTANCE) {
         idle.addFirst(kept);
         return;
       }
     }
-    kept.lock().close();
+    kept.close();
   }
 
   /** Removes every kept owner's lock file and releases its lock. */
   static void closeAll() {
-    List<Kept> all = new ArrayList<>();
+    List<OwnerLock> all = new ArrayList<>();
     synchronized (IDLE) {
       IDLE.values().forEach(all::addAll);
       IDLE.clear();
     }
-    all.forEach(kept -> kept.lock().close());
+    all.forEach(OwnerLock::close);
   }
 }

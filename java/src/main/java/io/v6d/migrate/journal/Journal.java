@@ -42,14 +42,12 @@ public final class Journal implements AutoCloseable {
   });
 
   private final IdleOwners.Key instance;
-  private final String owner;
   private final CompletableFuture<OwnerLock> lock;
   private int entries;
   private boolean cleared;
 
-  private Journal(IdleOwners.Key instance, String owner, CompletableFuture<OwnerLock> lock) {
+  private Journal(IdleOwners.Key instance, CompletableFuture<OwnerLock> lock) {
     this.instance = instance;
-    this.owner = owner;
     this.lock = lock;
   }
 
@@ -61,15 +59,15 @@ public final class Journal implements AutoCloseable {
   public static Journal open(VineyardClient target) {
     IdleOwners.Key instance = new IdleOwners.Key(LockDirs.forSocket(target.ipcSocket()), target.instanceId(),
         target.storeIdentity());
-    IdleOwners.Kept kept = IdleOwners.take(instance);
+    OwnerLock kept = IdleOwners.take(instance);
     if (kept != null) {
-      return new Journal(instance, kept.owner(), CompletableFuture.completedFuture(kept.lock()));
+      return new Journal(instance, CompletableFuture.completedFuture(kept));
     }
     byte[] random = new byte[16];
     ThreadLocalRandom.current().nextBytes(random);
     String owner = HexFormat.of().formatHex(random);
-    byte[] header = JournalFile.headerOf(instance.instanceId(), instance.store());
-    return new Journal(instance, owner, CompletableFuture.supplyAsync(
+    byte[] header = JournalFile.header(instance.instanceId(), instance.store());
+    return new Journal(instance, CompletableFuture.supplyAsync(
         () -> OwnerLock.create(instance.dir(), owner, header), OPENER));
   }
 
@@ -156,7 +154,7 @@ public final class Journal implements AutoCloseable {
       return; // never taken: nothing to release (the failure was reported to whoever waited for it)
     }
     if (cleared || entries == 0) {
-      IdleOwners.keep(instance, new IdleOwners.Kept(owner, taken));
+      IdleOwners.keep(instance, taken);
     } else {
       taken.unlockKeepingFile();
     }

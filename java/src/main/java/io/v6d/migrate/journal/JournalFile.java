@@ -25,13 +25,11 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
   /** Far above what a migration writes (about 20 bytes per blob or object). */
   private static final long MAX_BYTES = 256L << 20;
 
-  /** The header line of a new owner's journal into the instance at {@code socket}. */
-  static byte[] header(long instanceId, String socket) {
-    return headerOf(instanceId, storeOf(socket));
-  }
-
-  /** The same, for the instance whose socket's identity is {@code store} ({@link SocketIdentity}). */
-  static byte[] headerOf(long instanceId, String store) {
+  /**
+   * The header line of a new owner's journal into the instance {@code instanceId} whose socket's
+   * identity is {@code store} ({@link SocketIdentity}).
+   */
+  static byte[] header(long instanceId, String store) {
     ObjectNode header = FrameCodec.mapper().createObjectNode()
         .put("journal", VERSION)
         .put("host", Journal.HOST)
@@ -91,9 +89,11 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
         header.path("instance_id").asLong(-1), header.path("store").asText(""), entries));
   }
 
-  /** Whether what this journal lists may still be on the instance now at {@code socket}. */
-  boolean sameInstance(long nowInstanceId, String socket) {
-    String now = storeOf(socket);
+  /**
+   * Whether what this journal lists may still be on the instance now running as {@code
+   * nowInstanceId}, its socket's identity {@code now} ({@link SocketIdentity}).
+   */
+  boolean sameInstance(long nowInstanceId, String now) {
     return instanceId == nowInstanceId && (store.equals(now) || store.isEmpty() || now.isEmpty());
   }
 
@@ -104,10 +104,5 @@ record JournalFile(String host, long pid, long instanceId, String store, List<Jo
     } catch (IOException e) {
       return null;
     }
-  }
-
-  /** The socket file's identity ({@link SocketIdentity}). */
-  static String storeOf(String socket) {
-    return SocketIdentity.of(socket);
   }
 }

@@ -109,10 +109,14 @@ final class OwnerLock implements AutoCloseable {
    * which a crash of the host loses too; another process reads the bytes as soon as this returns.
    */
   void append(byte[] bytes) {
+    writeFully(heldFd(), bytes, file);
+  }
+
+  private int heldFd() {
     if (fd < 0) {
       throw new MigrateException(ErrorCode.ASSERTION_FAILED, "the lock " + file + " is no longer held");
     }
-    writeFully(fd, bytes, file);
+    return fd;
   }
 
   private static void writeFully(int fd, byte[] bytes, Path file) {
@@ -152,11 +156,9 @@ final class OwnerLock implements AutoCloseable {
    * never sees old entries after the header as new ones.
    */
   void rewind() {
-    if (fd < 0) {
-      throw new MigrateException(ErrorCode.ASSERTION_FAILED, "the lock " + file + " is no longer held");
-    }
+    int held = heldFd();
     Flock libc = Flock.get();
-    if (libc.ftruncate(fd, headerBytes) != 0 || libc.lseek(fd, headerBytes, Flock.SEEK_SET) != headerBytes) {
+    if (libc.ftruncate(held, headerBytes) != 0 || libc.lseek(held, headerBytes, Flock.SEEK_SET) != headerBytes) {
       throw new MigrateException(ErrorCode.IO_ERROR, "cannot empty the migration journal " + file + ", errno "
           + Flock.errno());
     }

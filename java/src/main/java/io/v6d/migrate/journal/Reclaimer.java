@@ -98,7 +98,7 @@ public final class Reclaimer {
           Optional<JournalFile> journal = JournalFile.read(file, owner);
           List<JournalEntry> entries;
           if (journal.isPresent()) {
-            entries = journal.get().sameInstance(target.instanceId(), target.ipcSocket())
+            entries = journal.get().sameInstance(target.instanceId(), target.storeIdentity())
                 ? journal.get().entries() : List.of();  // a restarted vineyardd lost all it lists
           } else {
             legacy = legacy != null ? legacy : JournalEntry.list(target);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.v6d.migrate.ipc.SocketIdentity;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,8 +26,8 @@ class JournalFileTest {
 
   @Test
   void entriesAppendedToTheLockFileAreReadBack() throws IOException {
-    Path socket = Files.createFile(dir.resolve("vineyard.sock"));
-    try (OwnerLock lock = OwnerLock.create(dir.resolve("locks"), OWNER, JournalFile.header(7, socket.toString()))) {
+    String store = SocketIdentity.of(Files.createFile(dir.resolve("vineyard.sock")).toString());
+    try (OwnerLock lock = OwnerLock.create(dir.resolve("locks"), OWNER, JournalFile.header(7, store))) {
       lock.append(JournalFile.entry(List.of(BLOB), 4096, List.of(), null, 0));
       lock.append(JournalFile.entry(List.of(), 0, List.of(OBJECT), "n", OBJECT));
       JournalFile journal = JournalFile.read(lock.file(), OWNER).orElseThrow();
@@ -37,16 +38,16 @@ class JournalFileTest {
       assertEquals(List.of(OBJECT), journal.entries().get(1).objects());
       assertEquals("n", journal.entries().get(1).name());
       assertEquals(OBJECT, journal.entries().get(1).root());
-      assertTrue(journal.sameInstance(7, socket.toString()));
-      assertFalse(journal.sameInstance(8, socket.toString()), "another instance id");
+      assertTrue(journal.sameInstance(7, store));
+      assertFalse(journal.sameInstance(8, store), "another instance id");
     }
   }
 
   @Test
   void aPreparedEntryNamesTheGlobalObjectItsMembersAndWhenToDecide() throws IOException {
-    Path socket = Files.createFile(dir.resolve("vineyard.sock"));
+    String store = SocketIdentity.of(Files.createFile(dir.resolve("vineyard.sock")).toString());
     long global = 0x0000000000000040L;
-    try (OwnerLock lock = OwnerLock.create(dir.resolve("locks"), OWNER, JournalFile.header(7, socket.toString()))) {
+    try (OwnerLock lock = OwnerLock.create(dir.resolve("locks"), OWNER, JournalFile.header(7, store))) {
       lock.append(JournalFile.entry(List.of(), 0, List.of(OBJECT), null, 0));
       lock.append(JournalFile.prepared(global, List.of(OBJECT), Long.MAX_VALUE));
       List<JournalEntry> entries = JournalFile.read(lock.file(), OWNER).orElseThrow().entries();
@@ -63,17 +64,17 @@ class JournalFileTest {
   void aRecreatedSocketIsAnotherInstance() throws IOException, InterruptedException {
     Path socket = Files.createFile(dir.resolve("vineyard.sock"));
     Path file = dir.resolve(OWNER + ".lock");
-    Files.write(file, JournalFile.header(7, socket.toString()));
+    Files.write(file, JournalFile.header(7, SocketIdentity.of(socket.toString())));
     Files.delete(socket);
     Thread.sleep(20);
     Files.createFile(socket);
-    assertFalse(JournalFile.read(file, OWNER).orElseThrow().sameInstance(7, socket.toString()));
+    assertFalse(JournalFile.read(file, OWNER).orElseThrow().sameInstance(7, SocketIdentity.of(socket.toString())));
   }
 
   @Test
   void aLineCutShortEndsTheJournal() throws IOException {
     Path file = dir.resolve(OWNER + ".lock");
-    Files.write(file, JournalFile.header(7, dir.resolve("absent.sock").toString()));
+    Files.write(file, JournalFile.header(7, SocketIdentity.of(dir.resolve("absent.sock").toString())));
     Files.write(file, JournalFile.entry(List.of(BLOB), 1, List.of(), null, 0), StandardOpenOption.APPEND);
     Files.write(file, "{\"blobs\":[\"o80".getBytes(StandardCharsets.UTF_8), StandardOpenOption.APPEND);
     assertEquals(1, JournalFile.read(file, OWNER).orElseThrow().entries().size());
@@ -89,7 +90,7 @@ class JournalFileTest {
 
   @Test
   void anOwnerWithoutAHeaderFileNeverAppearsHalfWritten() {
-    try (OwnerLock lock = OwnerLock.create(dir, OWNER, JournalFile.header(1, "/nonexistent.sock"))) {
+    try (OwnerLock lock = OwnerLock.create(dir, OWNER, JournalFile.header(1, SocketIdentity.of("/nonexistent.sock")))) {
       assertNull(OwnerLock.takeIfDead(lock.file()));
     }
   }
