@@ -24,7 +24,7 @@ import vineyard
 
 import vineyard_migrate
 from hosts import TwoHosts
-from vineyard_servers import Servers, private_token_file, snapshot, start_agent
+from vineyard_servers import Servers, lock_files, private_token_file, snapshot, start_agent
 
 BLOBS = 8
 BLOB_BYTES = 256 << 20  # 8 x 256 MiB = 2 GiB
@@ -134,16 +134,9 @@ def _kill(process):
 def _journal_entries(client):
     """The entries of the journals in the target's lock directory (each owner's lock file: a header
     line, then one JSON line per entry), by owner."""
-    lock_dir = client.ipc_socket + ".migrate"
-    journals = {}
-    for name in os.listdir(lock_dir) if os.path.isdir(lock_dir) else []:
-        if name.endswith(".lock"):
-            with open(os.path.join(lock_dir, name)) as f:
-                lines = [json.loads(line) for line in f if line.strip()]
-            # an empty journal is a lock its live owner keeps between migrations
-            if lines and lines[0].get("journal") == 1 and lines[1:]:
-                journals[name[:-len(".lock")]] = lines[1:]
-    return journals
+    # an empty journal is a lock its live owner keeps between migrations
+    return {name[:-len(".lock")]: lines[1:] for name, lines in lock_files(client).items()
+            if lines and lines[0].get("journal") == 1 and lines[1:]}
 
 
 def _leaked(client, before):

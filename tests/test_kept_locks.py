@@ -12,31 +12,22 @@ import numpy as np
 import vineyard
 
 import vineyard_migrate
-from vineyard_servers import snapshot
-
-
-def _lock_files(client):
-    lock_dir = client.ipc_socket + ".migrate"
-    names = os.listdir(lock_dir) if os.path.isdir(lock_dir) else []
-    return {name: _lines(os.path.join(lock_dir, name)) for name in names if name.endswith(".lock")}
-
-
-def _lines(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+from test_cli import _cli
+from test_process import _script
+from vineyard_servers import lock_files, snapshot
 
 
 def test_sequential_migrations_journal_in_one_lock_that_ends_empty(a, solo):
     vineyard_migrate.close()
     before = snapshot(solo)
-    assert _lock_files(solo) == {}, "another process holds a lock on the instance"
+    assert lock_files(solo) == {}, "another process holds a lock on the instance"
     value = np.arange(1 << 16)
     oid = a.put(value)
     seen = set()
     for _ in range(20):
         new_id = vineyard_migrate.migrate(oid, solo, source=a, persist=False, copy=True)
         np.testing.assert_array_equal(solo.get(new_id), value)
-        files = _lock_files(solo)
+        files = lock_files(solo)
         assert len(files) == 1, files
         (name, lines), = files.items()
         assert lines[0]["journal"] == 1 and lines[0]["pid"] == os.getpid()
@@ -45,15 +36,9 @@ def test_sequential_migrations_journal_in_one_lock_that_ends_empty(a, solo):
         solo.delete(new_id, deep=True)
     assert len(seen) == 1, seen
     vineyard_migrate.close()
-    assert _lock_files(solo) == {}
+    assert lock_files(solo) == {}
     assert snapshot(solo) == before
     a.delete(oid, deep=True)
-
-
-def _in_subprocess(code, *args):
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
 
 
 def test_a_process_removes_its_kept_locks_at_exit(a, solo):
@@ -63,14 +48,14 @@ def test_a_process_removes_its_kept_locks_at_exit(a, solo):
             "new = vineyard_migrate.migrate(int(sys.argv[1]), sys.argv[2], source=sys.argv[3], persist=False)\n"
             "print(json.dumps(os.listdir(sys.argv[2] + '.migrate')))\n"
             "print('o%016x' % int(new))\n")
-    out = _in_subprocess(code, str(int(oid)), solo.ipc_socket, a.ipc_socket).splitlines()
+    done = _script(code, str(int(oid)), solo.ipc_socket, a.ipc_socket, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout.splitlines()
     assert any(name.endswith(".lock") for name in json.loads(out[0])), out  # its lock, kept while it lives
-    assert _lock_files(solo) == {}, "the exited process left its kept lock"
-    cli = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
-    done = subprocess.run([cli, "migrate", "o%016x" % int(oid), "--from", a.ipc_socket, "--to", solo.ipc_socket,
-                           "--json", "--copy"], capture_output=True, text=True, timeout=180)
+    assert lock_files(solo) == {}, "the exited process left its kept lock"
+    done = _cli("migrate", "o%016x" % int(oid), "--from", a.ipc_socket, "--to", solo.ipc_socket, "--json", "--copy")
     assert done.returncode == 0, done.stderr
-    assert _lock_files(solo) == {}, "the command line left its kept lock"
+    assert lock_files(solo) == {}, "the command line left its kept lock"
     for line in (out[1], json.loads(done.stdout)["object_id"]):
         solo.delete(vineyard.ObjectID(line), deep=True)
     a.delete(oid, deep=True)
@@ -95,7 +80,7 @@ def test_killed_process_leaves_only_its_uncommitted_migration(a, solo):
                 break
         else:
             raise AssertionError("the migration ended before pausing:\n%s" % process.stderr.read()[-3000:])
-        files = _lock_files(solo)
+        files = lock_files(solo)
         assert len(files) == 1, "the paused migration did not journal in the first one's kept lock: %s" % files
     finally:
         process.send_signal(signal.SIGKILL)
@@ -104,7 +89,7 @@ def test_killed_process_leaves_only_its_uncommitted_migration(a, solo):
     assert len(reclaimed) == 1, reclaimed
     assert len(reclaimed[0]["blobs"]) == 8 and reclaimed[0]["bytes"] == 8 << 20, reclaimed
     assert reclaimed[0]["names"] == []
-    assert _lock_files(solo) == {}
+    assert lock_files(solo) == {}
     np.testing.assert_array_equal(solo.get(first), np.arange(1000))  # the committed copy stays, named
     assert solo.get_name("kept-lock-first") == first
     solo.drop_name("kept-lock-first")

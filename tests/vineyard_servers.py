@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import json
 import os
 import pathlib
 import secrets
@@ -20,6 +21,19 @@ def snapshot(client):
     and those other instances of its cluster persisted) and its memory use."""
     objects = sorted(int(o.id) for o in client.list_objects("*", limit=1 << 20))
     return {"objects": objects, "memory_usage": client.status.memory_usage}
+
+
+def lock_files(client):
+    """The migration lock files beside an instance's IPC socket (``<socket>.migrate/<owner>.lock``),
+    each as its JSON lines: a journal's header, then its entries."""
+    lock_dir = client.ipc_socket + ".migrate"
+    names = os.listdir(lock_dir) if os.path.isdir(lock_dir) else []
+    files = {}
+    for name in names:
+        if name.endswith(".lock"):
+            with open(os.path.join(lock_dir, name)) as f:
+                files[name] = [json.loads(line) for line in f if line.strip()]
+    return files
 
 
 def settled_snapshot(client, quiet=0.2, seconds=10):
