@@ -254,22 +254,16 @@ public final class ChunkWriter implements ChunkedInput<ByteBuf> {
 
   /** Header and a view of the mapping: the kernel copies the bytes when the socket takes them. */
   private static ByteBuf rawFrame(ByteBufAllocator allocator, Chunk chunk) {
-    ByteBuf header = dataHeader(allocator, chunk);
+    Prefault.ahead(chunk.address(), chunk.length(), false);
+    ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
+    new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
+        .writeTo(header);
     CompositeByteBuf frame = allocator.compositeDirectBuffer(2);
     frame.addComponent(true, header);
     if (chunk.length() > 0) {
       frame.addComponent(true, Unpooled.wrappedBuffer(NativeMemory.view(chunk.address(), chunk.length())));
     }
     return frame;
-  }
-
-  /** The DATA header of a raw chunk, its CRC taken from the mapping (faulted in ahead of the read). */
-  static ByteBuf dataHeader(ByteBufAllocator allocator, Chunk chunk) {
-    Prefault.ahead(chunk.address(), chunk.length(), false);
-    ByteBuf header = allocator.ioBuffer(FrameHeader.BYTES);
-    new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
-        .writeTo(header);
-    return header;
   }
 
   /**

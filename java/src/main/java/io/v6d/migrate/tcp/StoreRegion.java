@@ -1,11 +1,15 @@
 package io.v6d.migrate.tcp;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.FileRegion;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AbstractReferenceCounted;
+import io.v6d.migrate.protocol.FrameHeader;
+import io.v6d.migrate.protocol.FrameType;
+import io.v6d.migrate.shm.Prefault;
 import io.v6d.migrate.shm.StoreMapping;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -45,7 +49,11 @@ public final class StoreRegion extends AbstractReferenceCounted implements FileR
    * takes them. Returns the future of the frame's last part.
    */
   public static ChannelFuture write(ChannelHandlerContext ctx, ChunkWriter.Chunk chunk, StoreMapping store) {
-    ChannelFuture written = ctx.write(ChunkWriter.dataHeader(ctx.alloc(), chunk));
+    Prefault.ahead(chunk.address(), chunk.length(), false);
+    ByteBuf header = ctx.alloc().ioBuffer(FrameHeader.BYTES);
+    new FrameHeader(FrameType.DATA, chunk.length(), chunk.wireId(), chunk.offset(), Crc.of(chunk.address(), chunk.length()))
+        .writeTo(header);
+    ChannelFuture written = ctx.write(header);
     if (chunk.length() > 0) {
       written = ctx.write(new StoreRegion(store.file(), store.fileOffset(chunk.address()), chunk.length()));
     }
