@@ -15,9 +15,7 @@ import io.v6d.migrate.meta.BlobRef;
 import io.v6d.migrate.meta.MetaTree;
 import io.v6d.migrate.meta.ObjectIds;
 import io.v6d.migrate.metrics.PullMetrics;
-import io.v6d.migrate.faults.FaultInjection;
 import io.v6d.migrate.tcp.ChunkWriter;
-import io.v6d.migrate.tcp.StoreRegion;
 import io.v6d.migrate.tcp.Pipelines;
 import io.v6d.migrate.tcp.ReadRequest;
 import java.util.ArrayList;
@@ -145,17 +143,6 @@ final class SourceRequests {
       return;
     }
     ChunkWriter.Chunk chunk = new ChunkWriter.Chunk(read.blobId(), read.offset(), read.length(), blob.address() + read.offset());
-    // a chunk the test hooks stall goes through ChunkWriter, which holds it back
-    if (compressor == null && StoreRegion.usable(ctx.channel(), blob.store())
-        && !FaultInjection.installed().stallSending(read.length())) {
-      pull.sent(read.length());
-      StoreRegion.write(ctx, chunk, blob.store()).addListener(written -> {
-        if (!written.isSuccess()) {
-          ctx.fireExceptionCaught(written.cause());
-        }
-      });
-      return;
-    }
     ChunkWriter writer = new ChunkWriter(List.of(chunk), pull::sent);
     if (compressor != null) {
       writer.compressing(compressor, Pipelines.resumer(ctx.channel()));

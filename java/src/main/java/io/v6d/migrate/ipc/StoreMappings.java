@@ -80,7 +80,7 @@ final class StoreMappings implements AutoCloseable {
       throw new MigrateException(
           ErrorCode.IO_ERROR, "vineyardd at " + ipcSocket + " named a store that was never passed to this client");
     }
-    return new Blob(id, size, store.address(payload.path("data_offset").longValue(), size), store);
+    return new Blob(id, size, store.address(payload.path("data_offset").longValue(), size));
   }
 
   @Override
