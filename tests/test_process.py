@@ -16,10 +16,17 @@ import vineyard
 from vineyard_servers import Servers, private_token_file, snapshot, start_agent, wait_until
 
 
+def _sigint_as_from_a_terminal():
+    """In the child: SIGINT's default disposition, as a process started from a terminal has it. A
+    shell's background job (``make test &``) passes SIGINT on ignored, and Python then installs no
+    KeyboardInterrupt handler: the Ctrl-C tests would test the shell, not the engine."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _script(code, *args, timeout=60):
     """Runs ``code`` in a fresh interpreter; returns the finished process (stdout, stderr as text)."""
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=_sigint_as_from_a_terminal)
 
 
 FIRST_MIGRATION_ON_A_THREAD = """
@@ -176,7 +183,7 @@ def test_ctrl_c_mid_migration_raises_keyboard_interrupt_and_leaves_the_target_cl
         process = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(INTERRUPTED_MIGRATION), "o%016x" % int(oid), to,
              source_name, transport, str(token_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_from_a_terminal)
         try:
             interrupted = _interrupt_midway(process)
             out, err = process.communicate(timeout=60)
@@ -209,7 +216,7 @@ def test_ctrl_c_on_the_command_line_rolls_back_before_exiting(big_pair):
     cli = os.path.join(os.path.dirname(sys.executable), "vineyard-migrate")
     process = subprocess.Popen(
         [cli, "migrate", "o%016x" % int(oid), "--from", "rpc://127.0.0.1:%d" % source.rpc_port, "--to", target.socket],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_from_a_terminal)
     try:
         # the target blobs are allocated before the bytes move: then the transfer is under way
         while process.poll() is None and watcher.status.memory_usage == before["memory_usage"]:
