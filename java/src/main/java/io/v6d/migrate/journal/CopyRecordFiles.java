@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -37,17 +38,21 @@ public final class CopyRecordFiles {
   /** Leftovers (temporary files of killed writers, locks without a record) older than this are removed by a sweep. */
   private static final long LEFTOVER_MILLIS = 60_000;
 
+  /** One digest a thread: {@code MessageDigest.getInstance} looks the provider up on every call. */
+  private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  });
+
   private CopyRecordFiles() {}
 
   /** The record's file for {@code tag} on instance {@code instance} behind {@code socket}. */
   static Path fileOf(String socket, long instance, String tag) {
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest((instance + "\n" + tag).getBytes(StandardCharsets.UTF_8));
-      return dirOf(socket).resolve(HexFormat.of().formatHex(digest));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    byte[] digest = SHA_256.get().digest((instance + "\n" + tag).getBytes(StandardCharsets.UTF_8));
+    return dirOf(socket).resolve(HexFormat.of().formatHex(digest));
   }
 
   static Path dirOf(String socket) {
@@ -60,6 +65,9 @@ public final class CopyRecordFiles {
   }
 
   private static OptionalLong parse(Path file, long instance, String tag) {
+    if (!Files.isRegularFile(file)) { // a stat that throws nothing: most objects were never migrated there
+      return OptionalLong.empty();
+    }
     try {
       if (Files.size(file) > MAX_RECORD_BYTES) {
         return OptionalLong.empty();
@@ -81,9 +89,14 @@ public final class CopyRecordFiles {
     Path file = fileOf(socket, instance, tag);
     Path temporary = file.resolveSibling("." + file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current()
         .nextLong()) + TEMPORARY);
+    String record = ObjectIds.format(copy) + "\n" + instance + "\n" + tag + "\n";
     try {
-      Files.createDirectories(file.getParent());
-      Files.writeString(temporary, ObjectIds.format(copy) + "\n" + instance + "\n" + tag + "\n", StandardCharsets.UTF_8);
+      try {
+        Files.writeString(temporary, record, StandardCharsets.UTF_8);
+      } catch (NoSuchFileException e) { // the first record of this instance: made here, not checked on every write
+        Files.createDirectories(file.getParent());
+        Files.writeString(temporary, record, StandardCharsets.UTF_8);
+      }
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
       deleteQuietly(temporary);
@@ -138,20 +151,26 @@ public final class CopyRecordFiles {
    */
   public static Claim tryClaim(String socket, long instance, String tag) {
     Path lock = Path.of(fileOf(socket, instance, tag) + LOCK);
-    try {
-      Files.createDirectories(lock.getParent());
-    } catch (IOException e) {
-      LOG.warn("cannot claim the copy in {} ({}): concurrent migrations of this object may copy it twice",
-          lock.getParent(), e.toString());
-      return Claim.NONE;
-    }
+    boolean madeDirectory = false;
     while (true) {
       int fd = Flock.openLocked(lock.toString(), Flock.O_RDWR | Flock.O_CREAT | Flock.O_CLOEXEC | Flock.O_NOFOLLOW, 0644);
       if (fd == Flock.HELD) {
         return null;
       }
       if (fd < 0) {
-        LOG.warn("cannot open {} (errno {}): concurrent migrations of this object may copy it twice", lock, Flock.errno());
+        int errno = Flock.errno();
+        if (errno == Flock.ENOENT && !madeDirectory) { // the first claim on this instance: make the directory once
+          madeDirectory = true;
+          try {
+            Files.createDirectories(lock.getParent());
+            continue;
+          } catch (IOException e) {
+            LOG.warn("cannot claim the copy in {} ({}): concurrent migrations of this object may copy it twice",
+                lock.getParent(), e.toString());
+            return Claim.NONE;
+          }
+        }
+        LOG.warn("cannot open {} (errno {}): concurrent migrations of this object may copy it twice", lock, errno);
         return Claim.NONE;
       }
       if (sameFile(fd, lock)) {
@@ -163,9 +182,9 @@ public final class CopyRecordFiles {
 
   /** Whether the descriptor {@code fd} is the file at {@code path} now (not one a sweep unlinked). */
   private static boolean sameFile(int fd, Path path) {
-    try {
-      Object mine = Files.getAttribute(Path.of("/proc/self/fd/" + fd), "unix:ino");
-      return mine.equals(Files.getAttribute(path, "unix:ino"));
+    try { // file keys are device and inode; stat of /proc/self/fd/N follows it to the open file
+      Object mine = Files.readAttributes(Path.of("/proc/self/fd/" + fd), BasicFileAttributes.class).fileKey();
+      return mine != null && mine.equals(Files.readAttributes(path, BasicFileAttributes.class).fileKey());
     } catch (IOException | UnsupportedOperationException e) {
       return Files.exists(path);
     }

@@ -2,6 +2,7 @@ package io.v6d.migrate.meta;
 
 import io.v6d.migrate.ErrorCode;
 import io.v6d.migrate.MigrateException;
+import java.util.HexFormat;
 
 /**
  * vineyard object ids: unsigned 64-bit values written as {@code o} and 16 hex digits.
@@ -13,6 +14,8 @@ public final class ObjectIds {
   public static final long EMPTY_BLOB = 0x8000000000000000L;
   private static final long BLOB_BIT = 0x8000000000000000L;
 
+  private static final HexFormat HEX = HexFormat.of();
+
   private ObjectIds() {}
 
   public static boolean isBlob(long id) {
@@ -23,8 +26,9 @@ public final class ObjectIds {
     return id == EMPTY_BLOB;
   }
 
+  /** {@code o} and the id's 16 hex digits; called for every id a request or a record names, so not {@code String.format}. */
   public static String format(long id) {
-    return String.format("o%016x", id);
+    return "o" + HEX.toHexDigits(id);
   }
 
   /** Parses {@code o0123...}, a bare 16-digit hex string, or a decimal number. */
@@ -47,6 +51,15 @@ public final class ObjectIds {
 
   /** True when the text has the form of an object id rather than of a name. */
   public static boolean looksLikeId(String text) {
-    return text != null && text.matches("o[0-9a-fA-F]{16}");
+    if (text == null || text.length() != 17 || text.charAt(0) != 'o') {
+      return false;
+    }
+    for (int i = 1; i < 17; i++) {
+      char c = text.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+        return false;
+      }
+    }
+    return true;
   }
 }

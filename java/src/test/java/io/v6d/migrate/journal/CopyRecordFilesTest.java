@@ -89,6 +89,31 @@ class CopyRecordFilesTest {
   }
 
   @Test
+  void aRemovedLockDirectoryIsMadeAgainByTheNextClaimAndRecord() throws IOException {
+    Path locks = dir.resolve("vineyard.sock.migrate");
+    for (int round = 0; round < 2; round++) { // made on first use, then again after an operator removed it
+      assertFalse(Files.exists(locks));
+      try (CopyRecordFiles.Claim claim = CopyRecordFiles.tryClaim(socket(), 3, TAG)) {
+        assertNotNull(claim);
+        assertFalse(claim == CopyRecordFiles.Claim.NONE, "claimed, not copying unclaimed");
+        assertNull(CopyRecordFiles.tryClaim(socket(), 3, TAG), "the claim is a real lock");
+      }
+      deleteTree(locks);
+      CopyRecordFiles.write(socket(), 3, TAG, 42 + round);
+      assertEquals(OptionalLong.of(42 + round), CopyRecordFiles.read(socket(), 3, TAG));
+      deleteTree(locks);
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (var paths = Files.walk(root)) {
+      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(path);
+      }
+    }
+  }
+
+  @Test
   void anUnusableDirectoryMeansCopyingUnclaimed() throws IOException {
     Files.writeString(dir.resolve("vineyard.sock.migrate"), "a file, not a directory");
     assertSame(CopyRecordFiles.Claim.NONE, CopyRecordFiles.claim(socket(), 3, TAG, 1000, () -> {}));

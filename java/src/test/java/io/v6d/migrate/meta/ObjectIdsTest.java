@@ -30,5 +30,25 @@ class ObjectIdsTest {
     assertThrows(MigrateException.class, () -> ObjectIds.parse(""));
     assertFalse(ObjectIds.looksLikeId("my-dataframe"));
     assertTrue(ObjectIds.looksLikeId("o688ab19446c00078"));
+    assertTrue(ObjectIds.looksLikeId("o688AB19446C00078"));
+    assertFalse(ObjectIds.looksLikeId("o688ab19446c0007"), "15 digits");
+    assertFalse(ObjectIds.looksLikeId("o688ab19446c000780"), "17 digits");
+    assertFalse(ObjectIds.looksLikeId("x688ab19446c00078"));
+    assertFalse(ObjectIds.looksLikeId("o688ab19446c0007g"));
+    assertFalse(ObjectIds.looksLikeId("o688ab19446c0007\u0663"), "a non-ASCII digit");
+    assertFalse(ObjectIds.looksLikeId(null));
+  }
+
+  @Test
+  void formatsSixteenLowercaseDigits() {
+    assertEquals("o0000000000000000", ObjectIds.format(0));
+    assertEquals("o000000000000002a", ObjectIds.format(42));
+    assertEquals("off00000000000001", ObjectIds.format(0xff00000000000001L));
+    assertEquals("o8000000000000000", ObjectIds.format(ObjectIds.EMPTY_BLOB));
+    assertEquals("offffffffffffffff", ObjectIds.format(-1));
+    for (long id : new long[] {1, Long.MAX_VALUE, Long.MIN_VALUE, 0x0123456789abcdefL}) {
+      assertEquals(String.format("o%016x", id), ObjectIds.format(id));
+      assertEquals(id, ObjectIds.parse(ObjectIds.format(id)));
+    }
   }
 }
