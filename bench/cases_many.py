@@ -44,19 +44,55 @@ def ours(oid, persist=True, copy=True):
                    deep=True)
     return once
 
+def interleaved(methods, reps):
+    """Runs each of ``methods`` (label -> function of the rep's index) once a rep, in turn, so that
+    the machine's and vineyardd's drift over the run (seen: `put` 0.38 -> 0.65 ms after some 1,500
+    calls) touches every method alike; returns label -> seconds of each rep."""
+    times = {label: [] for label in methods}
+    for i in range(reps):
+        for label, once in methods.items():
+            started = time.perf_counter()
+            once(i)
+            times[label].append(time.perf_counter() - started)
+    return times
+
+def new_objects(value, count):
+    return [src.put(value) for _ in range(count)]
+
+def ours_new(objects, persist):
+    """Ours with the default options, as a pipeline calls it: a new object each call (its copy
+    record looked up, the copy claimed, made, recorded), the copy deleted after."""
+    def once(i):
+        dst.delete(vineyard_migrate.migrate(objects[i], case["target"], source=case["source"], persist=persist),
+                   deep=True)
+    return once
+
 reps = case["reps"]
 tiny = np.arange(8.0)
 tiny_oid = src.put(tiny)
-for _ in range(200):  # the JIT compiles the engine's call path after a few hundred calls
-    ours(tiny_oid, False)()
+# Warm, as a pipeline's process is after a while: the JIT keeps compiling the engine's call path for
+# the first 1,500-2,000 calls (warm tiny calls, medians of windows of 250 calls: 2.0, 1.5, 1.3, 1.2,
+# then 1.0-1.1 ms from the 1,250th on; 1 MiB through the agent: 6.8, 4.2, 4.0, 3.1, then 2.6-3.0 ms).
+# vineyard's put gets the same number of calls. Default options, the same object again each time:
+# the record lookup, the claim and the record run as in the timed calls.
+interleaved({"ours": lambda i: ours(tiny_oid, False, copy=False)(),
+             "put": lambda i: put_and_drop(dst, tiny, False)()}, case["warm_calls"])
 for persist in (False, True):
-    out["tiny, persist=%s: ours" % persist] = timed(ours(tiny_oid, persist), reps)
-    out["tiny, persist=%s: vineyard put%s" % (persist, " + persist" if persist else "")] = timed(
-        put_and_drop(dst, tiny, persist), reps)
+    count = case["warm_reps"] if not persist else max(reps, case["warm_reps"] // 5)
+    objects = new_objects(tiny, count)
+    measured = interleaved({"ours": ours_new(objects, persist),
+                            "put": lambda i, persist=persist: put_and_drop(dst, tiny, persist)()}, count)
+    out["tiny, persist=%s: ours" % persist] = measured["ours"]
+    out["tiny, persist=%s: vineyard put%s" % (persist, " + persist" if persist else "")] = measured["put"]
+    for oid in objects:
+        src.delete(oid)
 mib = src.put(np.ones(MiB // 8))
-for _ in range(50):
-    ours(mib, False)()
-out["1 MiB shared memory, persist=False: ours"] = timed(ours(mib, False), reps)
+interleaved({"ours": lambda i: ours(mib, False, copy=False)()}, case["warm_calls"] // 3)
+objects = new_objects(np.ones(MiB // 8), case["warm_reps"])
+out["1 MiB shared memory, persist=False: ours"] = interleaved({"ours": ours_new(objects, False)},
+                                                              len(objects))["ours"]
+for oid in objects:
+    src.delete(oid)
 big = src.put(np.ones(case["again_bytes"] // 8))
 first = vineyard_migrate.migrate(big, case["target"], source=case["source"])
 out["again (%d MiB): ours" % (case["again_bytes"] // MiB)] = timed(
@@ -103,6 +139,7 @@ def many(servers, reps, quick, log, summarize):
     source = servers.start_vineyardd("src-many", "4Gi", cluster="bench-many")
     target = servers.start_vineyardd("dst-many", "4Gi", cluster="bench-many")
     case = {"source": source.socket, "target": target.socket, "reps": max(reps, 5 if quick else 20),
+            "warm_calls": 300 if quick else 3000, "warm_reps": 50 if quick else 500,
             "again_bytes": (64 if quick else 1024) * MiB, "many": 100 if quick else 1000,
             "weights": 100 if quick else 1000}
     out = run_case(case)
