@@ -33,6 +33,7 @@ public final class EngineCall<T> {
   private static final ThreadLocal<EngineCall<?>> CURRENT = new ThreadLocal<>();
 
   private final CompletableFuture<T> outcome = new CompletableFuture<>();
+  private final long startedNanos = System.nanoTime();
   private Thread runner; // guarded by this
   private boolean interruptible; // guarded by this
   private volatile boolean cancelled;
@@ -57,6 +58,7 @@ public final class EngineCall<T> {
     } catch (RuntimeException | Error e) {
       outcome.completeExceptionally(cancelled && !isCancellation(e) ? cancellation(e) : e);
     } finally {
+      WaitSpin.ended(System.nanoTime() - startedNanos);
       CURRENT.remove();
       synchronized (this) {
         runner = null;
@@ -67,9 +69,12 @@ public final class EngineCall<T> {
 
   /**
    * Waits up to {@code millis} (forever when negative) for the call to end; true once it has,
-   * whether it succeeded or failed.
+   * whether it succeeded or failed. A young call is waited for spinning at first ({@link WaitSpin}).
    */
   public boolean waitFor(long millis) throws InterruptedException {
+    if (millis != 0) {
+      WaitSpin.untilDone(outcome::isDone, startedNanos, millis < 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(millis));
+    }
     try {
       if (millis < 0) {
         outcome.get();
