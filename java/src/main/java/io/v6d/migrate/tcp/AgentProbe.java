@@ -1,12 +1,18 @@
 package io.v6d.migrate.tcp;
 
+import io.v6d.migrate.ErrorCode;
+import io.v6d.migrate.MigrateException;
 import io.v6d.migrate.Timeouts;
 import io.v6d.migrate.protocol.Token;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 
 /**
  * For {@code vineyard-migrate doctor}: connects to an agent, authenticates with the token and asks
- * what it serves. Any failure (unreachable, refused token) is the MigrateException saying so.
+ * what it serves. Any failure (unreachable, refused token) is the MigrateException saying so; with
+ * no token at all, an agent that cannot be reached is reported as such, not as the missing token.
  */
 public final class AgentProbe {
   private AgentProbe() {}
@@ -23,9 +29,29 @@ public final class AgentProbe {
 
   /** The same over TLS when {@code tls} is enabled. */
   public static String info(String endpoint, String tokenFile, io.v6d.migrate.tls.TlsFiles tls) {
-    byte[] token = Token.load(tokenFile == null ? null : Path.of(tokenFile));
+    AgentEndpoint agent = AgentEndpoint.parse(endpoint);
+    byte[] token;
+    try {
+      token = Token.load(tokenFile == null ? null : Path.of(tokenFile));
+    } catch (MigrateException noToken) {
+      // without a token nothing is asked of the agent; an agent that is not there is the first thing to fix
+      refuseUnreachable(agent, noToken);
+      throw noToken;
+    }
     try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token, Timeouts.DEFAULT_MILLIS, tls)) {
       return connection.call("info", null).toString();
+    }
+  }
+
+  /** Throws a CONNECTION_FAILED naming {@code agent} when nothing accepts a TCP connection there. */
+  private static void refuseUnreachable(AgentEndpoint agent, MigrateException noToken) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(agent.host(), agent.port()), (int) Timeouts.DEFAULT_MILLIS);
+    } catch (IOException | IllegalArgumentException e) {
+      MigrateException unreachable = new MigrateException(ErrorCode.CONNECTION_FAILED,
+          "cannot connect to the agent at " + agent.host() + ":" + agent.port() + ": " + e.getMessage());
+      unreachable.addSuppressed(noToken);
+      throw unreachable;
     }
   }
 }
