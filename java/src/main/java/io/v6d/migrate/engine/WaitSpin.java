@@ -20,7 +20,8 @@ import java.util.function.BooleanSupplier;
  */
 final class WaitSpin {
   static final String PROPERTY = "io.v6d.migrate.waitSpinMicros";
-  private static final long WINDOW_NANOS = Math.min(Math.max(0, Long.getLong(PROPERTY, 2_000)), 1_000_000) * 1_000; // at most 1 s
+  /** The property's microseconds, at most a second, as nanoseconds. */
+  private static final long WINDOW_NANOS = Math.min(Math.max(0, Long.getLong(PROPERTY, 2_000)), 1_000_000) * 1_000;
   private static final boolean ENABLED = WINDOW_NANOS > 0 && Runtime.getRuntime().availableProcessors() > 1;
   private static final AtomicBoolean SPINNING = new AtomicBoolean();
   /** A running average of how long calls took (0: none ended yet); racy updates only blur it. */

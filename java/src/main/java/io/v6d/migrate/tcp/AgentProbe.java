@@ -38,7 +38,7 @@ public final class AgentProbe {
       refuseUnreachable(agent, noToken);
       throw noToken;
     }
-    try (AgentConnection connection = AgentConnection.open(AgentEndpoint.parse(endpoint), token, Timeouts.DEFAULT_MILLIS, tls)) {
+    try (AgentConnection connection = AgentConnection.open(agent, token, Timeouts.DEFAULT_MILLIS, tls)) {
       return connection.call("info", null).toString();
     }
   }
