@@ -30,7 +30,8 @@ MiB = 1 << 20
 GiB = 1 << 30
 # Unmeasured runs before the timed ones, the same for every method of an object (ours, vineyard's,
 # raw TCP): the calls' fixed cost is warmed up by 100 calls in the main table (issue 9's warm cases
-# by 3,000: the JIT compiles the call path for the first 1,500-2,000; see cases_many.py); big objects by enough runs that a fresh JVM's JIT is mostly done (64 MiB through
+# by 3,000: the JIT compiles the call path for the first 1,500-2,000; see cases_many.py); big
+# objects by enough runs that a fresh JVM's JIT is mostly done (64 MiB through
 # the agent, a fresh client, CPU-s a pull, means of 25: client 0.12, 0.041, 0.044, 0.036, then
 # 0.029-0.035 from the 125th; agent 0.050, 0.036-0.039, then 0.024-0.034; perf over calls 30-80:
 # the JIT compiler threads were still 29% of the client's samples and 43% of the agent's).
