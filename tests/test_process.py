@@ -230,3 +230,43 @@ def test_ctrl_c_on_the_command_line_rolls_back_before_exiting(big_pair):
     assert process.returncode == 130, err  # 128 + SIGINT, as the JVM exits on it
     assert snapshot(watcher) == before
     watcher.close()
+
+
+JVM_ARGUMENTS = """
+    import sys
+    import jpype, numpy as np, vineyard, vineyard_migrate
+    source, target = sys.argv[1:]
+    oid = vineyard.connect(source).put(np.arange(10))
+    vineyard.connect(target).delete(vineyard_migrate.migrate(oid, target, source=source), deep=True)
+    for argument in jpype.JClass("java.lang.management.ManagementFactory").getRuntimeMXBean().getInputArguments():
+        print("argument", argument)
+"""
+
+SCALING = "-XX:CompileCommand=CompileThresholdScaling,io/v6d/migrate/*.*,0.2"
+
+
+@pytest.mark.parametrize("user_options", ["", "-XX:CompileCommand=CompileThresholdScaling,io/v6d/migrate/*.*,1.0"])
+def test_the_engine_jvm_compiles_its_call_path_early_unless_the_user_says_otherwise(stack, user_options):
+    """A pipeline's warm calls settle after thousands of migrations rather than tens of thousands:
+    the engine's JVM starts with a fifth of HotSpot's compile thresholds for the engine's methods,
+    and an option the user gives in VINEYARD_MIGRATE_JVM_OPTIONS comes after ours (HotSpot takes
+    the last of two such commands)."""
+    env = {**os.environ, "VINEYARD_MIGRATE_JVM_OPTIONS": user_options}
+    process = subprocess.run([sys.executable, "-c", textwrap.dedent(JVM_ARGUMENTS), stack.a.socket,
+                              stack.solo.socket], capture_output=True, text=True, timeout=60, env=env)
+    assert process.returncode == 0, (process.stdout, process.stderr)
+    arguments = [line[len("argument "):] for line in process.stdout.splitlines() if line.startswith("argument ")]
+    assert SCALING in arguments, arguments
+    assert not any(line.startswith("CompileCommand") for line in process.stdout.splitlines()), process.stdout
+    if user_options:
+        assert arguments.index(user_options) > arguments.index(SCALING), arguments
+
+
+def test_jvm_options_are_the_defaults_then_the_users(monkeypatch):
+    """What both the in-process JVM and the command line's ``java`` (the agent's) start with:
+    the defaults, then the user's options, split as a shell would."""
+    from vineyard_migrate import _jvm
+
+    monkeypatch.setenv("VINEYARD_MIGRATE_JVM_OPTIONS", "-Xmx1g '-Dname=a b'")
+    assert _jvm.jvm_options() == [*_jvm.DEFAULT_JVM_OPTIONS, "-Xmx1g", "-Dname=a b"]
+    assert SCALING in _jvm.DEFAULT_JVM_OPTIONS

@@ -29,7 +29,7 @@ def main(argv=None):
     except (_jvm.JavaNotFoundError, FileNotFoundError) as e:
         print("vineyard-migrate: %s" % e, file=sys.stderr)
         return 2
-    options = os.environ.get("VINEYARD_MIGRATE_JVM_OPTIONS", "").split()
+    options = _jvm.jvm_options()
     hooks = _jvm.test_hooks_classpath()
     if hooks:
         os.execv(java, [java, *options, "-cp", os.pathsep.join([jar, *hooks]), "io.v6d.migrate.cli.Main", *args])
