@@ -26,8 +26,11 @@ public interface FaultInjection {
     return length;
   }
 
-  /** A DATA chunk landed at {@code address} and its CRC is about to be checked. */
-  default void chunkLanded(long address, int length) {}
+  /**
+   * The first {@code length} bytes of a DATA chunk (one socket read's, or a decompressed chunk's
+   * whole) arrived at {@code address}, and are about to be checked against the chunk's CRC.
+   */
+  default void chunkArriving(long address, int length) {}
 
   /** A compressed chunk's payload (a view of it) arrived and is about to be decompressed. */
   default void compressedArrived(ByteBuffer payload) {}

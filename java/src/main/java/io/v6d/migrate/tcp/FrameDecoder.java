@@ -18,6 +18,7 @@ import io.v6d.migrate.shm.Prefault;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.zip.CRC32C;
 
 /**
  * Frames in: control frames become {@link ControlFrame}s, READ frames {@link ReadRequest}s, and
@@ -49,6 +50,13 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   private volatile long received;
   private long dataAddress;
   private int dataDone;
+  /**
+   * CRC32C of the current DATA chunk's bytes so far, updated as each socket read lands, while those
+   * bytes may still be in the cache, rather than over the whole chunk (up to 4 MiB) once it landed.
+   * CRC32C was 9-10% of a 1 GiB pull's samples at the client (perf); A/B, client CPU per pull:
+   * 1 GiB 0.391-0.412 -> 0.378-0.398 s, 256 MiB over TLS 0.223-0.230 -> 0.208-0.219 s.
+   */
+  private final CRC32C landing = new CRC32C();
   private boolean authenticated;
   private DataSink sink;
   /**
@@ -150,6 +158,7 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
         dataAddress = sink.destination(current.id(), current.offset(), current.length());
         Prefault.ahead(dataAddress, current.length(), true); // the socket reads fault-free
         dataDone = 0;
+        landing.reset();
         state = State.DATA_BODY;
         if (current.length() == 0) {
           finishData(ctx);
@@ -210,6 +219,12 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
       }
     }
     in.skipBytes(n);
+    if (n > 0) {
+      if (dataDone == 0) {
+        FaultInjection.installed().chunkArriving(target, n);
+      }
+      landing.update(NativeMemory.view(target, n));
+    }
     dataDone += n;
     if (dataDone == current.length()) {
       finishData(ctx);
@@ -217,13 +232,12 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
   }
 
   private void finishData(ChannelHandlerContext ctx) {
-    landed(current.length());
+    landed(current.length(), (int) landing.getValue());
   }
 
-  private void landed(int length) {
+  /** The current chunk's {@code length} bytes have landed, their CRC32C {@code crc}: checked, then handed on. */
+  private void landed(int length, int crc) {
     state = State.HEADER;
-    FaultInjection.installed().chunkLanded(dataAddress, length);
-    int crc = Crc.of(dataAddress, length);
     if (crc != current.crc()) {
       throw new MigrateException(ErrorCode.IO_ERROR, String.format(
           "CRC32C mismatch in blob o%016x at offset %d (%d bytes): the data was corrupted in transit",
@@ -287,7 +301,10 @@ public final class FrameDecoder extends ChannelInboundHandlerAdapter {
         throw failure;
       }
       out.getBytes(0, NativeMemory.view(dataAddress, length));
-      landed(length);
+      if (length > 0) {
+        FaultInjection.installed().chunkArriving(dataAddress, length);
+      }
+      landed(length, Crc.of(dataAddress, length));
       ctx.channel().config().setAutoRead(true);
       decode(ctx);
     } catch (Throwable e) {

@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * off unless a system property of the JVM turns it on:
  *
  * <ul>
- *   <li>{@code io.v6d.migrate.test.corruptChunk=N}: flip one byte of the N-th DATA chunk this JVM
- *       receives, after it landed and before its CRC is checked, as a corruption in transit would;
+ *   <li>{@code io.v6d.migrate.test.corruptChunk=N}: flip the first byte of the N-th DATA chunk this
+ *       JVM receives, as it arrives and before it is checked, as a corruption in transit would;
  *   <li>{@code io.v6d.migrate.test.corruptCompressed=N}: flip a byte in the middle of the N-th
  *       compressed DATA chunk this JVM receives, before it is decompressed;
  *   <li>{@code io.v6d.migrate.test.bombCompressed=N}: the N-th compressed DATA chunk this JVM sends
@@ -44,7 +44,7 @@ public final class SystemPropertyFaults implements FaultInjection {
   private final AtomicLong sent = new AtomicLong();
 
   @Override
-  public void chunkLanded(long address, int length) {
+  public void chunkArriving(long address, int length) {
     String nth = System.getProperty(CORRUPT_CHUNK);
     if (nth == null || length == 0) {
       return;
