@@ -71,9 +71,10 @@ reps = case["reps"]
 tiny = np.arange(8.0)
 tiny_oid = src.put(tiny)
 # Warm, as a pipeline's process is after a while: the JIT keeps compiling the engine's call path for
-# the first 1,500-2,000 calls (warm tiny calls, medians of windows of 250 calls: 2.0, 1.5, 1.3, 1.2,
-# then 1.0-1.1 ms from the 1,250th on; 1 MiB through the agent: 6.8, 4.2, 4.0, 3.1, then 2.6-3.0 ms).
-# vineyard's put gets the same number of calls. Default options, the same object again each time:
+# the first thousands of calls. With the engine's JVM options (a fifth of HotSpot's compile
+# thresholds for its own methods; see python/vineyard_migrate/_jvm.py), medians of windows of 1,000
+# warm tiny calls on new objects: 2.1, 1.5, 0.88, then 0.78-0.82 ms from the 4,000th; without them
+# they kept falling until the 11,000th-13,000th. vineyard's put gets the same number of calls. Default options, the same object again each time:
 # the record lookup, the claim and the record run as in the timed calls.
 interleaved({"ours": lambda i: ours(tiny_oid, False, copy=False)(),
              "put": lambda i: put_and_drop(dst, tiny, False)()}, case["warm_calls"])
@@ -139,7 +140,7 @@ def many(servers, reps, quick, log, summarize):
     source = servers.start_vineyardd("src-many", "4Gi", cluster="bench-many")
     target = servers.start_vineyardd("dst-many", "4Gi", cluster="bench-many")
     case = {"source": source.socket, "target": target.socket, "reps": max(reps, 5 if quick else 20),
-            "warm_calls": 300 if quick else 3000, "warm_reps": 50 if quick else 500,
+            "warm_calls": 300 if quick else 4000, "warm_reps": 50 if quick else 500,
             "again_bytes": (64 if quick else 1024) * MiB, "many": 100 if quick else 1000,
             "weights": 100 if quick else 1000}
     out = run_case(case)

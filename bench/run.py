@@ -30,7 +30,7 @@ MiB = 1 << 20
 GiB = 1 << 30
 # Unmeasured runs before the timed ones, the same for every method of an object (ours, vineyard's,
 # raw TCP): the calls' fixed cost is warmed up by 100 calls in the main table (issue 9's warm cases
-# by 3,000: the JIT compiles the call path for the first 1,500-2,000; see cases_many.py); big
+# by 3,000-4,000: the JIT compiles the call path for the first thousands; see cases_many.py); big
 # objects by enough runs that a fresh JVM's JIT is mostly done (64 MiB through
 # the agent, a fresh client, CPU-s a pull, means of 25: client 0.12, 0.041, 0.044, 0.036, then
 # 0.029-0.035 from the 125th; agent 0.050, 0.036-0.039, then 0.024-0.034; perf over calls 30-80:
@@ -168,8 +168,9 @@ def _across_warm_and_many(link, source, target, agent, dst_host, token, reps, qu
     client = source.client()
     mib = client.put(rng.random(MiB // 8))
     client.persist(mib)
-    # steady state: 3,000 calls first (medians of windows of 250 warm calls went 6.8, 4.2, 4.0, 3.1,
-    # then 2.6-3.0 ms as the client's and the agent's JIT compiled the call path)
+    # steady state: 3,000 calls first (medians of windows of 250 warm calls, with the engine's JVM
+    # options: 7.6, 4.0, 3.0, 3.2, 3.0, then 2.3-2.6 ms from the 1,500th, as the client's and the
+    # agent's JIT compiled the call path)
     out = run_worker(dst_host, {"method": "tcp", "object": "o%016x" % int(mib), "target": target.socket,
                                 "source": agent.endpoint, "token_file": token, "persist": False,
                                 "reps": 30 if quick else 300, "warmup": 200 if quick else 3000})
