@@ -42,7 +42,7 @@ MIN_JAVA = 17
 #: faster for 11,000-13,000 migrations, the compiler thread taking a tenth of a core meanwhile
 #: (warm tiny calls 0.95 ms after 3,000, 0.73-0.79 after 13,000). With the engine's own methods
 #: (``io.v6d.migrate``, the shaded libraries included) at a fifth of the thresholds, they settle
-#: after about 4,000 (0.78-0.82 ms). The price is paid early: the first call 0.76-0.83 -> 0.87-0.90 s
+#: after about 4,000 (0.71-0.82 ms). The price is paid early: the first call 0.76-0.83 -> 0.87-0.90 s
 #: (JVM start included), the 100 after it 4.2 -> 5.5 ms each. ``quiet``: the command is not echoed
 #: on stdout, where the agent announces its port.
 DEFAULT_JVM_OPTIONS = (
