@@ -24,36 +24,50 @@ case = json.loads(sys.argv[1])
 src, dst = vineyard.connect(case["source"]), vineyard.connect(case["target"])
 out = {}
 
+# Every timing is of the call alone: a function that deletes what it made afterwards returns the
+# seconds of its call, and the deletion is not timed (as in worker.py's main table). Runs up to the
+# one of 2026-12-02 17:06 UTC timed the deletion with the call in the warm cases and model weights.
+
 def timed(fn, reps):
     times = []
     for _ in range(reps):
         t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
     return times
 
+def each_timed(fn, reps):
+    """The seconds ``fn`` returns, ``reps`` times (fn times its own call, see seconds_of)."""
+    return [fn() for _ in range(reps)]
+
+def seconds_of(call, then):
+    """Times ``call()``, then runs ``then(its result)`` untimed; returns the seconds."""
+    started = time.perf_counter()
+    result = call()
+    took = time.perf_counter() - started
+    then(result)
+    return took
+
 def put_and_drop(client, value, persist):
-    def once():
+    def put():
         oid = client.put(value)
         if persist:
             client.persist(oid)
-        client.delete(oid)
-    return once
+        return oid
+    return lambda: seconds_of(put, client.delete)
 
 def ours(oid, persist=True, copy=True):
-    def once():
-        dst.delete(vineyard_migrate.migrate(oid, case["target"], source=case["source"], persist=persist, copy=copy),
-                   deep=True)
-    return once
+    return lambda: seconds_of(
+        lambda: vineyard_migrate.migrate(oid, case["target"], source=case["source"], persist=persist, copy=copy),
+        lambda new_id: dst.delete(new_id, deep=True))
 
 def interleaved(methods, reps):
-    """Runs each of ``methods`` (label -> function of the rep's index) once a rep, in turn, so that
+    """Runs each of ``methods`` (label -> function of the rep's index returning the seconds of its
+    call, see seconds_of) once a rep, in turn, so that
     the machine's and vineyardd's drift over the run (seen: `put` 0.38 -> 0.65 ms after some 1,500
     calls) touches every method alike; returns label -> seconds of each rep."""
     times = {label: [] for label in methods}
     for i in range(reps):
         for label, once in methods.items():
-            started = time.perf_counter()
-            once(i)
-            times[label].append(time.perf_counter() - started)
+            times[label].append(once(i))
     return times
 
 def new_objects(value, count):
@@ -62,10 +76,7 @@ def new_objects(value, count):
 def ours_new(objects, persist):
     """Ours with the default options, as a pipeline calls it: a new object each call (its copy
     record looked up, the copy claimed, made, recorded), the copy deleted after."""
-    def once(i):
-        dst.delete(vineyard_migrate.migrate(objects[i], case["target"], source=case["source"], persist=persist),
-                   deep=True)
-    return once
+    return lambda i: ours(objects[i], persist, copy=False)()
 
 reps = case["reps"]
 tiny = np.arange(8.0)
@@ -73,7 +84,7 @@ tiny_oid = src.put(tiny)
 # Warm, as a pipeline's process is after a while: the JIT keeps compiling the engine's call path for
 # the first thousands of calls. With the engine's JVM options (a fifth of HotSpot's compile
 # thresholds for its own methods; see python/vineyard_migrate/_jvm.py), medians of windows of 1,000
-# warm tiny calls on new objects: 2.1, 1.5, 0.88, then 0.78-0.82 ms from the 4,000th; without them
+# warm tiny calls on new objects: 2.1, 1.5, 0.88, then 0.71-0.82 ms from the 4,000th; without them
 # they kept falling until the 11,000th-13,000th. vineyard's put gets the same number of calls. Default options, the same object again each time:
 # the record lookup, the claim and the record run as in the timed calls.
 interleaved({"ours": lambda i: ours(tiny_oid, False, copy=False)(),
@@ -117,10 +128,10 @@ for shape, value in (("tuple", tuple(weights.values())), ("dict", weights)):
     wid = src.put(value)
     src.persist(wid)  # vineyard's own migrate finds the object through the cluster's metadata
     label = "model weights (%d arrays, %s)" % (case["weights"], shape)
-    out[label + ": ours"] = timed(ours(wid), max(1, reps // 2))
+    out[label + ": ours"] = each_timed(ours(wid), max(1, reps // 2))
     def theirs():
-        dst.delete(dst.migrate(wid), deep=True)
-    out[label + ": vineyard client.migrate"] = timed(theirs, max(1, reps // 2))
+        return seconds_of(lambda: dst.migrate(wid), lambda new_id: dst.delete(new_id, deep=True))
+    out[label + ": vineyard client.migrate"] = each_timed(theirs, max(1, reps // 2))
     src.delete(wid, deep=True)
 print(json.dumps(out), flush=True)
 '''
