@@ -85,8 +85,9 @@ tiny_oid = src.put(tiny)
 # the first thousands of calls. With the engine's JVM options (a fifth of HotSpot's compile
 # thresholds for its own methods; see python/vineyard_migrate/_jvm.py), medians of windows of 1,000
 # warm tiny calls on new objects: 2.1, 1.5, 0.88, then 0.71-0.82 ms from the 4,000th; without them
-# they kept falling until the 11,000th-13,000th. vineyard's put gets the same number of calls. Default options, the same object again each time:
-# the record lookup, the claim and the record run as in the timed calls.
+# they kept falling until the 11,000th-13,000th. vineyard's put gets the same number of calls.
+# Default options, the same object again each time: the record lookup, the claim and the record run
+# as in the timed calls.
 interleaved({"ours": lambda i: ours(tiny_oid, False, copy=False)(),
              "put": lambda i: put_and_drop(dst, tiny, False)()}, case["warm_calls"])
 for persist in (False, True):

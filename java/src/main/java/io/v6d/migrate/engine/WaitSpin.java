@@ -6,8 +6,9 @@ import java.util.function.BooleanSupplier;
 /**
  * How a caller waits for an engine call that usually ends within a millisecond or two (a warm
  * migration of a small object): it spins, yielding the core at each look, for the first
- * {@value #PROPERTY} microseconds of the call (default 2,000) before parking. A parked caller is woken by the engine's thread when the call
- * ends and must then be scheduled again, on a core that went idle meanwhile: on this project's
+ * {@value #PROPERTY} microseconds of the call (default 2,000) before parking. A parked caller is
+ * woken by the engine's thread when the call ends and must then be scheduled again, on a core
+ * that went idle meanwhile: on this project's
  * 2-core VM that cost 0.13-0.2 ms of a warm tiny call (A/B, 1,000 calls on new objects after 2,500
  * warm ones, 4 rounds, from the main thread and from another: 1.14-1.20 ms parked, 0.95-1.00
  * spinning).
