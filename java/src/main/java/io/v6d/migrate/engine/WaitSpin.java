@@ -8,10 +8,9 @@ import java.util.function.BooleanSupplier;
  * migration of a small object): it spins, yielding the core at each look, for the first
  * {@value #PROPERTY} microseconds of the call (default 2,000) before parking. A parked caller is
  * woken by the engine's thread when the call ends and must then be scheduled again, on a core
- * that went idle meanwhile: on this project's
- * 2-core VM that cost 0.13-0.2 ms of a warm tiny call (A/B, 1,000 calls on new objects after 2,500
- * warm ones, 4 rounds, from the main thread and from another: 1.14-1.20 ms parked, 0.95-1.00
- * spinning).
+ * that went idle meanwhile: on this project's 2-core VM that cost 0.13-0.2 ms of a warm tiny call
+ * (A/B, 1,000 calls on new objects after 2,500 warm ones, 4 rounds, from the main thread and from
+ * another: 1.14-1.20 ms parked, 0.95-1.00 spinning).
  *
  * <p>It trades CPU for that: the process used 2.1-2.2 ms of CPU a call against 1.35-1.55 parked.
  * The cost is bounded: one caller of the process spins at a time (the others park at once), a call
