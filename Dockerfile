@@ -19,6 +19,8 @@ USER 10001:10001
 # 9700: the agent (peers, token-authenticated); 9701: /metrics and /healthz
 EXPOSE 9700 9701
 # The heap follows the container's memory limit (a quarter of it); out of memory ends the process,
-# so that Kubernetes restarts it rather than leaving a half-working agent.
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=25", "-XX:+ExitOnOutOfMemoryError", "-jar", "/opt/vineyard-migrate/vineyard-migrate.jar", "serve"]
+# so that Kubernetes restarts it rather than leaving a half-working agent. The two CompileCommand
+# options are the engine's own (python/vineyard_migrate/_jvm.py, DEFAULT_JVM_OPTIONS), which the
+# command line adds when it starts java: the agent's call path compiled early, not echoed on stdout.
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=25", "-XX:+ExitOnOutOfMemoryError", "-XX:CompileCommand=quiet", "-XX:CompileCommand=CompileThresholdScaling,io/v6d/migrate/*.*,0.2", "-jar", "/opt/vineyard-migrate/vineyard-migrate.jar", "serve"]
 CMD ["--help"]

@@ -123,3 +123,8 @@ def test_dockerfile_is_two_stages_non_root_with_the_agent_as_entrypoint():
     assert user and not user[-1].startswith(("0", "root"))
     entrypoint = json.loads([line for line in final if line.startswith("ENTRYPOINT ")][-1][len("ENTRYPOINT "):])
     assert entrypoint[0] == "java" and entrypoint[-1] == "serve" and "-jar" in entrypoint
+    from vineyard_migrate import _jvm
+
+    # the agent in the image starts java itself: it must get the options the command line would add
+    before_jar = entrypoint[:entrypoint.index("-jar")]
+    assert all(option in before_jar for option in _jvm.DEFAULT_JVM_OPTIONS), entrypoint
